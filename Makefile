@@ -1,0 +1,46 @@
+# miniai: two commands. `make demo` is the main job, `make test` is what CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PY := $(VENV)/bin/python
+# the install stamp is keyed on pyproject.toml's content (nbdev-export rewrites the file, so its date says nothing)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+export HF_HUB_OFFLINE ?= 1
+export MPLBACKEND ?= Agg
+
+.PHONY: test demo venv export-check nbtest pytest readme clean
+
+$(STAMP):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+venv: $(STAMP)
+
+# the notebooks are the source: exporting them must not change miniai/
+export-check: venv
+	$(VENV)/bin/nbdev-export
+	@git diff --exit-code --stat -- miniai || { echo "nbdev-export changed miniai/: the notebooks and the modules disagree. Export and commit both."; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard miniai)" || { echo "nbdev-export created untracked files in miniai/:"; git ls-files --others --exclude-standard miniai; exit 1; }
+
+nbtest: venv
+	$(VENV)/bin/nbdev-test --n-workers 2 --timing
+
+pytest: venv
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+test: export-check nbtest pytest
+
+demo: venv
+	@mkdir -p out
+	$(PY) -c "from miniai.data import get_mnist; import matplotlib.pyplot as plt; x,y,_,_=get_mnist(); f,a=plt.subplots(2,8,figsize=(8,2)); [(ax.imshow(x[i].view(28,28),cmap='gray'),ax.set_title(int(y[i])),ax.axis('off')) for i,ax in enumerate(a.flat)]; f.savefig('out/digits.png'); print('wrote out/digits.png')"
+
+
+readme: venv
+	$(PY) tools/make_readme.py
+
+clean:
+	rm -rf out nbs/data nbs/out .pytest_cache
