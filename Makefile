@@ -35,9 +35,7 @@ pytest: venv
 test: export-check nbtest pytest
 
 demo: venv
-	@mkdir -p out
-	$(PY) -c "from miniai.data import get_mnist; import matplotlib.pyplot as plt; x,y,_,_=get_mnist(); f,a=plt.subplots(2,8,figsize=(8,2)); [(ax.imshow(x[i].view(28,28),cmap='gray'),ax.set_title(int(y[i])),ax.axis('off')) for i,ax in enumerate(a.flat)]; f.savefig('out/digits.png'); print('wrote out/digits.png')"
-
+	$(VENV)/bin/miniai-sample "a handwritten digit seven" --n 8 --steps 30 --seed 0 --out out/sample_grid.png
 
 readme: venv
 	$(PY) tools/make_readme.py

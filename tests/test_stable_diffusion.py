@@ -1,0 +1,204 @@
+"The hand-written loop against diffusers' own pipeline, on tiny components built from configs (no network)."
+import subprocess, sys, warnings
+import numpy as np, pytest, torch
+from PIL import Image
+from miniai.stable_diffusion import (tiny_components, load_components, make_scheduler, generate_latents, decode, generate,
+    encode_image, encode_prompts, slerp, interpolate, save_gif, image_grid, guidance_decay, cfg_rescale_pred, vae_scale_factor)
+
+@pytest.fixture(scope='session')
+def folder(tmp_path_factory):
+    d = tmp_path_factory.mktemp('tiny-sd')
+    for name, part in vars(tiny_components(seed=0)).items(): part.save_pretrained(d/name)
+    make_scheduler('lms').save_pretrained(d/'scheduler')
+    return d
+
+@pytest.fixture(scope='session')
+def c(folder): return load_components(folder, device='cpu')
+
+def pipeline(c, sched):
+    from diffusers import StableDiffusionPipeline
+    p = StableDiffusionPipeline(vae=c.vae, text_encoder=c.text_encoder, tokenizer=c.tokenizer, unet=c.unet,
+                                scheduler=make_scheduler(sched), safety_checker=None, feature_extractor=None,
+                                requires_safety_checker=False)
+    p.set_progress_bar_config(disable=True)
+    return p
+
+PROMPTS = ['a red fox in the snow', 'an astronaut riding a horse']
+
+@pytest.mark.parametrize('sched', ['lms', 'ddim', 'euler', 'dpm'])
+@pytest.mark.parametrize('batch,size', [(1, (16, 16)), (2, (16, 24)), (2, (24, 16))])
+@pytest.mark.parametrize('rescale', [0.0, 0.7])
+def test_latents_match_pipeline(folder, sched, batch, size, rescale):
+    c = load_components(folder, device='cpu', scheduler=sched)
+    h, w = size
+    f = vae_scale_factor(c)
+    lat = torch.randn(batch, 4, h//f, w//f, generator=torch.Generator().manual_seed(7))
+    prompts, neg = PROMPTS[:batch], ['blurry'] * batch
+    ours = generate_latents(c, prompts, negative_prompt=neg, height=h, width=w, steps=6, guidance_scale=7.5,
+                            guidance_rescale=rescale, latents=lat.clone(), progress=False)
+    ref = pipeline(c, sched)(prompts, negative_prompt=neg, height=h, width=w, num_inference_steps=6, guidance_scale=7.5,
+                             guidance_rescale=rescale, latents=lat.clone(), output_type='latent').images
+    assert ours.shape == ref.shape
+    assert (ours - ref).abs().max() <= 1e-4
+
+def test_no_guidance_matches_pipeline(c):
+    lat = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(3))
+    ours = generate_latents(c, PROMPTS[:1], steps=5, guidance_scale=1.0, latents=lat.clone(), progress=False)
+    ref = pipeline(c, 'lms')(PROMPTS[:1], num_inference_steps=5, guidance_scale=1.0, latents=lat.clone(), output_type='latent').images
+    assert (ours - ref).abs().max() <= 1e-4
+
+def test_decode_matches_pipeline(c):
+    lat = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(5))
+    ours = decode(c, generate_latents(c, PROMPTS, steps=4, latents=lat.clone(), progress=False))
+    ref = pipeline(c, 'lms')(PROMPTS, num_inference_steps=4, latents=lat.clone(), output_type='np').images
+    for im, r in zip(ours, ref):
+        assert im.size == (16, 16) and im.mode == 'RGB'
+        assert np.abs(np.asarray(im) / 255. - r).max() <= 1/255 + 1e-6
+
+def test_seed_reproducible(c):
+    a = generate_latents(c, PROMPTS[:1], steps=3, seed=11, progress=False)
+    b = generate_latents(c, PROMPTS[:1], steps=3, seed=11, progress=False)
+    d = generate_latents(c, PROMPTS[:1], steps=3, seed=12, progress=False)
+    assert torch.equal(a, b) and not torch.equal(a, d)
+
+def test_img2img_strength(c):
+    img = generate(c, PROMPTS[:1], steps=3, seed=1, progress=False)[0]
+    zero = generate_latents(c, PROMPTS[:1], init_image=img, strength=0.0, steps=10, progress=False)
+    torch.testing.assert_close(zero, encode_image(c, img))
+    assert np.array_equal(np.asarray(decode(c, zero)[0]), np.asarray(decode(c, encode_image(c, img))[0]))
+    for s, expect in [(0.5, 5), (0.35, 3), (1.0, 10)]:
+        seen = []
+        generate_latents(c, PROMPTS[:1], init_image=img, strength=s, steps=10, seed=0, progress=False,
+                         callback=lambda i, t, x: seen.append(i))
+        assert len(seen) == expect == int(10 * s)
+
+def test_callback_every(c):
+    seen = []
+    generate_latents(c, PROMPTS[:1], steps=7, seed=0, progress=False, callback_every=3, callback=lambda i, t, x: seen.append(i))
+    assert seen == [2, 5]
+
+def test_guidance_schedule_and_variants(c):
+    lat = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    const = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=5.0, latents=lat, progress=False)
+    fn = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=lambda i, n: 5.0, latents=lat, progress=False)
+    torch.testing.assert_close(const, fn)
+    decayed = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=guidance_decay(7.5, 1.), latents=lat, progress=False)
+    variant = generate_latents(c, PROMPTS[:1], steps=4, guidance=cfg_rescale_pred, latents=lat, progress=False)
+    assert not torch.equal(decayed, const) and not torch.equal(variant, const)
+
+def test_negative_prompt_broadcast(c):
+    u1, _ = encode_prompts(c, PROMPTS, 'blurry')
+    u2, _ = encode_prompts(c, PROMPTS, ['blurry', 'blurry'])
+    torch.testing.assert_close(u1, u2)
+
+def test_fp16_on_cpu(folder):
+    try:
+        c16 = load_components(folder, device='cpu', dtype=torch.float16)
+        x16 = generate_latents(c16, PROMPTS[:1], steps=3, seed=0, progress=False)
+    except RuntimeError as e:
+        if 'Half' in str(e): pytest.skip(f'fp16 not supported on this CPU build: {e}')
+        raise
+    c32 = load_components(folder, device='cpu')
+    x32 = generate_latents(c32, PROMPTS[:1], steps=3, seed=0, progress=False)
+    assert x16.dtype == torch.float16 and torch.isfinite(x16).all()
+    assert (x16.float() - x32).abs().max() < 0.05 * x32.abs().max()
+
+def test_fp16_decode_falls_back_to_fp32(folder, monkeypatch):
+    import miniai.stable_diffusion as sd
+    c16 = load_components(folder, device='cpu', dtype=torch.float16)
+    real = c16.vae.decode
+    def flaky(z, *a, **k):
+        out = real(z, *a, **k)
+        if z.dtype == torch.float16: out.sample.fill_(float('inf'))
+        return out
+    monkeypatch.setattr(c16.vae, 'decode', flaky)
+    monkeypatch.setattr(sd, '_warned_fp16', False)
+    with pytest.warns(UserWarning, match='float32'):
+        im = decode(c16, torch.randn(1, 4, 8, 8))[0]
+    assert np.asarray(im).std() > 0 and c16.vae.dtype == torch.float16
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_fp16_matches_pipeline(folder):
+    c = load_components(folder, device='cuda')
+    assert c.dtype == torch.float16
+    lat = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(7))
+    ours = generate_latents(c, PROMPTS[:1], steps=6, latents=lat.clone(), progress=False)
+    ref = pipeline(c, 'lms').to('cuda')(PROMPTS[:1], num_inference_steps=6, latents=lat.clone().cuda().half(), output_type='latent').images
+    assert (ours.float() - ref.float()).abs().max() <= 1e-2
+
+def test_long_prompt_truncated_with_warning(c):
+    with pytest.warns(UserWarning, match='truncated'):
+        generate_latents(c, ['word ' * 100], steps=1, seed=0, progress=False)
+
+def test_slerp():
+    a, b = torch.randn(3, 5), torch.randn(3, 5)
+    torch.testing.assert_close(slerp(a, b, 0.), a); torch.testing.assert_close(slerp(a, b, 1.), b)
+    m = slerp(a, a * 2, 0.5)   # parallel: straight line
+    torch.testing.assert_close(m, a * 1.5)
+    x, y = torch.tensor([1., 0.]), torch.tensor([0., 1.])
+    torch.testing.assert_close(slerp(x, y, 0.5), torch.tensor([2**-.5, 2**-.5]))
+
+def test_interpolate_and_gif(c, tmp_path):
+    frames = interpolate(c, 'a cat', 'a dog', seed_a=0, seed_b=1, n=3, steps=2, progress=False)
+    first = generate(c, ['a cat'], steps=2, latents=torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0)), progress=False)[0]
+    assert len(frames) == 3 and np.array_equal(np.asarray(frames[0]), np.asarray(first))
+    p = save_gif(frames, tmp_path/'m.gif')
+    assert Image.open(p).n_frames == 4
+    with pytest.raises(ValueError, match='n must be'): interpolate(c, 'a', 'b', n=1)
+
+@pytest.mark.parametrize('kwargs,exc,match', [
+    (dict(prompts=[]), ValueError, 'prompts is empty'),
+    (dict(prompts=3), TypeError, 'prompts must be'),
+    (dict(negative_prompt=['a', 'b', 'c']), ValueError, 'negative_prompt has 3'),
+    (dict(height=15), ValueError, 'height must be a positive multiple of 2'),
+    (dict(width=0), ValueError, 'width must be'),
+    (dict(steps=0), ValueError, 'steps must be'),
+    (dict(strength=1.5, init_image='x'), ValueError, 'strength must be'),
+    (dict(guidance_scale=float('nan')), ValueError, 'guidance_scale must be'),
+    (dict(guidance_scale=float('inf')), ValueError, 'guidance_scale must be'),
+    (dict(init_image='not an image'), TypeError, 'image must be a PIL image'),
+    (dict(init_image=Image.new('RGB', (20, 20)), height=16, width=16), ValueError, 'resize it first'),
+    (dict(latents=torch.zeros(1, 4, 4, 4)), ValueError, 'latents must have shape'),
+])
+def test_bad_input(c, kwargs, exc, match):
+    kw = dict(prompts=['a', 'b'], steps=2, progress=False)
+    kw.update(kwargs)
+    with pytest.raises(exc, match=match): generate_latents(c, kw.pop('prompts'), **kw)
+
+def test_init_image_mode_converted(c):
+    gray = Image.new('L', (16, 16), 128)
+    x = generate_latents(c, ['a'], init_image=gray, strength=0.5, steps=2, seed=0, progress=False)
+    assert x.shape == (1, 4, 8, 8)
+
+def test_scheduler_choice(folder):
+    from diffusers import DDIMScheduler
+    assert type(load_components(folder, scheduler='ddim').scheduler).__name__ == 'DDIMScheduler'
+    inst = DDIMScheduler.from_config(make_scheduler('lms').config)
+    assert load_components(folder, scheduler=inst).scheduler is inst
+    with pytest.raises(ValueError, match='scheduler must be one of'): load_components(folder, scheduler='nope')
+    with pytest.raises(TypeError, match='scheduler must be one of'): load_components(folder, scheduler=3)
+
+def test_hub_id_offline_is_clear_and_fast(monkeypatch):
+    import time
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    t = time.time()
+    with pytest.raises(OSError, match=r"'someone/not-cached-model'.*local folder"): load_components('someone/not-cached-model')
+    assert time.time() - t < 20
+
+def test_default_model_loads(recwarn):
+    c = load_components()
+    assert c.device.type in ('cpu', 'cuda') and hasattr(c.scheduler, 'step')
+    assert generate(c, ['3'], steps=2, seed=0, progress=False)[0].size[0] > 0
+
+def test_image_grid():
+    ims = [Image.new('RGB', (4, 3), (i, 0, 0)) for i in range(5)]
+    assert image_grid(ims, cols=2).size == (8, 9)
+    assert image_grid(ims).size == (20, 3)
+    with pytest.raises(ValueError): image_grid([])
+
+def test_cli_writes_grid(folder, tmp_path):
+    out = tmp_path/'g.png'
+    r = subprocess.run([sys.executable, '-m', 'miniai.stable_diffusion', 'a cat', '--n', '2', '--steps', '2',
+                        '--model', str(folder), '--out', str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size == (32, 16) and 'wrote' in r.stdout
