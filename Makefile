@@ -34,8 +34,15 @@ pytest: venv
 
 test: export-check nbtest pytest
 
+DIGITS := a handwritten digit zero|a handwritten digit one|a handwritten digit two|a handwritten digit three|a handwritten digit four|a handwritten digit five|a handwritten digit six|a handwritten digit seven|a handwritten digit eight|a handwritten digit nine
+
+# the main job: the embedded digits model draws every digit, then DiffEdit turns a 3 into an 8 (offline, CPU)
 demo: venv
-	$(VENV)/bin/miniai-sample "a handwritten digit seven" --n 8 --steps 30 --seed 0 --out out/sample_grid.png
+	@mkdir -p out
+	$(VENV)/bin/miniai-sample "$(DIGITS)" --n 8 --steps 30 --seed 0 --out out/digits_grid.png
+	$(PY) -c "from miniai.train_tiny import valid_digit_image; valid_digit_image(3).save('out/three.png')"
+	$(VENV)/bin/miniai-diffedit out/three.png --reference "a handwritten digit three" --query "a handwritten digit eight" \
+		--strength 0.7 --threshold 0.3 --seed 0 --out out/eight.png --mask-out out/mask.png --figure out/diffedit.png
 
 readme: venv
 	$(PY) tools/make_readme.py

@@ -7,23 +7,33 @@ Docs: https://miniai.github.io/miniai/bench.html.md"""
 # %% auto #0
 __all__ = ['BENCHMARKS', 'run_benchmark', 'main']
 
-# %% ../nbs/99_bench.ipynb #40dec2d5
+# %% ../nbs/99_bench.ipynb #44ddd894
 from fastcore.script import call_parse
 
-# %% ../nbs/99_bench.ipynb #f1899bea
-BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul')}
+# %% ../nbs/99_bench.ipynb #a8606f7d
+BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.train_tiny', 'evaluate_quality'),
+              'sd': ('miniai.perf', 'bench_sd')}
 
-def run_benchmark(what):
-    "Run the benchmark called `what` and return what it returns"
+def run_benchmark(what, **kwargs):
+    "Run the benchmark called `what` with `kwargs` and return what it returns"
     if what not in BENCHMARKS:
         raise ValueError(f"miniai.bench: unknown benchmark {what!r}; expected one of: {', '.join(BENCHMARKS)}")
     import importlib
     mod, fn = BENCHMARKS[what]
-    return getattr(importlib.import_module(mod), fn)()
+    return getattr(importlib.import_module(mod), fn)(**kwargs)
 
-# %% ../nbs/99_bench.ipynb #13ee0914
+# %% ../nbs/99_bench.ipynb #74be6c75
 @call_parse
-def main(what:str):  # which benchmark to run: matmul
-    "Benchmarks for miniai, e.g. `python -m miniai.bench matmul`"
-    try: run_benchmark(what)
+def main(what:str,               # which benchmark: matmul, quality or sd
+         device:str=None,        # sd: cpu or cuda (default: cuda if available)
+         size:str=None,          # sd: tiny, embedded or sd15
+         steps:int=None,         # sd: denoising steps (default 30, or 50 for sd15)
+         batch:int=None,         # sd: images per run (default 10, or 1 for sd15)
+         repeats:int=None,       # sd: alternating pairs to time
+         compile:bool=False):    # sd: torch.compile our UNet
+    "Benchmarks for miniai, e.g. `python -m miniai.bench matmul` or `python -m miniai.bench sd --size embedded`"
+    opts = {k: v for k, v in dict(device=device, size=size, steps=steps, batch=batch, repeats=repeats).items() if v is not None}
+    if compile: opts['compile'] = True
+    if opts and what != 'sd': raise SystemExit(f"miniai.bench: options {sorted(opts)} only apply to `sd`")
+    try: run_benchmark(what, **opts)
     except ValueError as e: raise SystemExit(str(e))

@@ -8,7 +8,7 @@ Docs: https://miniai.github.io/miniai/diffedit.html.md"""
 __all__ = ['mask_maps', 'diffedit_mask', 'upsample_mask', 'mask_overlay', 'ddim_encode', 'masked_decode', 'diffedit',
            'diffedit_figure', 'diffedit_cli']
 
-# %% ../nbs/05_diffedit.ipynb #f7664f5e
+# %% ../nbs/05_diffedit.ipynb #412b6c6d
 import numpy as np, torch
 import torch.nn.functional as F
 from pathlib import Path
@@ -17,7 +17,7 @@ from tqdm import tqdm
 from .stable_diffusion import (load_components, with_scheduler, encode_image, image_to_tensor, embed_text,
     generate_latents, predict_noise, decode, vae_scale_factor, image_grid, _randn, _generator, _as_prompts)
 
-# %% ../nbs/05_diffedit.ipynb #20e73704
+# %% ../nbs/05_diffedit.ipynb #f6442a7d
 def _check_strength(strength, name='strength'):
     if not isinstance(strength, (int, float)) or not 0 < strength <= 1:
         raise ValueError(f"{name} must be in (0, 1], got {strength!r}")
@@ -26,7 +26,7 @@ def _start_step(steps, strength):
     "Index of the first of `steps` DDIM timesteps when starting at `strength` (as image-to-image does)"
     return steps - min(int(steps * strength), steps)
 
-@torch.no_grad()
+@torch.inference_mode()
 def mask_maps(c, image, reference, query, *, strength=0.5, n=10, steps=50, seed=None, generator=None):
     "Raw (h,w) map of |ε(query) - ε(reference)| averaged over `n` noise draws and the channels, and it rescaled to [0,1]"
     _check_strength(strength)
@@ -39,11 +39,11 @@ def mask_maps(c, image, reference, query, *, strength=0.5, n=10, steps=50, seed=
     t = cd.scheduler.timesteps[_start_step(steps, strength)]
     eps = _randn((n, *x0.shape[1:]), _generator(generator, seed), cd)
     xt = cd.scheduler.add_noise(x0.expand(n, -1, -1, -1), eps, t)
-    er, eq = (predict_noise(cd, xt, t, None, embed_text(cd, [p]).expand(n, -1, -1)) for p in (reference, query))
+    er, eq = (predict_noise(cd, xt, t, embed_text(cd, [p]).expand(n, -1, -1)) for p in (reference, query))
     raw = (eq - er).abs().float().mean(dim=(0, 1))
     return raw, raw / raw.max().clamp_min(1e-12)
 
-# %% ../nbs/05_diffedit.ipynb #74b0a5a0
+# %% ../nbs/05_diffedit.ipynb #e4d4592e
 def diffedit_mask(c, image, reference, query, *, strength=0.5, n=10, threshold=0.5, seed=None, generator=None):
     "Binary float mask (h, w) at latent resolution: 1 where `query` and `reference` disagree"
     if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
@@ -61,13 +61,13 @@ def mask_overlay(image, mask, color=(255, 0, 0), alpha=0.5):
     out = np.asarray(image.convert('RGB'), dtype=np.float32) * (1 - m) + np.array(color, dtype=np.float32) * m
     return Image.fromarray(out.round().astype('uint8'))
 
-# %% ../nbs/05_diffedit.ipynb #3680605d
+# %% ../nbs/05_diffedit.ipynb #37b2a0e7
 def _ddim_move(x, eps, a, a_next):
     "One deterministic DDIM move of `x` from cumulative signal level `a` to `a_next`, with noise prediction `eps`"
     x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
     return a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps
 
-@torch.no_grad()
+@torch.inference_mode()
 def ddim_encode(c, image, prompt='', *, strength=0.5, steps=50, progress=True):
     "Deterministic DDIM inversion: the latents at every level from clean (index 0) up to `strength`"
     _check_strength(strength)
@@ -80,13 +80,13 @@ def ddim_encode(c, image, prompt='', *, strength=0.5, steps=50, progress=True):
     ac = sch.alphas_cumprod.to(cd.device)
     xs, a = [encode_image(cd, image)], sch.final_alpha_cumprod.to(cd.device)
     for t in tqdm(up, disable=not progress, leave=False, ncols=80):
-        eps = predict_noise(cd, xs[-1], t, None, cond)
+        eps = predict_noise(cd, xs[-1], t, cond)
         a_next = ac[int(t)]
         xs.append(_ddim_move(xs[-1].float(), eps.float(), a, a_next).to(cd.dtype))
         a = a_next
     return xs
 
-# %% ../nbs/05_diffedit.ipynb #53385858
+# %% ../nbs/05_diffedit.ipynb #4ba21487
 def masked_decode(c, enc, query, mask, *, strength=0.5, steps=50, guidance_scale=7.5, progress=True):
     "DDIM from the top of the encoding `enc` with `query`; outside `mask`, latents are reset to `enc` after every step"
     cd = with_scheduler(c, 'ddim')
@@ -96,7 +96,7 @@ def masked_decode(c, enc, query, mask, *, strength=0.5, steps=50, guidance_scale
     return generate_latents(cd, [query], steps=steps, strength=strength, guidance_scale=guidance_scale,
                             start_latents=enc[-1], callback=keep_background, progress=progress)
 
-# %% ../nbs/05_diffedit.ipynb #2a787558
+# %% ../nbs/05_diffedit.ipynb #d92ee4a7
 def _check_image(c, image):
     "Validate the input image early, with the argument's name in the error"
     if not isinstance(image, (Image.Image, torch.Tensor)):
@@ -120,7 +120,7 @@ def diffedit(c, image, reference, query, *, mask=None, strength=0.5, steps=50, g
     out = decode(c, masked_decode(c, enc, query, mask, strength=strength, steps=steps, guidance_scale=guidance_scale, progress=progress))[0]
     return (out, mask) if return_mask else out
 
-# %% ../nbs/05_diffedit.ipynb #eeca73c5
+# %% ../nbs/05_diffedit.ipynb #d7561641
 from fastcore.script import call_parse
 
 def diffedit_figure(image, mask, edited):

@@ -202,3 +202,7 @@ def test_cli_writes_grid(folder, tmp_path):
                         '--model', str(folder), '--out', str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert Image.open(out).size == (32, 16) and 'wrote' in r.stdout
+    r = subprocess.run([sys.executable, '-m', 'miniai.stable_diffusion', 'a cat|a dog|a cow', '--n', '2', '--steps', '1',
+                        '--model', str(folder), '--out', str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size == (32, 48)   # a row per prompt, n per row

@@ -1,0 +1,36 @@
+import pytest, torch
+from miniai.perf import bench_sd, components_for, unet_flops_per_step, gpu_peak_tflops, timed
+
+def test_bench_sd_tiny_agrees_and_reports(capsys):
+    res = bench_sd('cpu', size='tiny', steps=3, batch=2, repeats=2, diffedit=False)
+    out = capsys.readouterr().out
+    assert res['max_abs_diff'] < 1e-4
+    assert res['ours_s'] > 0 and res['diffusers_s'] > 0 and res['ratio_median'] > 0
+    assert 'ratio ours/diffusers: median' in out and 'GFLOP' in out and 'memory' in out
+
+def test_bench_diffedit_runs(capsys):
+    res = bench_sd('cpu', size='tiny', steps=2, batch=1, repeats=2, diffedit=True)
+    assert res['diffedit_ours_s'] > 0 and 'DiffEdit' in capsys.readouterr().out
+
+def test_flops_scale_with_batch():
+    c = components_for('tiny', 'cpu')
+    f1, f2 = unet_flops_per_step(c, 1), unet_flops_per_step(c, 2)
+    assert f1 > 0 and f2 == pytest.approx(2 * f1, rel=0.01)
+
+def test_components_for_bad_size():
+    with pytest.raises(ValueError, match="size must be"): components_for('huge', 'cpu')
+
+def test_gpu_peak_lookup():
+    assert gpu_peak_tflops('NVIDIA H100 80GB HBM3') == 989.4
+    assert gpu_peak_tflops('NVIDIA H100 PCIe') == 756.0
+    assert gpu_peak_tflops('Some Unknown GPU') is None
+
+def test_timed_returns_result():
+    r, t, m = timed(lambda: torch.ones(3).sum(), 'cpu')
+    assert r == 3 and t >= 0 and m >= 0
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_sd15_arch_counts():
+    c = components_for('sd15', 'cuda')
+    n = lambda m: sum(p.numel() for p in m.parameters()) / 1e6
+    assert 850 < n(c.unet) < 870 and 115 < n(c.text_encoder) < 130 and 80 < n(c.vae) < 90
