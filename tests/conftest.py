@@ -1,3 +1,19 @@
 import os
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('MPLBACKEND', 'Agg')
+import pytest
+
+@pytest.fixture(scope='session')
+def folder(tmp_path_factory):
+    "Untrained tiny SD parts saved in diffusers layout: a local model folder built from configs, no network"
+    from miniai.stable_diffusion import tiny_components, make_scheduler
+    d = tmp_path_factory.mktemp('tiny-sd')
+    for name, part in vars(tiny_components(seed=0)).items(): part.save_pretrained(d/name)
+    make_scheduler('lms').save_pretrained(d/'scheduler')
+    return d
+
+@pytest.fixture(scope='session')
+def c(folder):
+    "The tiny parts loaded back with our loader, on the CPU in float32"
+    from miniai.stable_diffusion import load_components
+    return load_components(folder, device='cpu')

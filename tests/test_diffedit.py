@@ -5,16 +5,6 @@ from miniai.stable_diffusion import tiny_components, load_components, make_sched
 from miniai.diffedit import diffedit_mask, mask_maps, ddim_encode, masked_decode, diffedit, upsample_mask, mask_overlay
 
 @pytest.fixture(scope='module')
-def folder(tmp_path_factory):
-    d = tmp_path_factory.mktemp('tiny-sd')
-    for name, part in vars(tiny_components(seed=0)).items(): part.save_pretrained(d/name)
-    make_scheduler('lms').save_pretrained(d/'scheduler')
-    return d
-
-@pytest.fixture(scope='module')
-def c(folder): return load_components(folder, device='cpu')
-
-@pytest.fixture(scope='module')
 def img():
     rng = np.random.default_rng(0)
     a = np.zeros((16, 16, 3), np.uint8); a[4:12, 6:10] = 255

@@ -5,16 +5,6 @@ from PIL import Image
 from miniai.stable_diffusion import (tiny_components, load_components, make_scheduler, generate_latents, decode, generate,
     encode_image, encode_prompts, slerp, interpolate, save_gif, image_grid, guidance_decay, cfg_rescale_pred, vae_scale_factor)
 
-@pytest.fixture(scope='session')
-def folder(tmp_path_factory):
-    d = tmp_path_factory.mktemp('tiny-sd')
-    for name, part in vars(tiny_components(seed=0)).items(): part.save_pretrained(d/name)
-    make_scheduler('lms').save_pretrained(d/'scheduler')
-    return d
-
-@pytest.fixture(scope='session')
-def c(folder): return load_components(folder, device='cpu')
-
 def pipeline(c, sched):
     from diffusers import StableDiffusionPipeline
     p = StableDiffusionPipeline(vae=c.vae, text_encoder=c.text_encoder, tokenizer=c.tokenizer, unet=c.unet,
