@@ -7,10 +7,10 @@ Docs: https://miniai.github.io/miniai/bench.html.md"""
 # %% auto #0
 __all__ = ['BENCHMARKS', 'run_benchmark', 'main']
 
-# %% ../nbs/99_bench.ipynb #eab8cb1a
+# %% ../nbs/99_bench.ipynb #78fa466e
 from fastcore.script import call_parse
 
-# %% ../nbs/99_bench.ipynb #3cb665d3
+# %% ../nbs/99_bench.ipynb #5b86eed1
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.train_tiny', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd')}
 
@@ -22,7 +22,7 @@ def run_benchmark(what, **kwargs):
     mod, fn = BENCHMARKS[what]
     return getattr(importlib.import_module(mod), fn)(**kwargs)
 
-# %% ../nbs/99_bench.ipynb #88d61d01
+# %% ../nbs/99_bench.ipynb #4e0cd609
 @call_parse
 def main(what:str,               # which benchmark: matmul, quality or sd
          device:str=None,        # sd: cpu or cuda (default: cuda if available)
@@ -30,10 +30,12 @@ def main(what:str,               # which benchmark: matmul, quality or sd
          steps:int=None,         # sd: denoising steps (default 30, or 50 for sd15)
          batch:int=None,         # sd: images per run (default 10, or 1 for sd15)
          repeats:int=None,       # sd: alternating pairs to time
-         compile:bool=False):    # sd: torch.compile our UNet
+         compile:bool=False,     # sd: torch.compile our UNet
+         channels_last:bool=False):  # sd: our UNet in channels_last (NHWC) layout
     "Benchmarks for miniai, e.g. `python -m miniai.bench matmul` or `python -m miniai.bench sd --size embedded`"
     opts = {k: v for k, v in dict(device=device, size=size, steps=steps, batch=batch, repeats=repeats).items() if v is not None}
     if compile: opts['compile'] = True
+    if channels_last: opts['channels_last'] = True
     if opts and what != 'sd': raise SystemExit(f"miniai.bench: options {sorted(opts)} only apply to `sd`")
     try: run_benchmark(what, **opts)
     except ValueError as e: raise SystemExit(str(e))

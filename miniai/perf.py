@@ -8,13 +8,13 @@ Docs: https://miniai.github.io/miniai/performance.html.md"""
 __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_flops_per_step', 'gpu_peak_tflops', 'timed',
            'bench_sd', 'bench_diffedit']
 
-# %% ../nbs/07_performance.ipynb #792a87c2
-import os, statistics, threading, time
+# %% ../nbs/07_performance.ipynb #0807cf84
+import copy, os, statistics, threading, time
 from types import SimpleNamespace
 import torch
 from .stable_diffusion import (tiny_components, load_components, make_scheduler, generate_latents, vae_scale_factor, _quiet)
 
-# %% ../nbs/07_performance.ipynb #0811118b
+# %% ../nbs/07_performance.ipynb #c0e7ca1a
 def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
     "SD v1.5's architecture (UNet, CLIP ViT-L/14 text encoder, VAE) from configs, random weights, no download"
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -46,7 +46,7 @@ def components_for(size, device=None, dtype=None, scheduler='lms'):
         return SimpleNamespace(**parts, scheduler=make_scheduler(scheduler), device=device, dtype=dtype)
     raise ValueError(f"size must be 'tiny', 'embedded' or 'sd15', got {size!r}")
 
-# %% ../nbs/07_performance.ipynb #b1cd02b2
+# %% ../nbs/07_performance.ipynb #ff3b06d4
 @torch.no_grad()
 def unet_flops_per_step(c, batch=1, height=None, width=None):
     "FLOPs of one classifier-free-guided step: the UNet on 2*batch latents, counted by torch.utils.flop_counter"
@@ -69,7 +69,7 @@ def gpu_peak_tflops(name=None):
         if all(part in name for part in k.split()): return GPU_FP16_DENSE_TFLOPS[k]
     return None
 
-# %% ../nbs/07_performance.ipynb #03292bb3
+# %% ../nbs/07_performance.ipynb #3f066888
 def _sync(device):
     if torch.device(device).type == 'cuda': torch.cuda.synchronize()
 
@@ -96,7 +96,7 @@ def timed(f, device):
         t = time.perf_counter(); r = f(); dt = time.perf_counter() - t
     return r, dt, m.peak
 
-# %% ../nbs/07_performance.ipynb #d0367aa6
+# %% ../nbs/07_performance.ipynb #636e36c9
 def _pipeline(c):
     from diffusers import StableDiffusionPipeline
     p = StableDiffusionPipeline(vae=c.vae, text_encoder=c.text_encoder, tokenizer=c.tokenizer, unet=c.unet,
@@ -114,18 +114,20 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     dev, f = c.device, vae_scale_factor(c)
     h = w = c.unet.config.sample_size * f
     out(f"bench sd: size={size} device={dev.type} dtype={str(c.dtype).replace('torch.', '')} steps={steps} batch={batch} "
-        f"guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} torch={torch.__version__} threads={torch.get_num_threads()}")
+        f"guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} torch={torch.__version__} threads={torch.get_num_threads()}"
+        f"{' channels_last' if channels_last else ''}{' compile' if compile else ''}")
     if dev.type == 'cuda': out(f"GPU: {torch.cuda.get_device_name()}")
     flops = unet_flops_per_step(c, batch)
     out(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step (UNet on {2*batch} latents) = {flops/1e9:.2f} GFLOP")
     pipe = _pipeline(c)
-    if channels_last: c.unet.to(memory_format=torch.channels_last)
     prompts = ['a handwritten digit seven'] * batch
     lat = torch.randn(batch, c.unet.config.in_channels, h // f, w // f, generator=torch.Generator().manual_seed(0))
     lat = lat.to(dev, c.dtype)
-    ours_c = c
-    if compile:
-        ours_c = SimpleNamespace(**{**vars(c), 'unet': torch.compile(c.unet)})
+    unet = c.unet
+    if channels_last:   # our own copy of the UNet in NHWC layout; diffusers keeps the original
+        unet = copy.deepcopy(c.unet).to(memory_format=torch.channels_last)
+    if compile: unet = torch.compile(unet)
+    ours_c = SimpleNamespace(**{**vars(c), 'unet': unet})
     run_ours = lambda: generate_latents(ours_c, prompts, steps=steps, guidance_scale=guidance_scale, latents=lat.clone(), progress=False)
     run_theirs = lambda: pipe(prompts, num_inference_steps=steps, guidance_scale=guidance_scale, latents=lat.clone(), output_type='latent').images
     if compile:
@@ -158,7 +160,7 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     if diffedit and size != 'sd15': res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
     return res
 
-# %% ../nbs/07_performance.ipynb #1ab99644
+# %% ../nbs/07_performance.ipynb #1b2e35cc
 def bench_diffedit(c, steps=30, repeats=3, out=print):
     "Time our mask + encode + edit against StableDiffusionDiffEditPipeline's generate_mask + invert + __call__"
     from PIL import Image
