@@ -8,7 +8,7 @@ Docs: https://miniai.github.io/miniai/diffedit.html.md"""
 __all__ = ['mask_maps', 'diffedit_mask', 'upsample_mask', 'mask_overlay', 'ddim_encode', 'masked_decode', 'diffedit',
            'diffedit_figure', 'diffedit_cli']
 
-# %% ../nbs/05_diffedit.ipynb #8564ab6e
+# %% ../nbs/05_diffedit.ipynb #d1b33fe0
 import numpy as np, torch
 import torch.nn.functional as F
 from pathlib import Path
@@ -17,7 +17,7 @@ from tqdm import tqdm
 from .stable_diffusion import (load_components, with_scheduler, encode_image, image_to_tensor, embed_text,
     generate_latents, predict_noise, decode, vae_scale_factor, image_grid, _randn, _generator, _as_prompts)
 
-# %% ../nbs/05_diffedit.ipynb #7091eb15
+# %% ../nbs/05_diffedit.ipynb #0bd5da11
 def _check_strength(strength, name='strength'):
     if not isinstance(strength, (int, float)) or not 0 < strength <= 1:
         raise ValueError(f"{name} must be in (0, 1], got {strength!r}")
@@ -43,7 +43,7 @@ def mask_maps(c, image, reference, query, *, strength=0.5, n=10, steps=50, seed=
     raw = (eq - er).abs().float().mean(dim=(0, 1))
     return raw, raw / raw.max().clamp_min(1e-12)
 
-# %% ../nbs/05_diffedit.ipynb #b176fc9e
+# %% ../nbs/05_diffedit.ipynb #e3188878
 def diffedit_mask(c, image, reference, query, *, strength=0.5, n=10, threshold=0.5, seed=None, generator=None):
     "Binary float mask (h, w) at latent resolution: 1 where `query` and `reference` disagree"
     if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
@@ -61,7 +61,7 @@ def mask_overlay(image, mask, color=(255, 0, 0), alpha=0.5):
     out = np.asarray(image.convert('RGB'), dtype=np.float32) * (1 - m) + np.array(color, dtype=np.float32) * m
     return Image.fromarray(out.round().astype('uint8'))
 
-# %% ../nbs/05_diffedit.ipynb #51a6a855
+# %% ../nbs/05_diffedit.ipynb #dadc7c06
 def _ddim_move(x, eps, a, a_next):
     "One deterministic DDIM move of `x` from cumulative signal level `a` to `a_next`, with noise prediction `eps`"
     x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
@@ -86,7 +86,7 @@ def ddim_encode(c, image, prompt='', *, strength=0.5, steps=50, progress=True):
         a = a_next
     return xs
 
-# %% ../nbs/05_diffedit.ipynb #ada23547
+# %% ../nbs/05_diffedit.ipynb #8a8eca55
 def masked_decode(c, enc, query, mask, *, strength=0.5, steps=50, guidance_scale=7.5, progress=True):
     "DDIM from the top of the encoding `enc` with `query`; outside `mask`, latents are reset to `enc` after every step"
     cd = with_scheduler(c, 'ddim')
@@ -96,7 +96,7 @@ def masked_decode(c, enc, query, mask, *, strength=0.5, steps=50, guidance_scale
     return generate_latents(cd, [query], steps=steps, strength=strength, guidance_scale=guidance_scale,
                             start_latents=enc[-1], callback=keep_background, progress=progress)
 
-# %% ../nbs/05_diffedit.ipynb #4a5b0202
+# %% ../nbs/05_diffedit.ipynb #ac2b8184
 def _check_image(c, image):
     "Validate the input image early, with the argument's name in the error"
     if not isinstance(image, (Image.Image, torch.Tensor)):
@@ -120,7 +120,7 @@ def diffedit(c, image, reference, query, *, mask=None, strength=0.5, steps=50, g
     out = decode(c, masked_decode(c, enc, query, mask, strength=strength, steps=steps, guidance_scale=guidance_scale, progress=progress))[0]
     return (out, mask) if return_mask else out
 
-# %% ../nbs/05_diffedit.ipynb #60dd20ae
+# %% ../nbs/05_diffedit.ipynb #f8e1b4fc
 from fastcore.script import call_parse
 
 def diffedit_figure(image, mask, edited):

@@ -10,7 +10,7 @@ __all__ = ['SD_SCHEDULER_CONFIG', 'default_model_dir', 'tiny_components', 'make_
            'encode_image', 'generate_latents', 'decode', 'generate', 'image_grid', 'cfg_rescale_pred',
            'cfg_rescale_update', 'cfg_rescale_both', 'guidance_decay', 'slerp', 'interpolate', 'save_gif', 'sample_cli']
 
-# %% ../nbs/04_stable_diffusion.ipynb #e6bf1d41
+# %% ../nbs/04_stable_diffusion.ipynb #0f69fbe6
 import inspect, math, os, socket, warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,7 +19,7 @@ from PIL import Image
 from contextlib import contextmanager
 from tqdm import tqdm
 
-# %% ../nbs/04_stable_diffusion.ipynb #cdf5c078
+# %% ../nbs/04_stable_diffusion.ipynb #1df53419
 def default_model_dir():
     "The folder of the package's embedded digits model (None if the package has none)"
     import miniai
@@ -53,7 +53,7 @@ def tiny_components(seed=0, dim=32):
         layers_per_block=1, norm_num_groups=8, sample_size=16)
     return SimpleNamespace(tokenizer=tok, text_encoder=te.eval(), unet=unet.eval(), vae=vae.eval())
 
-# %% ../nbs/04_stable_diffusion.ipynb #f02ab1d1
+# %% ../nbs/04_stable_diffusion.ipynb #4d20ad7c
 SD_SCHEDULER_CONFIG = dict(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear', num_train_timesteps=1000,
                            steps_offset=1, clip_sample=False, set_alpha_to_one=False)  # as in SD v1's scheduler_config.json
 
@@ -74,7 +74,7 @@ def with_scheduler(c, scheduler):
     cfg = {k: v for k, v in c.scheduler.config.items() if k in _MODEL_SCHEDULE_KEYS}
     return SimpleNamespace(**{**vars(c), 'scheduler': make_scheduler(scheduler, cfg)})
 
-# %% ../nbs/04_stable_diffusion.ipynb #65287873
+# %% ../nbs/04_stable_diffusion.ipynb #b35f4da6
 def _hub_reachable(host='huggingface.co', timeout=3.0):
     "A quick DNS + TCP probe, so that an offline machine fails at once instead of retrying for half a minute"
     try:
@@ -137,7 +137,7 @@ def _load_components(model, device, dtype, scheduler):
     cfg = {k: v for k, v in parts.pop('scheduler_config').items() if k in _MODEL_SCHEDULE_KEYS}
     return SimpleNamespace(**parts, scheduler=make_scheduler(scheduler, cfg), device=device, dtype=dtype)
 
-# %% ../nbs/04_stable_diffusion.ipynb #4467b3a4
+# %% ../nbs/04_stable_diffusion.ipynb #c5229ea9
 def vae_scale_factor(c):
     "How many pixels one latent pixel covers: one halving per extra VAE block"
     return 2 ** (len(c.vae.config.block_out_channels) - 1)
@@ -169,7 +169,7 @@ def encode_prompts(c, prompts, negative_prompt=None):
         raise ValueError(f"negative_prompt has {len(neg)} entries but there are {len(prompts)} prompts")
     return embed_text(c, neg), embed_text(c, prompts)
 
-# %% ../nbs/04_stable_diffusion.ipynb #ab9a20b0
+# %% ../nbs/04_stable_diffusion.ipynb #8a8184b0
 def cfg(u, t, g):
     "Classifier-free guidance: move from the unconditional prediction towards the text one, `g` times"
     return u + g * (t - u)
@@ -180,7 +180,7 @@ def rescale_cfg(pred, t, phi):
     rescaled = pred * (t.std(dim=dims, keepdim=True) / pred.std(dim=dims, keepdim=True))
     return phi * rescaled + (1 - phi) * pred
 
-# %% ../nbs/04_stable_diffusion.ipynb #960f8ecc
+# %% ../nbs/04_stable_diffusion.ipynb #b84334b7
 def predict_noise(c, latents, ts, emb, g=7.5, guidance=cfg, guidance_rescale=0.0):
     """The noise prediction at timestep `ts`. `emb`: text embeddings with one row per latent (no guidance), or
     the unconditional and conditional embeddings stacked (twice as many rows): one batched UNet call, then guidance"""
@@ -189,7 +189,7 @@ def predict_noise(c, latents, ts, emb, g=7.5, guidance=cfg, guidance_rescale=0.0
     pred = guidance(u, t, g)
     return rescale_cfg(pred, t, guidance_rescale) if guidance_rescale > 0 else pred
 
-# %% ../nbs/04_stable_diffusion.ipynb #9ac466ad
+# %% ../nbs/04_stable_diffusion.ipynb #79ab8b2c
 def _check_size(c, height, width):
     f = vae_scale_factor(c)
     for name, v in (('height', height), ('width', width)):
@@ -218,7 +218,7 @@ def _randn(shape, generator, c):
     "Noise drawn on the CPU (same numbers on every device for a seed), then moved"
     return torch.randn(shape, generator=generator, dtype=torch.float32).to(c.device, c.dtype)
 
-# %% ../nbs/04_stable_diffusion.ipynb #17484870
+# %% ../nbs/04_stable_diffusion.ipynb #41c5dfcc
 def image_to_tensor(image):
     "A PIL image (converted to RGB) or a (3,H,W)/(1,3,H,W) tensor in [0,1] → a (1,3,H,W) float tensor in [-1,1]"
     if isinstance(image, Image.Image):
@@ -237,7 +237,7 @@ def encode_image(c, image):
     _check_size(c, x.shape[-2], x.shape[-1])
     return c.vae.encode(x.to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
 
-# %% ../nbs/04_stable_diffusion.ipynb #e1e0f80b
+# %% ../nbs/04_stable_diffusion.ipynb #4b8e6243
 @torch.inference_mode()
 def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=None, steps=50, guidance_scale=7.5,
                      guidance=None, guidance_rescale=0.0, generator=None, seed=None, latents=None, init_image=None,
@@ -293,7 +293,7 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
             if r is not None: x = r
     return x
 
-# %% ../nbs/04_stable_diffusion.ipynb #c8917dc1
+# %% ../nbs/04_stable_diffusion.ipynb #0eb57d64
 _warned_fp16 = False
 
 @torch.no_grad()
@@ -323,7 +323,7 @@ def image_grid(imgs, rows=None, cols=None):
     for i, im in enumerate(imgs): grid.paste(im, ((i % cols) * w, (i // cols) * h))
     return grid
 
-# %% ../nbs/04_stable_diffusion.ipynb #be99a105
+# %% ../nbs/04_stable_diffusion.ipynb #ee57fde0
 def _norm(x):
     "Norm of each image in a batch, shaped to broadcast against it"
     return x.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (x.ndim - 1))
@@ -347,7 +347,7 @@ def guidance_decay(start=7.5, end=1.0):
     "A guidance scale that falls linearly from `start` at the first step to `end` at the last: `(i, n) -> g`"
     return lambda i, n: start + (end - start) * i / max(n - 1, 1)
 
-# %% ../nbs/04_stable_diffusion.ipynb #34ed7b15
+# %% ../nbs/04_stable_diffusion.ipynb #18671382
 def slerp(v0, v1, t, dot_threshold=0.9995):
     "Spherical interpolation from `v0` (t=0) to `v1` (t=1); nearly parallel inputs fall back to a straight line"
     a, b = v0.flatten().double(), v1.flatten().double()
@@ -377,7 +377,7 @@ def save_gif(frames, path, duration=150, loop=0):
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=loop)
     return Path(path)
 
-# %% ../nbs/04_stable_diffusion.ipynb #ba94e279
+# %% ../nbs/04_stable_diffusion.ipynb #b20892a4
 from fastcore.script import call_parse
 
 @call_parse
