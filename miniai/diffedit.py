@@ -8,7 +8,7 @@ Docs: https://miniai.github.io/miniai/diffedit.html.md"""
 __all__ = ['mask_maps', 'diffedit_mask', 'upsample_mask', 'mask_overlay', 'ddim_encode', 'masked_decode', 'diffedit',
            'diffedit_figure', 'diffedit_cli']
 
-# %% ../nbs/05_diffedit.ipynb #d1b33fe0
+# %% ../nbs/05_diffedit.ipynb #e522fb6f
 import numpy as np, torch
 import torch.nn.functional as F
 from pathlib import Path
@@ -17,10 +17,16 @@ from tqdm import tqdm
 from .stable_diffusion import (load_components, with_scheduler, encode_image, image_to_tensor, embed_text,
     generate_latents, predict_noise, decode, vae_scale_factor, image_grid, _randn, _generator, _as_prompts)
 
-# %% ../nbs/05_diffedit.ipynb #0bd5da11
+# %% ../nbs/05_diffedit.ipynb #3264eb65
 def _check_strength(strength, name='strength'):
     if not isinstance(strength, (int, float)) or not 0 < strength <= 1:
         raise ValueError(f"{name} must be in (0, 1], got {strength!r}")
+
+def _check_query(query):
+    "The query as one string; it must say something"
+    query = _as_prompts(query, 'query')[0]
+    if not query.strip(): raise ValueError("query is empty: say what the edited image should show")
+    return query
 
 def _start_step(steps, strength):
     "Index of the first of `steps` DDIM timesteps when starting at `strength` (as image-to-image does)"
@@ -31,8 +37,7 @@ def mask_maps(c, image, reference, query, *, strength=0.5, n=10, steps=50, seed=
     "Raw (h,w) map of |ε(query) - ε(reference)| averaged over `n` noise draws and the channels, and it rescaled to [0,1]"
     _check_strength(strength)
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
-    reference, query = _as_prompts(reference, 'reference')[0], _as_prompts(query, 'query')[0]
-    if not query.strip(): raise ValueError("query is empty: say what the edited image should show")
+    reference, query = _as_prompts(reference, 'reference')[0], _check_query(query)
     cd = with_scheduler(c, 'ddim')
     x0 = encode_image(cd, image)
     cd.scheduler.set_timesteps(steps)
@@ -43,7 +48,7 @@ def mask_maps(c, image, reference, query, *, strength=0.5, n=10, steps=50, seed=
     raw = (eq - er).abs().float().mean(dim=(0, 1))
     return raw, raw / raw.max().clamp_min(1e-12)
 
-# %% ../nbs/05_diffedit.ipynb #e3188878
+# %% ../nbs/05_diffedit.ipynb #742d4608
 def diffedit_mask(c, image, reference, query, *, strength=0.5, n=10, threshold=0.5, seed=None, generator=None):
     "Binary float mask (h, w) at latent resolution: 1 where `query` and `reference` disagree"
     if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
@@ -61,7 +66,7 @@ def mask_overlay(image, mask, color=(255, 0, 0), alpha=0.5):
     out = np.asarray(image.convert('RGB'), dtype=np.float32) * (1 - m) + np.array(color, dtype=np.float32) * m
     return Image.fromarray(out.round().astype('uint8'))
 
-# %% ../nbs/05_diffedit.ipynb #dadc7c06
+# %% ../nbs/05_diffedit.ipynb #2d64d847
 def _ddim_move(x, eps, a, a_next):
     "One deterministic DDIM move of `x` from cumulative signal level `a` to `a_next`, with noise prediction `eps`"
     x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
@@ -86,7 +91,7 @@ def ddim_encode(c, image, prompt='', *, strength=0.5, steps=50, progress=True):
         a = a_next
     return xs
 
-# %% ../nbs/05_diffedit.ipynb #8a8eca55
+# %% ../nbs/05_diffedit.ipynb #57912fea
 def masked_decode(c, enc, query, mask, *, strength=0.5, steps=50, guidance_scale=7.5, progress=True):
     "DDIM from the top of the encoding `enc` with `query`; outside `mask`, latents are reset to `enc` after every step"
     cd = with_scheduler(c, 'ddim')
@@ -96,7 +101,7 @@ def masked_decode(c, enc, query, mask, *, strength=0.5, steps=50, guidance_scale
     return generate_latents(cd, [query], steps=steps, strength=strength, guidance_scale=guidance_scale,
                             start_latents=enc[-1], callback=keep_background, progress=progress)
 
-# %% ../nbs/05_diffedit.ipynb #ac2b8184
+# %% ../nbs/05_diffedit.ipynb #783b2468
 def _check_image(c, image):
     "Validate the input image early, with the argument's name in the error"
     if not isinstance(image, (Image.Image, torch.Tensor)):
@@ -111,8 +116,7 @@ def diffedit(c, image, reference, query, *, mask=None, strength=0.5, steps=50, g
     "Edit `image` from `reference` text towards `query` text, only where they disagree (DiffEdit)"
     _check_image(c, image)
     _check_strength(strength)
-    query = _as_prompts(query, 'query')[0]
-    if not query.strip(): raise ValueError("query is empty: say what the edited image should show")
+    query = _check_query(query)
     if mask is None: mask = diffedit_mask(c, image, reference, query, strength=strength, n=n, threshold=threshold, seed=seed)
     enc = ddim_encode(c, image, encode_prompt, strength=strength, steps=steps, progress=progress)
     if tuple(mask.shape) != tuple(enc[0].shape[-2:]):
@@ -120,7 +124,7 @@ def diffedit(c, image, reference, query, *, mask=None, strength=0.5, steps=50, g
     out = decode(c, masked_decode(c, enc, query, mask, strength=strength, steps=steps, guidance_scale=guidance_scale, progress=progress))[0]
     return (out, mask) if return_mask else out
 
-# %% ../nbs/05_diffedit.ipynb #f8e1b4fc
+# %% ../nbs/05_diffedit.ipynb #19fff0d0
 from fastcore.script import call_parse
 
 def diffedit_figure(image, mask, edited):

@@ -6,15 +6,15 @@ Docs: https://miniai.github.io/miniai/performance.html.md"""
 
 # %% auto #0
 __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_flops_per_step', 'gpu_peak_tflops', 'timed',
-           'bench_sd', 'bench_diffedit']
+           'alternate', 'bench_sd', 'bench_diffedit']
 
-# %% ../nbs/07_performance.ipynb #0807cf84
+# %% ../nbs/07_performance.ipynb #dade2b3b
 import copy, os, statistics, threading, time
 from types import SimpleNamespace
 import torch
-from .stable_diffusion import (tiny_components, load_components, make_scheduler, generate_latents, vae_scale_factor, _quiet)
+from .stable_diffusion import (tiny_components, load_components, components_from_parts, generate_latents, vae_scale_factor)
 
-# %% ../nbs/07_performance.ipynb #c0e7ca1a
+# %% ../nbs/07_performance.ipynb #e809d853
 def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
     "SD v1.5's architecture (UNet, CLIP ViT-L/14 text encoder, VAE) from configs, random weights, no download"
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -28,25 +28,19 @@ def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
                                           projection_dim=768))
         vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=('DownEncoderBlock2D',) * 4,
                             up_block_types=('UpDecoderBlock2D',) * 4, layers_per_block=2, latent_channels=4, sample_size=512)
-    parts = dict(tokenizer=small.tokenizer, text_encoder=te, vae=vae, unet=unet)
-    with _quiet():
-        for k in ('text_encoder', 'vae', 'unet'): parts[k] = parts[k].to(device, dtype).eval().requires_grad_(False)
-    return SimpleNamespace(**parts, scheduler=make_scheduler(scheduler), device=torch.device(device), dtype=dtype)
+    return components_from_parts(dict(tokenizer=small.tokenizer, text_encoder=te, vae=vae, unet=unet),
+                                 device=device, dtype=dtype, scheduler=scheduler)
 
 def components_for(size, device=None, dtype=None, scheduler='lms'):
     "Components by size name: 'tiny' (untrained, 16px), 'embedded' (the digits model, 32px) or 'sd15' (512px)"
-    device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    dtype = dtype or (torch.float16 if device.type == 'cuda' else torch.float32)
-    if size == 'sd15': return sd15_components(device, dtype, scheduler)
+    if size == 'sd15':
+        device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        return sd15_components(device, dtype or (torch.float16 if device.type == 'cuda' else torch.float32), scheduler)
     if size == 'embedded': return load_components(device=device, dtype=dtype, scheduler=scheduler)
-    if size == 'tiny':
-        parts = vars(tiny_components())
-        with _quiet():
-            for k in ('text_encoder', 'vae', 'unet'): parts[k] = parts[k].to(device, dtype).requires_grad_(False)
-        return SimpleNamespace(**parts, scheduler=make_scheduler(scheduler), device=device, dtype=dtype)
+    if size == 'tiny': return components_from_parts(vars(tiny_components()), device=device, dtype=dtype, scheduler=scheduler)
     raise ValueError(f"size must be 'tiny', 'embedded' or 'sd15', got {size!r}")
 
-# %% ../nbs/07_performance.ipynb #ff3b06d4
+# %% ../nbs/07_performance.ipynb #b15b7c12
 @torch.no_grad()
 def unet_flops_per_step(c, batch=1, height=None, width=None):
     "FLOPs of one classifier-free-guided step: the UNet on 2*batch latents, counted by torch.utils.flop_counter"
@@ -69,7 +63,7 @@ def gpu_peak_tflops(name=None):
         if all(part in name for part in k.split()): return GPU_FP16_DENSE_TFLOPS[k]
     return None
 
-# %% ../nbs/07_performance.ipynb #3f066888
+# %% ../nbs/07_performance.ipynb #5a5cd4fb
 def _sync(device):
     if torch.device(device).type == 'cuda': torch.cuda.synchronize()
 
@@ -96,7 +90,16 @@ def timed(f, device):
         t = time.perf_counter(); r = f(); dt = time.perf_counter() - t
     return r, dt, m.peak
 
-# %% ../nbs/07_performance.ipynb #636e36c9
+def alternate(f_a, f_b, repeats, device):
+    "Time `f_a` and `f_b` in pairs, A B then B A, ...: neither always runs first. Returns (times, memory) for each"
+    res = {f_a: ([], []), f_b: ([], [])}
+    for i in range(repeats):
+        for f in ((f_a, f_b) if i % 2 == 0 else (f_b, f_a)):
+            _, t, m = timed(f, device)
+            res[f][0].append(t); res[f][1].append(m)
+    return res[f_a], res[f_b]
+
+# %% ../nbs/07_performance.ipynb #6ee598c9
 def _pipeline(c):
     from diffusers import StableDiffusionPipeline
     p = StableDiffusionPipeline(vae=c.vae, text_encoder=c.text_encoder, tokenizer=c.tokenizer, unet=c.unet,
@@ -137,11 +140,7 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
         _, t_warm, _ = timed(run_ours, dev)
         out(f"torch.compile: first call {t_first:.1f} s, of which about {t_first - t_warm:.1f} s compiling")
     diff = (a.float() - b.float()).abs().max().item()
-    ours, theirs, mem_o, mem_t = [], [], [], []
-    for i in range(repeats):   # A B, then B A, ...: neither always runs first
-        for which in (('ours', 'theirs') if i % 2 == 0 else ('theirs', 'ours')):
-            _, t, m = timed(run_ours if which == 'ours' else run_theirs, dev)
-            (ours if which == 'ours' else theirs).append(t); (mem_o if which == 'ours' else mem_t).append(m)
+    (ours, mem_o), (theirs, mem_t) = alternate(run_ours, run_theirs, repeats, dev)
     ratios = [o / t for o, t in zip(ours, theirs)]
     mo, mt = statistics.median(ours), statistics.median(theirs)
     out(f"{'pair':<6}{'ours s':>10}{'diffusers s':>13}{'ratio':>8}")
@@ -160,7 +159,7 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     if diffedit and size != 'sd15': res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
     return res
 
-# %% ../nbs/07_performance.ipynb #1b2e35cc
+# %% ../nbs/07_performance.ipynb #d8e4e76a
 def bench_diffedit(c, steps=30, repeats=3, out=print):
     "Time our mask + encode + edit against StableDiffusionDiffEditPipeline's generate_mask + invert + __call__"
     from PIL import Image
@@ -184,10 +183,7 @@ def bench_diffedit(c, steps=30, repeats=3, out=print):
         inv = pipe.invert(prompt='', image=img, inpaint_strength=0.5, num_inference_steps=steps, generator=g).latents
         return pipe(prompt=q, mask_image=m, image_latents=inv, inpaint_strength=0.5, num_inference_steps=steps, output_type='latent').images
     timed(ours, c.device); timed(theirs, c.device)
-    to, tt = [], []
-    for i in range(repeats):
-        if i % 2: tt.append(timed(theirs, c.device)[1]); to.append(timed(ours, c.device)[1])
-        else: to.append(timed(ours, c.device)[1]); tt.append(timed(theirs, c.device)[1])
+    (to, _), (tt, _) = alternate(ours, theirs, repeats, c.device)
     r = statistics.median([a / b for a, b in zip(to, tt)])
     out(f"DiffEdit (mask n=10 + encode + edit, {steps} steps, strength 0.5): ours {statistics.median(to):.3f} s, "
         f"diffusers {statistics.median(tt):.3f} s, ratio median {r:.3f} over {repeats} pairs")
