@@ -11,7 +11,7 @@ __all__ = ['BENCHMARKS', 'run_benchmark', 'main']
 from fastcore.script import call_parse
 
 # %% ../nbs/99_bench.ipynb #5b86eed1
-BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.train_tiny', 'evaluate_quality'),
+BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd')}
 
 def run_benchmark(what, **kwargs):

@@ -17,3 +17,11 @@ def c(folder):
     "The tiny parts loaded back with our loader, on the CPU in float32"
     from miniai.stable_diffusion import load_components
     return load_components(folder, device='cpu')
+
+@pytest.fixture(scope='session')
+def clf():
+    "The independent digit classifier (the judge of the quality measures), trained once per test session"
+    from miniai.data import get_mnist
+    from miniai.evaluate import train_classifier
+    x, y, *_ = get_mnist()
+    return train_classifier(x, y)

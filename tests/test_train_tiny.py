@@ -3,9 +3,11 @@ import json, time
 import numpy as np, pytest, torch
 from PIL import Image
 from miniai.stable_diffusion import default_model_dir, load_components, generate, generate_latents, with_scheduler
-from miniai.train_tiny import (train_bpe, make_tokenizer, captions, random_caption, digits_to_images, train_tiny,
-                               train_classifier, classify, pil_to_digits, WORDS)
-from miniai.data import get_mnist
+import os, signal, subprocess, sys
+from safetensors.torch import load_file
+from miniai.train_tiny import train_bpe, make_tokenizer, train_tiny, VAELoss, latent_shape
+from miniai.data import get_mnist, captions, digits_to_images, digit_prompt, WORDS
+from miniai.evaluate import train_classifier, classify, pil_to_digits
 
 def test_bpe_merges_most_frequent_pair_first():
     merges = train_bpe(['aab aab aab ab'], n_merges=3)
@@ -20,30 +22,55 @@ def test_tokenizer_words_are_single_tokens():
     assert len(tok('zebra').input_ids) > 3          # unknown words fall back to characters
     assert tok.model_max_length == 77
 
-def test_captions():
-    assert 'a handwritten digit seven' in captions(7) and 'the number 7' in captions(7)
-    import random
-    rng = random.Random(0)
-    caps = [random_caption(3, rng, p_empty=0.5) for _ in range(200)]
-    assert 60 < caps.count('') < 140 and all(c == '' or c in captions(3) for c in caps)
-
-def test_digits_to_images():
-    x = torch.rand(5, 784)
-    im = digits_to_images(x)
-    assert im.shape == (5, 3, 32, 32) and im.min() >= -1 and im.max() <= 1
-    assert torch.equal(im[:, 0], im[:, 2]) and (im[:, :, :2] == -1).all()
-
 def test_training_smoke(tmp_path):
     "A few steps of each stage produce a folder that both our loader and diffusers read"
     log = train_tiny(tmp_path/'m', vae_steps=3, unet_steps=3, progress=False)
     assert log['unet_steps'] == 3 and log['scaling_factor'] > 0
     files = {p.relative_to(tmp_path/'m').as_posix() for p in (tmp_path/'m').rglob('*') if p.is_file()}
     assert not any(f.endswith('.bin') for f in files) and 'unet/diffusion_pytorch_model.safetensors' in files
+    assert not (tmp_path/'m'/'checkpoints').exists() and not (tmp_path/'m'/'.tmp-model').exists()
     c = load_components(tmp_path/'m', device='cpu')
     assert c.vae.config.scaling_factor == pytest.approx(log['scaling_factor'])
     from diffusers import StableDiffusionPipeline
     pipe = StableDiffusionPipeline.from_pretrained(tmp_path/'m')
     assert pipe.unet.config.cross_attention_dim == c.text_encoder.config.hidden_size
+    with pytest.raises(FileExistsError, match='already holds a finished model'): train_tiny(tmp_path/'m', vae_steps=3, unet_steps=3, progress=False)
+    assert train_tiny(tmp_path/'m', vae_steps=3, unet_steps=4, progress=False, fresh=True)['unet_steps'] == 4
+
+def test_vae_loss_matches_diffusers_sampling():
+    "VAELoss with the noise drawn outside equals the loss with diffusers' own latent_dist.sample (same generator)"
+    from miniai.stable_diffusion import tiny_models
+    tok = make_tokenizer(captions(0))
+    vae = tiny_models(tok)['vae']
+    x = digits_to_images(torch.rand(4, 784))
+    eps = torch.randn((4, *latent_shape(vae, 32)), generator=torch.Generator().manual_seed(0))
+    post = vae.encode(x).latent_dist
+    ref = torch.nn.functional.mse_loss(vae.decode(post.sample(torch.Generator().manual_seed(0))).sample, x) + 1e-5 * post.kl().mean() / post.mean[0].numel()
+    torch.testing.assert_close(VAELoss(vae)(x, eps), ref)
+
+def test_cli_killed_then_rerun_resumes_to_the_same_model(tmp_path):
+    "python -m miniai.train_tiny killed with SIGKILL after a UNet checkpoint; the same command again says where it resumed"
+    args = ['--vae-steps', '4', '--unet-steps', '30', '--bs', '8', '--checkpoint-every', '5']
+    out = tmp_path/'killed'
+    cmd = [sys.executable, '-m', 'miniai.train_tiny', '--out', str(out)] + args
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while not (out/'checkpoints'/'unet'/'checkpoint-0000005').exists():
+        assert proc.poll() is None and time.time() - t0 < 120, 'the run ended before its first UNet checkpoint'
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    assert not (out/'model_index.json').exists()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'vae: resumed from step 4' in r.stdout and 'unet: resumed from step' in r.stdout
+    train_tiny(tmp_path/'whole', vae_steps=4, unet_steps=30, bs=8, checkpoint_every=5, progress=False)
+    for part in ('unet/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors', 'text_encoder/model.safetensors'):
+        a, b = load_file(out/part), load_file(tmp_path/'whole'/part)
+        assert all(torch.equal(a[k], b[k]) for k in a), part
+
+def test_cli_refuses_to_overwrite_and_needs_out(tmp_path):
+    r = subprocess.run([sys.executable, '-m', 'miniai.train_tiny'], capture_output=True, text=True)
+    assert r.returncode != 0 and '--out DIR is required' in r.stderr
 
 shipped = pytest.mark.skipif(default_model_dir() is None, reason='no embedded model in this checkout')
 
@@ -63,15 +90,10 @@ def test_shipped_model_loads_fast():
     assert time.time() - t < 5
     assert c.unet.config.sample_size * 4 == 32 and c.dtype == torch.float32
 
-@pytest.fixture(scope='module')
-def clf():
-    x, y, *_ = get_mnist()
-    return train_classifier(x, y, epochs=4)
-
 @shipped
 def test_shipped_model_draws_the_digit_asked_for(clf):
     c = load_components(device='cpu')
-    imgs = generate(c, [f'a handwritten digit {w}' for w in WORDS] * 2, steps=20, seed=0, progress=False)
+    imgs = generate(c, [digit_prompt(d) for d in range(10)] * 2, steps=20, seed=0, progress=False)
     acc = (classify(clf, pil_to_digits(imgs)) == torch.arange(10).repeat(2)).float().mean().item()
     assert acc >= 0.8, acc
 

@@ -1,0 +1,73 @@
+"The quality measures: the judge, the Fréchet distance (checked where the answer is known, and against scipy), the benchmark."
+import numpy as np, pytest, torch
+from miniai.data import get_mnist
+from miniai.evaluate import (fid, features, train_classifier, accuracy, balanced, fid_against, pil_to_digits, sample_digits,
+                             per_digit_accuracy, diffedit_quality, evaluate_quality)
+
+def scipy_fid(a, b):
+    "The usual reference implementation (as in pytorch-fid): scipy's matrix square root of the product"
+    from scipy import linalg
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(ca @ cb).real
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2 * np.trace(covmean))
+
+def gauss(n, d, seed, mean=0., scale=1.):
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed)) * scale + mean
+
+def test_same_gaussian_is_near_zero():
+    assert fid(gauss(20000, 8, 0), gauss(20000, 8, 1)) < 0.01
+
+def test_shifted_mean_gives_squared_norm():
+    mu = torch.tensor([3., 0, 1, 0])
+    assert fid(gauss(50000, 4, 0), gauss(50000, 4, 1) + mu) == pytest.approx(10., rel=0.01)
+
+def test_scaled_covariance():
+    "N(0, I) vs N(0, s²I) in d dimensions: d·(1 − s)²"
+    assert fid(gauss(50000, 4, 0), gauss(50000, 4, 1, scale=3.)) == pytest.approx(4 * (1 - 3) ** 2, rel=0.02)
+
+def test_symmetric_and_equal_to_scipy():
+    a, b = gauss(300, 16, 0), gauss(500, 16, 1, mean=0.3, scale=1.5) @ torch.randn(16, 16, generator=torch.Generator().manual_seed(2))
+    assert fid(a, b) == pytest.approx(fid(b, a), rel=1e-9)
+    assert fid(a, b) == pytest.approx(scipy_fid(a, b), rel=1e-6)
+    assert fid(a.numpy(), b.numpy()) == fid(a, b)            # arrays or tensors
+
+def test_one_dimension_and_bad_input():
+    assert fid(gauss(1000, 1, 0), gauss(1000, 1, 1) + 2) == pytest.approx(4, rel=0.05)
+    with pytest.raises(ValueError, match=r'feats_a must be an \(N, D\) array'): fid(torch.zeros(10), torch.zeros(10, 3))
+    with pytest.raises(ValueError, match='N >= 2'): fid(torch.zeros(1, 3), torch.zeros(10, 3))
+    with pytest.raises(ValueError, match='same feature size'): fid(torch.zeros(10, 3), torch.zeros(10, 4))
+    bad = torch.zeros(10, 3); bad[0, 0] = float('nan')
+    with pytest.raises(ValueError, match='feats_b holds NaN'): fid(torch.zeros(10, 3), bad)
+
+def test_classifier_is_a_trustworthy_judge(clf):
+    _, _, xv, yv = get_mnist()
+    assert accuracy(clf, xv, yv) > 0.95
+    assert features(clf, xv[:7]).shape == (7, 128)
+
+def test_real_digits_are_close_noise_is_far(clf):
+    xt, yt, xv, yv = get_mnist()
+    floor = fid_against(clf, balanced(xt, yt, 100)[0], xv)
+    noise = fid_against(clf, torch.rand(1000, 784, generator=torch.Generator().manual_seed(0)), xv)
+    one_digit = fid_against(clf, xt[yt == 7][:1000], xv)          # perfectly drawn, no variety: FID sees it
+    assert floor < 0.05 * noise and floor < 0.2 * one_digit, (floor, one_digit, noise)
+
+def test_balanced():
+    xt, yt, *_ = get_mnist()
+    x, y = balanced(xt, yt, 3)
+    assert len(x) == 30 and torch.equal(y, torch.arange(10).repeat_interleave(3))
+
+def test_measures_on_tiny_components(c, clf):
+    "The measure functions run on any components (here untrained ones: noise, so accuracy is near chance)"
+    x, y = sample_digits(c, per_digit=2, steps=2)
+    assert x.shape == (20, 784) and 0 <= x.min() and x.max() <= 1 and torch.equal(y, torch.arange(10).repeat_interleave(2))
+    assert len(per_digit_accuracy(clf, x, y)) == 10
+    r = diffedit_quality(c, clf, pairs=((1, 7),), per_pair=1, strength=0.5, threshold=0.3)
+    assert set(r) == {'accuracy', 'change_outside', 'change_inside'} and 0 <= r['accuracy'] <= 1
+
+def test_evaluate_quality_prints_accuracy_and_fid(c, clf):
+    lines = []
+    res = evaluate_quality(c, clf, per_digit=2, steps=2, pairs=(), out=lines.append)
+    text = '\n'.join(lines)
+    assert 'classifier: accuracy' in text and 'FID against the 1000 validation digits' in text and 'images/s' in text
+    assert res['fid'] > res['fid_floor'] > 0
