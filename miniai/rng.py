@@ -8,7 +8,7 @@ Docs: https://miniai.github.io/miniai/rng.html.md"""
 __all__ = ['rnd_state', 'seed', 'rand', 'rands', 'in_parent_and_child', 'fork_safe']
 
 # %% ../nbs/02_rng.ipynb #af85c569
-import os
+import ast, os
 
 # %% ../nbs/02_rng.ipynb #4f7c20d4
 rnd_state = None
@@ -51,7 +51,7 @@ def in_parent_and_child(f):
     os.close(w)
     with os.fdopen(r) as fr: child = fr.read()
     os.waitpid(pid, 0)
-    return f(), eval(child)
+    return f(), ast.literal_eval(child)   # the child sends repr() of plain values: parse, never execute
 
 # %% ../nbs/02_rng.ipynb #b1005f13
 _fork_safe = False

@@ -3,7 +3,7 @@ import pytest
 from miniai.bench import run_benchmark
 
 def test_unknown_benchmark():
-    with pytest.raises(ValueError, match='expected one of: matmul, quality, sd'): run_benchmark('nope')
+    with pytest.raises(ValueError, match='expected one of: matmul, quality, sd, guidance'): run_benchmark('nope')
 
 def test_matmul_table_prints(capsys):
     import miniai.matmul as mm
@@ -15,4 +15,15 @@ def test_matmul_table_prints(capsys):
 
 def test_cli_rejects_unknown():
     r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'nope'], capture_output=True, text=True)
-    assert r.returncode != 0 and 'unknown benchmark' in r.stderr
+    assert r.returncode == 2 and "invalid choice: 'nope'" in r.stderr and 'Traceback' not in r.stderr
+
+@pytest.mark.parametrize('args, msg', [(['sd', '--steps', '0'], 'argument --steps: must be >= 1'), (['sd', '--device', 'gpu'], "argument --device: invalid choice: 'gpu'"),
+                                       (['matmul', '--full'], 'unrecognized arguments: --full'), (['sd', '--size', 'huge'], "invalid choice: 'huge'")])
+def test_cli_argument_errors(args, msg):
+    r = subprocess.run([sys.executable, '-m', 'miniai.bench'] + args, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and msg in r.stderr.splitlines()[-1] and 'Traceback' not in r.stderr, r.stderr
+
+def test_sub_command_help():
+    r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'sd', '--help'], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith('usage: python -m miniai.bench sd') and '--channels-last' in r.stdout
+    assert '--full' not in r.stdout

@@ -46,6 +46,10 @@ def test_corrupt_cache_is_moved_aside_not_unpickled(tmp_path, offline, capsys, m
     assert 'failed its checksum' in out and 'offline' in out
     assert (tmp_path/'mnist.pkl.gz.corrupt').read_bytes() == b'\x1f\x8b truncated'
     assert not fn.exists() and len(xt) == 4000
+    fn.write_bytes(b'a second bad file')                           # a second one keeps the first
+    get_mnist(tmp_path)
+    assert (tmp_path/'mnist.pkl.gz.corrupt').read_bytes() == b'\x1f\x8b truncated'
+    assert (tmp_path/'mnist.pkl.gz.corrupt.2').read_bytes() == b'a second bad file'
 
 def test_verified_download_and_cache(tmp_path, monkeypatch):
     "A download lands through a temp file, is checked, renamed, and then read from cache"
@@ -102,3 +106,8 @@ def test_digits_to_images_and_valid_digit_image():
     assert img.size == (32, 32) and img.mode == 'RGB'
     _, _, xv, yv = get_mnist()
     np.testing.assert_allclose(np.asarray(img)[2:30, 2:30, 0] / 255, xv[yv == 3][0].view(28, 28).numpy(), atol=1/255)
+
+def test_a_bad_data_folder_is_a_path_error(tmp_path, capsys):
+    f = tmp_path/'a_file'; f.write_text('x')
+    with pytest.raises(OSError, match='cannot use .* as the data folder'): get_mnist(f/'sub')
+    assert 'could not download' not in capsys.readouterr().out

@@ -96,3 +96,29 @@ def test_cli(folder, img, tmp_path):
     assert Image.open(out).size == (16, 16) and Image.open(mask).size == (16, 16) and Image.open(fig).size == (48, 16)
     r = subprocess.run([sys.executable, '-m', 'miniai.diffedit', str(src), '--model', str(folder)], capture_output=True, text=True)
     assert r.returncode != 0 and '--reference and --query are required' in r.stderr
+
+@pytest.mark.parametrize('size', [(16, 16), (32, 16), (24, 16), (16, 40), (48, 48)])
+def test_any_image_size(c, size):
+    "Every size the VAE accepts, square or not, edits to an image of the same size (the mask at latent resolution)"
+    w, h = size
+    a = np.zeros((h, w, 3), np.uint8); a[h // 4:3 * h // 4, w // 3:2 * w // 3] = 255
+    im = Image.fromarray(a)
+    out, m = diffedit(c, im, 'a digit 1', 'a digit 8', steps=4, n=2, seed=0, threshold=0.2, return_mask=True, progress=False)
+    assert out.size == (w, h) and tuple(m.shape) == (h // 2, w // 2)
+    enc = ddim_encode(c, im, steps=4, progress=False)
+    kept = masked_decode(c, enc, 'a digit 8', torch.zeros(h // 2, w // 2), steps=4, progress=False)
+    torch.testing.assert_close(kept, enc[0], rtol=0, atol=1e-6)      # outside the mask: the image's own latents
+
+def test_empty_mask_warns(c, img):
+    with pytest.warns(UserWarning, match="mask is empty"):
+        diffedit(c, img, 'a digit 1', 'a digit 1', steps=3, n=2, seed=0, progress=False)
+
+@pytest.mark.parametrize('flag', ['--out', '--mask-out', '--figure'])
+def test_cli_never_overwrites_its_input(folder, img, tmp_path, flag):
+    src = tmp_path/'in.png'; img.save(src)
+    before = src.read_bytes()
+    args = ['--out', str(tmp_path/'e.png')] if flag != '--out' else []
+    r = subprocess.run([sys.executable, '-m', 'miniai.diffedit', str(src), '--reference', 'a', '--query', 'b', '--model', str(folder),
+                        flag, str(src)] + args, capture_output=True, text=True)
+    assert r.returncode != 0 and f'{flag} is the input image' in r.stderr and 'Traceback' not in r.stderr
+    assert src.read_bytes() == before

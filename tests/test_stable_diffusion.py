@@ -3,7 +3,7 @@ import subprocess, sys, warnings
 import numpy as np, pytest, torch
 from PIL import Image
 from miniai.stable_diffusion import (tiny_components, load_components, make_scheduler, generate_latents, decode, generate,
-    encode_image, encode_prompts, slerp, interpolate, save_gif, image_grid, guidance_decay, cfg_rescale_pred, vae_scale_factor)
+    encode_image, encode_prompts, slerp, interpolate, save_gif, image_grid, guidance_decay, cfg_rescale_pred, cfg_rescale_update, vae_scale_factor)
 
 def pipeline(c, sched):
     from diffusers import StableDiffusionPipeline
@@ -75,6 +75,15 @@ def test_guidance_schedule_and_variants(c):
     decayed = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=guidance_decay(7.5, 1.), latents=lat, progress=False)
     variant = generate_latents(c, PROMPTS[:1], steps=4, guidance=cfg_rescale_pred, latents=lat, progress=False)
     assert not torch.equal(decayed, const) and not torch.equal(variant, const)
+
+def test_guidance_function_applies_below_scale_one(c):
+    "The update-rescaling variants use scales like 0.15: a guidance function must turn guidance on whatever the scale"
+    lat = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    plain = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=0.15, latents=lat, progress=False)   # no guidance
+    text_only = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=1.0, latents=lat, progress=False)
+    torch.testing.assert_close(plain, text_only)
+    upd = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=0.15, guidance=cfg_rescale_update, latents=lat, progress=False)
+    assert (upd - plain).abs().max() > 1e-3
 
 def test_negative_prompt_broadcast(c):
     u1, _ = encode_prompts(c, PROMPTS, 'blurry')
@@ -196,3 +205,46 @@ def test_cli_writes_grid(folder, tmp_path):
                         '--model', str(folder), '--out', str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert Image.open(out).size == (32, 48)   # a row per prompt, n per row
+
+def test_start_latents_shape_error_names_the_shapes(c):
+    with pytest.raises(ValueError, match=r"start_latents must have shape \(1, 4, 8, 8\) or \(2, 4, 8, 8\), got \(1, 4, 8, 16\)"):
+        generate_latents(c, PROMPTS, steps=2, strength=0.5, start_latents=torch.zeros(1, 4, 8, 16), progress=False)
+    with pytest.raises(ValueError, match=r"must have shape \(1, 4, 8, 8\), got"):
+        generate_latents(c, PROMPTS[:1], steps=2, strength=0.5, start_latents=torch.zeros(1, 4, 8, 16), progress=False)
+
+def test_sixteen_bit_and_transparent_images(tmp_path):
+    from miniai.stable_diffusion import image_to_tensor
+    ramp = (np.linspace(0, 65535, 16 * 16).reshape(16, 16)).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path/'ramp16.png')
+    im = Image.open(tmp_path/'ramp16.png')
+    assert im.mode.startswith('I')
+    x = image_to_tensor(im)
+    assert x.shape == (1, 3, 16, 16) and len(x.unique()) > 200         # not clipped to two grey levels
+    torch.testing.assert_close(x[0, 0], torch.from_numpy(ramp / 65535 * 2 - 1).float(), atol=1e-5, rtol=0)
+    rgba = np.zeros((4, 4, 4), np.uint8); rgba[..., :3] = 255; rgba[:2, :, 3] = 255      # white, top half opaque
+    y = image_to_tensor(Image.fromarray(rgba, 'RGBA'))
+    assert (y[0, :, :2] == 1).all() and (y[0, :, 2:] == -1).all()     # transparent -> black
+    with pytest.raises(ValueError, match="mode 'F'"): image_to_tensor(Image.new('F', (4, 4)))
+
+@pytest.mark.parametrize('name, problem', [('keep.xbm', 'cannot hold an RGB image'), ('grid.nope', "extension '.nope'"),
+                                           ('adir', 'is a folder'), ('noext', "extension '(none)'")])
+def test_cli_refuses_bad_outputs_before_the_work(folder, tmp_path, name, problem):
+    "An output that cannot be written is refused before the model loads, and an existing file is left as it was"
+    out = tmp_path/name
+    if name == 'adir': out.mkdir()
+    elif name == 'keep.xbm': out.write_bytes(b'precious')
+    r = subprocess.run([sys.executable, '-m', 'miniai.stable_diffusion', 'a cat', '--n', '1', '--steps', '1',
+                        '--model', str(folder), '--out', str(out)], capture_output=True, text=True)
+    assert r.returncode != 0 and problem in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    if name == 'keep.xbm': assert out.read_bytes() == b'precious'
+
+def test_save_image_is_atomic(tmp_path):
+    from miniai.stable_diffusion import save_image
+    p = tmp_path/'sub'/'a.png'
+    save_image(Image.new('RGB', (4, 4), 'red'), p)
+    assert Image.open(p).getpixel((0, 0)) == (255, 0, 0)
+    class Broken:
+        def save(self, fn, format=None):
+            open(fn, 'wb').write(b'half'); raise OSError('disk full')
+    with pytest.raises(OSError, match='disk full'): save_image(Broken(), p)
+    assert Image.open(p).getpixel((0, 0)) == (255, 0, 0) and sorted(x.name for x in p.parent.iterdir()) == ['a.png']
