@@ -24,10 +24,12 @@ def run_benchmark(what, **kwargs):
 
 # %% ../nbs/99_bench.ipynb #4e0cd609
 def _parser():
-    "One sub-command per benchmark, each with its own options and --help"
+    "One sub-command per benchmark, each with its own options and --help; an argument error is one line (and exit status 2)"
     import argparse
-    p = argparse.ArgumentParser(prog='python -m miniai.bench', description='Benchmarks for miniai: python -m miniai.bench WHAT [options]')
-    sub = p.add_subparsers(dest='what', required=True, metavar='WHAT', help=', '.join(BENCHMARKS))
+    class OneLine(argparse.ArgumentParser):
+        def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+    p = OneLine(prog='python -m miniai.bench', description='Benchmarks for miniai: python -m miniai.bench WHAT [options]')
+    sub = p.add_subparsers(dest='what', required=True, metavar='WHAT', help=', '.join(BENCHMARKS), parser_class=OneLine)
     sub.add_parser('matmul', help='every matmul version against torch.matmul and the CPU peak')
     sub.add_parser('quality', help="the digits model: the judge's accuracy, FID, DiffEdit, speed")
     sd = sub.add_parser('sd', help="our sampler against diffusers' pipeline, alternating")

@@ -84,7 +84,7 @@ def one_line_error(r, expected):
     (['--scheduler', 'nope'], "scheduler must be one of ['lms', 'ddim', 'euler', 'dpm'], got 'nope'"),
     (['--seed', '-1'], 'seed must be an int in 0..2**64-1'),
     (['--guidance', 'nan'], '--guidance must be a finite number'),
-    (['--out', 'grid.nope'], "--out: cannot write images with extension '.nope'"),
+    (['--out', 'new/deeper/grid.nope'], "--out: cannot write images with extension '.nope'"),
     (['--model', '/no/such/model'], "model: no such folder '/no/such/model'"),
     (['--height', '15'], 'height must be a positive multiple of 2'),
     (['--height', '100000'], 'pass --force to try anyway'),
@@ -92,9 +92,11 @@ def one_line_error(r, expected):
 def test_sample_command_errors(folder, tmp_path, args, expected):
     model = [] if '--model' in args else ['--model', str(folder)]
     out = [] if '--out' in args else ['--out', str(tmp_path/'g.png')]
+    args = [str(tmp_path/a) if a.startswith('new/') else a for a in args]
     r, secs = run(['miniai.stable_diffusion', 'a cat', '--steps', '1'] + model + out + args)
     lines = one_line_error(r, expected)
     assert len(lines) == 1 and not (tmp_path/'g.png').exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []                 # nothing written, no folder made
     assert secs < 20, secs   # about 2-3 s on this 2-core machine: torch's import, then the checks
 
 def test_sample_checks_before_loading_the_model(tmp_path):

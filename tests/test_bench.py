@@ -21,7 +21,7 @@ def test_cli_rejects_unknown():
                                        (['matmul', '--full'], 'unrecognized arguments: --full'), (['sd', '--size', 'huge'], "invalid choice: 'huge'")])
 def test_cli_argument_errors(args, msg):
     r = subprocess.run([sys.executable, '-m', 'miniai.bench'] + args, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and msg in r.stderr.splitlines()[-1] and 'Traceback' not in r.stderr, r.stderr
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_sub_command_help():
     r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'sd', '--help'], capture_output=True, text=True)
