@@ -430,6 +430,8 @@ def save_image(image, path, name='out'):
     os.close(fd)
     try:
         image.save(tmp, format=Image.registered_extensions()[p.suffix.lower()])
+        umask = os.umask(0); os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp made it private (0600): give it the permissions a plain open() would
         os.replace(tmp, p)
     finally:
         if os.path.exists(tmp): os.remove(tmp)

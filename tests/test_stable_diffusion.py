@@ -1,5 +1,5 @@
 "The hand-written loop against diffusers' own pipeline, on tiny components built from configs (no network)."
-import subprocess, sys, warnings
+import os, subprocess, sys, warnings
 import numpy as np, pytest, torch
 from PIL import Image
 from miniai.stable_diffusion import (tiny_components, load_components, make_scheduler, generate_latents, decode, generate,
@@ -243,6 +243,8 @@ def test_save_image_is_atomic(tmp_path):
     p = tmp_path/'sub'/'a.png'
     save_image(Image.new('RGB', (4, 4), 'red'), p)
     assert Image.open(p).getpixel((0, 0)) == (255, 0, 0)
+    umask = os.umask(0); os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask                 # as a plain open() would have made it
     class Broken:
         def save(self, fn, format=None):
             open(fn, 'wb').write(b'half'); raise OSError('disk full')
