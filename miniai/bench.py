@@ -7,7 +7,7 @@ Docs: https://miniai.github.io/miniai/bench.html.md"""
 # %% auto #0
 __all__ = ['BENCHMARKS', 'run_benchmark', 'main']
 
-# %% ../nbs/99_bench.ipynb #78fa466e
+# %% ../nbs/99_bench.ipynb #b8537c11
 from fastcore.imports import IN_NOTEBOOK
 
 # %% ../nbs/99_bench.ipynb #5b86eed1
@@ -58,4 +58,5 @@ def main(argv=None):
     try: run_benchmark(what, **opts)
     except ValueError as e: p.error(str(e))
 
-if __name__ == '__main__' and not IN_NOTEBOOK: main()   # `python -m miniai.bench`, not a notebook's kernel
+# %% ../nbs/99_bench.ipynb #96023050
+if __name__ == '__main__' and not IN_NOTEBOOK: main()   # `python -m miniai.bench`; never in a notebook, whose argv is the kernel's
