@@ -95,7 +95,7 @@ def test_cli(folder, img, tmp_path):
     assert r.returncode == 0, r.stderr
     assert Image.open(out).size == (16, 16) and Image.open(mask).size == (16, 16) and Image.open(fig).size == (48, 16)
     r = subprocess.run([sys.executable, '-m', 'miniai.diffedit', str(src), '--model', str(folder)], capture_output=True, text=True)
-    assert r.returncode != 0 and '--reference and --query are required' in r.stderr
+    assert r.returncode == 2 and 'the following arguments are required: --reference, --query' in r.stderr
 
 @pytest.mark.parametrize('size', [(16, 16), (32, 16), (24, 16), (16, 40), (48, 48)])
 def test_any_image_size(c, size):
