@@ -8,14 +8,14 @@ Docs: https://miniai.github.io/miniai/guidance.html.md"""
 __all__ = ['VARIANTS', 'SCALES', 'update_ratio', 'latent_std', 'overshoot', 'measure_variant', 'guidance_sweep', 'plot_sweep',
            'bench_guidance']
 
-# %% ../nbs/10_guidance.ipynb #8e33793f
+# %% ../nbs/10_guidance.ipynb #8743b3c4
 import numpy as np, torch
 from .data import get_mnist, digit_prompt, digits_to_images
 from .stable_diffusion import (load_components, generate_latents, decode, cfg, cfg_rescale_pred, cfg_rescale_update,
                                      cfg_rescale_both, guidance_decay)
 from .evaluate import train_classifier, features, fid, accuracy, pil_to_digits, balanced
 
-# %% ../nbs/10_guidance.ipynb #8973d21a
+# %% ../nbs/10_guidance.ipynb #6a29f1f6
 def update_ratio(c, steps=30, seed=0):
     "Mean of ‖t − u‖ / ‖u‖ (text minus unconditional prediction, relative to the unconditional) over a guided run of every digit"
     ratios = []
@@ -34,7 +34,7 @@ VARIANTS = {   # name -> (g, r) -> the arguments of generate_latents for guidanc
     'decay to 1': lambda g, r: dict(guidance_scale=guidance_decay(g, 1.0)),
 }
 
-# %% ../nbs/10_guidance.ipynb #7a39df73
+# %% ../nbs/10_guidance.ipynb #7eb842b9
 @torch.no_grad()
 def latent_std(c, x):
     "Standard deviation of the scaled VAE latents of (N,784) digits: what the model's latents should look like"
@@ -55,7 +55,7 @@ def measure_variant(c, clf, reference, ref_std, per_digit=20, steps=30, seed=0, 
     return dict(accuracy=accuracy(clf, x, y), fid=fid(features(clf, x), features(clf, reference)),
                 overshoot=overshoot(c, lats), latent_std=lats.float().std().item() / ref_std)
 
-# %% ../nbs/10_guidance.ipynb #ab6e3173
+# %% ../nbs/10_guidance.ipynb #e5ab259e
 SCALES = (1, 2, 4, 7.5, 15, 30, 60)
 
 def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), per_digit=10, steps=30, seed=0, out=print):
