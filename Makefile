@@ -1,4 +1,4 @@
-# miniai: two commands. `make demo` is the main job, `make test` is what CI runs.
+# miniai: `make demo` is the main job, `make test` is what CI runs, `make lab` opens the notebooks for reading.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export HF_HUB_OFFLINE ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: test demo venv export-check nbtest pytest readme clean
+.PHONY: test demo lab venv export-check nbtest pytest readme clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -43,6 +43,10 @@ demo: venv
 	$(PY) -c "from miniai.data import valid_digit_image; valid_digit_image(3).save('out/three.png')"
 	$(VENV)/bin/miniai-diffedit out/three.png --reference "a handwritten digit three" --query "a handwritten digit eight" \
 		--strength 0.7 --threshold 0.3 --seed 0 --out out/eight.png --mask-out out/mask.png --figure out/diffedit.png
+
+# for reading: JupyterLab (with ipywidgets, so progress bars are widgets) on the notebooks folder
+lab: venv
+	$(VENV)/bin/jupyter lab --notebook-dir=nbs $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 readme: venv
 	$(PY) tools/make_readme.py

@@ -6,10 +6,10 @@ Docs: https://miniai.github.io/miniai/foundations.html.md"""
 
 # %% auto #0
 __all__ = ['MNIST_URL', 'MNIST_MD5', 'WORDS', 'TEMPLATES', 'file_hash', 'download_verified', 'chunks', 'Matrix', 'get_mnist',
-           'digits_to_images', 'valid_digit_image', 'digit_prompt', 'captions', 'random_caption']
+           'digits_to_images', 'valid_digit_image', 'digit_prompt', 'captions', 'random_caption', 'notebook_setup']
 
 # %% ../nbs/01_foundations.ipynb #245b41c5
-import functools, gzip, hashlib, os, pickle, tempfile
+import functools, gzip, hashlib, os, pickle, tempfile, warnings
 from itertools import islice
 from pathlib import Path
 from urllib.request import urlretrieve
@@ -134,3 +134,14 @@ def random_caption(label, g=None, p_empty=0.15):
     if torch.rand((), generator=g) < p_empty: return ''
     caps = captions(label)
     return caps[int(torch.randint(len(caps), (), generator=g))]
+
+# %% ../nbs/01_foundations.ipynb #e2e5105e
+def notebook_setup():
+    "What each diffusion notebook does first: returns `MODEL` from the environment (None: the embedded model, and then stay off the hub), quiets the libraries"
+    model = os.environ.get('MODEL') or None
+    if model is None: os.environ.setdefault('HF_HUB_OFFLINE', '1')
+    warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm's note when Jupyter has no widgets
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+    dlog.set_verbosity_error(); tlog.set_verbosity_error(); tlog.disable_progress_bar()
+    return model

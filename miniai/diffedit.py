@@ -14,37 +14,23 @@ import numpy as np, torch
 import torch.nn.functional as F
 from pathlib import Path
 from PIL import Image
-from tqdm import tqdm
-from .stable_diffusion import (load_components, with_scheduler, encode_image, image_to_tensor, embed_text,
-    generate_latents, predict_noise, decode, vae_scale_factor, image_grid, check_output_path, save_image, check_size_limit,
-    cli_errors, _randn, _generator, _as_prompts)
+from tqdm.auto import tqdm
+from .stable_diffusion import (load_components, with_scheduler, encode_image, embed_text, as_prompts, generate_latents,
+    predict_noise, decode, vae_scale_factor, start_step, random_latents, make_generator, image_grid, check_strength, check_prompt,
+    check_image, check_output_path, save_image, check_size_limit, cli_errors)
 
-# %% ../nbs/05_diffedit.ipynb #3264eb65
-def _check_strength(strength, name='strength'):
-    if not isinstance(strength, (int, float)) or not 0 < strength <= 1:
-        raise ValueError(f"{name} must be in (0, 1], got {strength!r}")
-
-def _check_query(query):
-    "The query as one string; it must say something"
-    query = _as_prompts(query, 'query')[0]
-    if not query.strip(): raise ValueError("query is empty: say what the edited image should show")
-    return query
-
-def _start_step(steps, strength):
-    "Index of the first of `steps` DDIM timesteps when starting at `strength` (as image-to-image does)"
-    return steps - min(int(steps * strength), steps)
-
+# %% ../nbs/05_diffedit.ipynb #f2ef6966
 @torch.inference_mode()
 def mask_maps(c, image, reference, query, *, strength=0.5, n=10, steps=50, seed=None, generator=None):
     "Raw (h,w) map of |ε(query) - ε(reference)| averaged over `n` noise draws and the channels, and it rescaled to [0,1]"
-    _check_strength(strength)
+    check_strength(strength)
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
-    reference, query = _as_prompts(reference, 'reference')[0], _check_query(query)
+    reference, query = as_prompts(reference, 'reference')[0], check_prompt(query, 'query')
     cd = with_scheduler(c, 'ddim')
     x0 = encode_image(cd, image)
     cd.scheduler.set_timesteps(steps)
-    t = cd.scheduler.timesteps[_start_step(steps, strength)]
-    eps = _randn((n, *x0.shape[1:]), _generator(generator, seed), cd)
+    t = cd.scheduler.timesteps[start_step(steps, strength)]
+    eps = random_latents(cd, (n, *x0.shape[1:]), make_generator(generator, seed))
     xt = cd.scheduler.add_noise(x0.expand(n, -1, -1, -1), eps, t)
     er, eq = (predict_noise(cd, xt, t, embed_text(cd, [p]).expand(n, -1, -1)) for p in (reference, query))
     raw = (eq - er).abs().float().mean(dim=(0, 1))
@@ -77,16 +63,16 @@ def _ddim_move(x, eps, a, a_next):
 @torch.inference_mode()
 def ddim_encode(c, image, prompt='', *, strength=0.5, steps=50, progress=True):
     "Deterministic DDIM inversion: the latents at every level from clean (index 0) up to `strength`"
-    _check_strength(strength)
+    check_strength(strength)
     if not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be an int >= 1, got {steps!r}")
     cd = with_scheduler(c, 'ddim')
     sch = cd.scheduler
     sch.set_timesteps(steps)
-    up = sch.timesteps[_start_step(steps, strength):].flip(0)   # the decoding timesteps, least noisy first
-    cond = embed_text(cd, _as_prompts(prompt, 'prompt'))
+    up = sch.timesteps[start_step(steps, strength):].flip(0)   # the decoding timesteps, least noisy first
+    cond = embed_text(cd, as_prompts(prompt, 'prompt'))
     ac = sch.alphas_cumprod.to(cd.device)
     xs, a = [encode_image(cd, image)], sch.final_alpha_cumprod.to(cd.device)
-    for t in tqdm(up, disable=not progress, leave=False, ncols=80):
+    for t in tqdm(up, disable=not progress, leave=False):
         eps = predict_noise(cd, xs[-1], t, cond)
         a_next = ac[int(t)]
         xs.append(_ddim_move(xs[-1].float(), eps.float(), a, a_next).to(cd.dtype))
@@ -106,21 +92,12 @@ def masked_decode(c, enc, query, mask, *, strength=0.5, steps=50, guidance_scale
                             start_latents=enc[-1], callback=keep_background, progress=progress)
 
 # %% ../nbs/05_diffedit.ipynb #783b2468
-def _check_image(c, image):
-    "Validate the input image early, with the argument's name in the error"
-    if not isinstance(image, (Image.Image, torch.Tensor)):
-        raise TypeError(f"image must be a PIL image or a tensor, got {type(image).__name__}")
-    x = image_to_tensor(image)
-    f = vae_scale_factor(c)
-    if x.shape[-1] % f or x.shape[-2] % f:
-        raise ValueError(f"image is {x.shape[-1]}x{x.shape[-2]}: width and height must be multiples of {f} (the VAE's scale factor)")
-
 def diffedit(c, image, reference, query, *, mask=None, strength=0.5, steps=50, guidance_scale=7.5, seed=None,
              n=10, threshold=0.5, encode_prompt='', return_mask=False, progress=True):
     "Edit `image` from `reference` text towards `query` text, only where they disagree (DiffEdit)"
-    _check_image(c, image)
-    _check_strength(strength)
-    query = _check_query(query)
+    check_image(c, image)
+    check_strength(strength)
+    query = check_prompt(query, 'query')
     if mask is None: mask = diffedit_mask(c, image, reference, query, strength=strength, n=n, threshold=threshold, seed=seed)
     if not mask.any():
         warnings.warn("DiffEdit's mask is empty (the reference and the query agree everywhere, or the threshold is too high): "
@@ -157,11 +134,11 @@ def diffedit_cli(image:str,                 # the image to edit
     "Edit an image with DiffEdit: change what `reference` describes into what `query` describes"
     with cli_errors('miniai-diffedit'):
         # 1. the checks that need no model, before it loads
-        _check_query(query); _check_strength(strength, '--strength')
+        check_prompt(query, '--query'); check_strength(strength, '--strength')
         if not 0 <= threshold <= 1: raise ValueError(f"--threshold must be in [0, 1], got {threshold}")
         for name, v in (('--n', n), ('--steps', steps)):
             if v < 1: raise ValueError(f"{name} must be >= 1, got {v}")
-        _generator(None, seed)
+        make_generator(seed=seed)
         outputs = {'--out': out, '--mask-out': mask_out, '--figure': figure}
         for name, p in outputs.items():   # writable, an image format, never the input itself
             if p is None: continue
@@ -173,7 +150,7 @@ def diffedit_cli(image:str,                 # the image to edit
         except (OSError, ValueError) as e: raise ValueError(f"image: cannot read {image!r} as an image ({e})") from None
         # 2. the model, and the checks that need it
         c = load_components(model)
-        _check_image(c, im)
+        check_image(c, im)
         if not force: check_size_limit(c, im.size[1], im.size[0], 'image')
         # 3. the work
         edited, mask = diffedit(c, im, reference, query, strength=strength, n=n, threshold=threshold, steps=steps,

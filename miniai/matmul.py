@@ -184,9 +184,10 @@ def time_call(f, *args, budget=0.5, max_reps=50):
         if first > budget: break
     return statistics.median(ts)
 
-IMPLS = ['naive', 'numba', 'elementwise', 'broadcast', 'einsum', 'torch', 'blocked', 'cuda']
+IMPLS = dict(naive=matmul_naive, numba=matmul_numba, elementwise=matmul_elementwise, broadcast=matmul_broadcast,
+             einsum=matmul_einsum, torch=matmul_torch, blocked=matmul_blocked, cuda=matmul_cuda)   # name -> function
 
-def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=IMPLS, limit=2.0, out=print):
+def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tuple(IMPLS), limit=2.0, out=print):
     "Print a table of time per call, speed-up over naive, ratio to torch and GFLOP/s; return the rows"
     peak, parts = cpu_peak_gflops()
     out(f"CPU peak estimate: {peak:.0f} GFLOP/s fp32 = {parts['cores']} cores x {parts['lanes']} lanes x 2 (FMA) "
@@ -199,7 +200,7 @@ def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=IMP
         times = {}
         for name in impls:
             if name in too_slow: continue
-            f = globals()[f'matmul_{name}']
+            f = IMPLS[name]
             t0 = time.perf_counter(); r = f(a, b); first = time.perf_counter()-t0
             assert torch.allclose(r.cpu(), ref, rtol=1e-3, atol=1e-2*math.sqrt(k)), name
             # skip anything that would take more than `limit` seconds at this size (or the next)

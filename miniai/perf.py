@@ -9,10 +9,10 @@ __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_f
            'alternate', 'bench_sd', 'bench_diffedit']
 
 # %% ../nbs/09_performance.ipynb #dade2b3b
-import copy, os, statistics, threading, time
-from types import SimpleNamespace
+import copy, dataclasses, os, statistics, threading, time
 import torch
-from .stable_diffusion import (byte_tokenizer, tiny_components, load_components, components_from_parts, generate_latents, vae_scale_factor)
+from .stable_diffusion import (byte_tokenizer, tiny_parts, load_components, components_from_parts, with_scheduler, generate_latents,
+    vae_scale_factor, latent_shape, diffusers_pipeline)
 
 # %% ../nbs/09_performance.ipynb #e809d853
 def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
@@ -36,7 +36,7 @@ def components_for(size, device=None, dtype=None, scheduler='lms'):
         device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         return sd15_components(device, dtype or (torch.float16 if device.type == 'cuda' else torch.float32), scheduler)
     if size == 'embedded': return load_components(device=device, dtype=dtype, scheduler=scheduler)
-    if size == 'tiny': return components_from_parts(vars(tiny_components()), device=device, dtype=dtype, scheduler=scheduler)
+    if size == 'tiny': return components_from_parts(tiny_parts(), device=device, dtype=dtype, scheduler=scheduler)
     raise ValueError(f"size must be 'tiny', 'embedded' or 'sd15', got {size!r}")
 
 # %% ../nbs/09_performance.ipynb #b15b7c12
@@ -100,10 +100,7 @@ def alternate(f_a, f_b, repeats, device):
 
 # %% ../nbs/09_performance.ipynb #6ee598c9
 def _pipeline(c):
-    from diffusers import StableDiffusionPipeline
-    p = StableDiffusionPipeline(vae=c.vae, text_encoder=c.text_encoder, tokenizer=c.tokenizer, unet=c.unet,
-                                scheduler=type(c.scheduler).from_config(c.scheduler.config),
-                                safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    p = diffusers_pipeline(c, scheduler=type(c.scheduler).from_config(c.scheduler.config))
     p.set_progress_bar_config(disable=True)
     return p
 
@@ -123,13 +120,13 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     out(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step (UNet on {2*batch} latents) = {flops/1e9:.2f} GFLOP")
     pipe = _pipeline(c)
     prompts = ['a handwritten digit seven'] * batch
-    lat = torch.randn(batch, c.unet.config.in_channels, h // f, w // f, generator=torch.Generator().manual_seed(0))
+    lat = torch.randn(latent_shape(c, batch, h, w), generator=torch.Generator().manual_seed(0))
     lat = lat.to(dev, c.dtype)
     unet = c.unet
     if channels_last:   # our own copy of the UNet in NHWC layout; diffusers keeps the original
         unet = copy.deepcopy(c.unet).to(memory_format=torch.channels_last)
     if compile: unet = torch.compile(unet)
-    ours_c = SimpleNamespace(**{**vars(c), 'unet': unet})
+    ours_c = dataclasses.replace(c, unet=unet)
     run_ours = lambda: generate_latents(ours_c, prompts, steps=steps, guidance_scale=guidance_scale, latents=lat.clone(), progress=False)
     run_theirs = lambda: pipe(prompts, num_inference_steps=steps, guidance_scale=guidance_scale, latents=lat.clone(), output_type='latent').images
     if compile:
@@ -164,11 +161,9 @@ def bench_diffedit(c, steps=30, repeats=3, out=print):
     from PIL import Image
     from diffusers import StableDiffusionDiffEditPipeline, DDIMScheduler, DDIMInverseScheduler
     from miniai.diffedit import diffedit_mask, ddim_encode, masked_decode
-    from miniai.stable_diffusion import with_scheduler
     cd = with_scheduler(c, 'ddim')
-    pipe = StableDiffusionDiffEditPipeline(vae=c.vae, text_encoder=c.text_encoder, tokenizer=c.tokenizer, unet=c.unet,
-        scheduler=DDIMScheduler.from_config(cd.scheduler.config), inverse_scheduler=DDIMInverseScheduler.from_config(cd.scheduler.config),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe = diffusers_pipeline(c, pipeline_class=StableDiffusionDiffEditPipeline, scheduler=DDIMScheduler.from_config(cd.scheduler.config),
+                              inverse_scheduler=DDIMInverseScheduler.from_config(cd.scheduler.config))
     pipe.set_progress_bar_config(disable=True)
     size = c.unet.config.sample_size * vae_scale_factor(c)
     img = Image.new('RGB', (size, size)); img.paste((255, 255, 255), (size // 4, size // 4, 3 * size // 4, 3 * size // 4))

@@ -6,22 +6,24 @@ Docs: https://miniai.github.io/miniai/stable_diffusion.html.md"""
 
 # %% auto #0
 __all__ = ['SD_SCHEDULER_CONFIG', 'SCHEDULERS', 'MAX_LATENT_POSITIONS', 'default_model_dir', 'byte_tokenizer', 'tiny_configs',
-           'tiny_models', 'tiny_components', 'make_scheduler', 'with_scheduler', 'components_from_parts',
-           'load_components', 'vae_scale_factor', 'embed_text', 'encode_prompts', 'cfg', 'rescale_cfg', 'predict_noise',
-           'image_to_tensor', 'encode_image', 'generate_latents', 'decode', 'generate', 'image_grid',
-           'check_output_path', 'save_image', 'cfg_rescale_pred', 'cfg_rescale_update', 'cfg_rescale_both',
-           'guidance_decay', 'slerp', 'interpolate', 'save_gif', 'check_size_limit', 'cli_errors', 'sample_cli']
+           'tiny_models', 'tiny_parts', 'make_scheduler', 'Components', 'components_from_parts', 'with_scheduler',
+           'vae_scale_factor', 'as_prompts', 'embed_text', 'encode_prompts', 'text_embeddings', 'cfg', 'rescale_cfg',
+           'predict_noise', 'latent_shape', 'make_generator', 'random_latents', 'start_step', 'image_to_tensor',
+           'encode_image', 'img2img_start', 'generate_latents', 'decode', 'generate', 'image_grid',
+           'diffusers_pipeline', 'cfg_rescale_pred', 'cfg_rescale_update', 'cfg_rescale_both', 'guidance_decay',
+           'slerp', 'interpolate', 'save_gif', 'load_components', 'check_strength', 'check_prompt', 'check_image',
+           'check_output_path', 'save_image', 'check_size_limit', 'cli_errors', 'sample_cli']
 
-# %% ../nbs/04_stable_diffusion.ipynb #95dd2777
-import inspect, io, math, os, socket, sys, tempfile, warnings
+# %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
+import dataclasses, inspect, io, math, os, socket, sys, tempfile, warnings
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 import numpy as np, torch
 from PIL import Image
 from contextlib import contextmanager
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
-# %% ../nbs/04_stable_diffusion.ipynb #7c5093d1
+# %% ../nbs/04_stable_diffusion.ipynb #f7df1cb4
 def default_model_dir():
     "The folder of the package's embedded digits model (None if the package has none)"
     import miniai
@@ -68,13 +70,13 @@ def tiny_models(tokenizer, seed=0, **config):
     return dict(text_encoder=CLIPTextModel(CLIPTextConfig(**cfg['text_encoder'])), vae=AutoencoderKL(**cfg['vae']),
                 unet=UNet2DConditionModel(**cfg['unet']))
 
-def tiny_components(seed=0, dim=32):
-    "Untrained miniature SD parts (tokenizer, text encoder, UNet, VAE), smaller still: noise, not pictures"
+def tiny_parts(seed=0, dim=32):
+    "Untrained miniature SD parts (a dict: tokenizer, text encoder, VAE, UNet), smaller still: noise, not pictures"
     tok = byte_tokenizer()
     parts = tiny_models(tok, seed, dim=dim, unet_channels=(32, 64), vae_channels=(32, 64), groups=8)
-    return SimpleNamespace(tokenizer=tok, **{k: m.eval() for k, m in parts.items()})
+    return dict(tokenizer=tok, **{k: m.eval() for k, m in parts.items()})
 
-# %% ../nbs/04_stable_diffusion.ipynb #7b7eb4d5
+# %% ../nbs/04_stable_diffusion.ipynb #6751bbef
 SD_SCHEDULER_CONFIG = dict(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear', num_train_timesteps=1000,
                            steps_offset=1, clip_sample=False, set_alpha_to_one=False)  # as in SD v1's scheduler_config.json
 
@@ -91,17 +93,26 @@ def make_scheduler(scheduler='lms', config=None):
     import diffusers
     return getattr(diffusers, SCHEDULERS[scheduler]).from_config({**SD_SCHEDULER_CONFIG, **dict(config or {})})
 
-def with_scheduler(c, scheduler):
-    "A copy of the components `c` sharing its models, with another scheduler for the same noise schedule"
-    cfg = {k: v for k, v in c.scheduler.config.items() if k in _MODEL_SCHEDULE_KEYS}
-    return SimpleNamespace(**{**vars(c), 'scheduler': make_scheduler(scheduler, cfg)})
+def _size(m):
+    "A model's class and parameter count, for reading"
+    return f"{type(m).__name__} ({sum(p.numel() for p in m.parameters()) / 1e6:.2f}M parameters)"
 
-# %% ../nbs/04_stable_diffusion.ipynb #8ee693f7
-def _hub_reachable(host='huggingface.co', timeout=3.0):
-    "A quick DNS + TCP probe, so that an offline machine fails at once instead of retrying for half a minute"
-    try:
-        with socket.create_connection((host, 443), timeout=timeout): return True
-    except OSError: return False
+@dataclass(repr=False)
+class Components:
+    "Everything sampling needs: tokenizer, text encoder, VAE, UNet, scheduler, and the device and dtype they run in"
+    tokenizer: object
+    text_encoder: torch.nn.Module
+    vae: torch.nn.Module
+    unet: torch.nn.Module
+    scheduler: object
+    device: torch.device
+    dtype: torch.dtype
+
+    def __repr__(self):
+        return (f"Components(device={self.device}, dtype={self.dtype},\n"
+                f"  tokenizer={type(self.tokenizer).__name__} ({len(self.tokenizer):,} tokens),\n"
+                f"  text_encoder={_size(self.text_encoder)},\n  vae={_size(self.vae)},\n  unet={_size(self.unet)},\n"
+                f"  scheduler={type(self.scheduler).__name__})")
 
 @contextmanager
 def _quiet():
@@ -113,94 +124,32 @@ def _quiet():
     try: yield
     finally: dlog.set_verbosity(levels[0]); tlog.set_verbosity(levels[1]); tlog.enable_progress_bar()
 
-def _check_folder(folder):
-    "A local model folder must be in diffusers layout with safetensors weights: say what is wrong, in one line"
-    folder = Path(folder)
-    missing = [p for p in ('tokenizer', 'text_encoder', 'vae', 'unet') if not (folder/p).is_dir()]
-    if missing: raise OSError(f"model folder {folder} is not in diffusers layout: no {', '.join(p + '/' for p in missing)} subfolder")
-    for part in ('text_encoder', 'vae', 'unet'):
-        files = [p.name for p in (folder/part).glob('*') if p.suffix in ('.safetensors', '.bin', '.pt', '.ckpt', '.pth')]
-        if not any(f.endswith('.safetensors') for f in files):
-            raise OSError(f"model folder {folder}: {part}/ has no .safetensors weights" + (f" (only {', '.join(files)}: pickle-based "
-                          "files can run code when loaded, so miniai loads safetensors only; convert them with save_pretrained)" if files else ""))
-
-def _load_parts(model, local_only):
-    from transformers import CLIPTextModel, CLIPTokenizer
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    kw = dict(local_files_only=local_only)
-    def load(cls, sub, **extra):
-        try: return cls.from_pretrained(model, subfolder=sub, **kw, **extra)
-        except OSError as e:
-            if Path(str(model)).is_dir(): raise OSError(f"model folder {model}: cannot load {sub}/ (truncated or corrupt?): {str(e).splitlines()[0]}") from None
-            raise
-        except Exception as e:   # safetensors and json parsers raise their own types for damaged files
-            raise OSError(f"model {model}: cannot load {sub}/ (a truncated or corrupt file?): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-    parts = dict(tokenizer=load(CLIPTokenizer, 'tokenizer'), text_encoder=load(CLIPTextModel, 'text_encoder', use_safetensors=True),
-                 vae=load(AutoencoderKL, 'vae', use_safetensors=True), unet=load(UNet2DConditionModel, 'unet', use_safetensors=True))
-    try:
-        from diffusers import DDIMScheduler
-        parts['scheduler_config'] = dict(DDIMScheduler.load_config(model, subfolder='scheduler', **kw))
-    except (OSError, ValueError): parts['scheduler_config'] = {}
-    return parts
-
 def components_from_parts(parts, *, device=None, dtype=None, scheduler='lms', scheduler_config=None):
-    """The parts (a dict: tokenizer, text_encoder, vae, unet) on one device and dtype, frozen for inference, with a
-    scheduler. Default device: CUDA if available (then float16), else the CPU in float32"""
+    """`Components` from the parts (a dict: tokenizer, text_encoder, vae, unet): on one device and dtype, frozen for
+    inference, with a scheduler. Default device: CUDA if available (then float16), else the CPU in float32"""
     try: device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     except (RuntimeError, TypeError): raise ValueError(f"device must be 'cpu', 'cuda' or another torch device, got {device!r}") from None
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"device={str(device)!r} but CUDA is not available here (a CPU build of torch, or no GPU visible): use device='cpu'")
     if dtype is None: dtype = torch.float16 if device.type == 'cuda' else torch.float32
     if not isinstance(dtype, torch.dtype): raise TypeError(f"dtype must be a torch.dtype, got {dtype!r}")
-    parts = dict(parts)
-    with _quiet():
-        for k in ('text_encoder', 'vae', 'unet'): parts[k] = parts[k].to(device, dtype).eval().requires_grad_(False)
+    with _quiet(): models = {k: parts[k].to(device, dtype).eval().requires_grad_(False) for k in ('text_encoder', 'vae', 'unet')}
     # from the model's own scheduler config take only what describes the model (its noise schedule, what it predicts);
     # how to sample (spacing of the steps, ...) stays with the scheduler class that was asked for
     cfg = {k: v for k, v in (scheduler_config or {}).items() if k in _MODEL_SCHEDULE_KEYS}
-    return SimpleNamespace(**parts, scheduler=make_scheduler(scheduler, cfg), device=device, dtype=dtype)
+    return Components(tokenizer=parts['tokenizer'], **models, scheduler=make_scheduler(scheduler, cfg), device=device, dtype=dtype)
 
-def load_components(model=None, *, device=None, dtype=None, scheduler='lms'):
-    "Tokenizer, text encoder, VAE, UNet and scheduler from a hub id, a local folder, or the default model"
-    with _quiet(): parts = _load_model_parts(model)
-    return components_from_parts(parts, device=device, dtype=dtype, scheduler=scheduler,
-                                 scheduler_config=parts.pop('scheduler_config'))
+def with_scheduler(c, scheduler):
+    "A copy of the components `c` sharing its models, with another scheduler for the same noise schedule"
+    cfg = {k: v for k, v in c.scheduler.config.items() if k in _MODEL_SCHEDULE_KEYS}
+    return dataclasses.replace(c, scheduler=make_scheduler(scheduler, cfg))
 
-def _looks_like_path(s):
-    "A string that can only mean a folder: absolute, starting with . or ~, or with more than one / (hub ids are 'owner/name')"
-    return os.path.isabs(s) or s.startswith(('.', '~')) or s.count('/') > 1
-
-def _load_model_parts(model):
-    "The parts (and the model's scheduler config) from a hub id, a local folder, or the default model"
-    if model is None: model = default_model_dir()
-    if model is None:
-        warnings.warn("this miniai installation has no embedded model (miniai/assets/tiny-sd): using tiny randomly "
-                      "initialised components (they make noise, not pictures). Pass a hub id or a local folder for real images.")
-        parts = vars(tiny_components())
-        parts['scheduler_config'] = {}
-    elif isinstance(model, (str, os.PathLike)) and Path(model).expanduser().is_dir():
-        _check_folder(Path(model).expanduser())
-        parts = _load_parts(str(Path(model).expanduser()), local_only=True)
-    elif isinstance(model, os.PathLike) or (isinstance(model, str) and _looks_like_path(model)):
-        raise FileNotFoundError(f"model: no such folder {str(model)!r}")
-    elif isinstance(model, str):
-        try: parts = _load_parts(model, local_only=True)
-        except OSError:
-            how = (f"Download it where you have internet (`hf download {model}`), or point the model argument at a local "
-                   "folder in diffusers layout (`--model` for the commands, the MODEL variable for the notebooks).")
-            if os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes') or not _hub_reachable():
-                raise OSError(f"model {model!r} is not in the local cache and the hub cannot be reached (offline). {how}") from None
-            try: parts = _load_parts(model, local_only=False)
-            except OSError as e: raise OSError(f"could not load model {model!r}: {e}. {how}") from None
-    else: raise TypeError(f"model must be a hub id, a folder path or None, got {type(model).__name__}")
-    return parts
-
-# %% ../nbs/04_stable_diffusion.ipynb #e797683b
+# %% ../nbs/04_stable_diffusion.ipynb #46d68527
 def vae_scale_factor(c):
     "How many pixels one latent pixel covers: one halving per extra VAE block"
     return 2 ** (len(c.vae.config.block_out_channels) - 1)
 
-def _as_prompts(prompts, name='prompts'):
+def as_prompts(prompts, name='prompts'):
     "`prompts` as a non-empty list of strings; a TypeError names the item that is not a string"
     if isinstance(prompts, str): prompts = [prompts]
     if not isinstance(prompts, (list, tuple)): raise TypeError(f"{name} must be a string or a list of strings, got {type(prompts).__name__}")
@@ -214,21 +163,28 @@ def embed_text(c, prompts):
     "CLIP embeddings (batch, 77, dim) of a list of strings, truncated to the tokenizer's limit with a warning"
     tok = c.tokenizer
     ids = tok(prompts, padding='max_length', max_length=tok.model_max_length, truncation=True, return_tensors='pt').input_ids
-    # a byte-level token covers at least one byte, so only prompts of more bytes than tokens allowed can be too long
-    if any(len(p.encode()) > tok.model_max_length - 2 for p in prompts):
-        with _quiet(): n_tokens = tok(prompts, padding='longest', return_tensors='pt').input_ids.shape[-1]   # one warning: ours
-        if n_tokens > ids.shape[-1]:
-            warnings.warn(f"a prompt is longer than the {tok.model_max_length} tokens CLIP can read and was truncated")
+    if any(len(tok.tokenize(p)) + 2 > tok.model_max_length for p in prompts):   # + the start and end tokens
+        warnings.warn(f"a prompt is longer than the {tok.model_max_length} tokens CLIP can read and was truncated")
     return c.text_encoder(ids.to(c.device))[0].to(c.dtype)
 
+# %% ../nbs/04_stable_diffusion.ipynb #1ee600e3
 def encode_prompts(c, prompts, negative_prompt=None):
     "Embeddings `(uncond, cond)` for the prompts and their negative prompts (default: empty)"
-    prompts = _as_prompts(prompts)
-    neg = [''] * len(prompts) if negative_prompt is None else _as_prompts(negative_prompt, 'negative_prompt')
+    prompts = as_prompts(prompts)
+    neg = [''] * len(prompts) if negative_prompt is None else as_prompts(negative_prompt, 'negative_prompt')
     if len(neg) == 1 and len(prompts) > 1: neg = neg * len(prompts)
     if len(neg) != len(prompts):
         raise ValueError(f"negative_prompt has {len(neg)} entries but there are {len(prompts)} prompts")
     return embed_text(c, neg), embed_text(c, prompts)
+
+def text_embeddings(c, prompts, negative_prompt=None, embeddings=None):
+    "`(uncond, cond)`: from the prompts, or from text `embeddings` given directly (then `prompts` is ignored)"
+    if embeddings is None: return encode_prompts(c, prompts, negative_prompt)
+    cond = embeddings.to(c.device, c.dtype)
+    uncond = embed_text(c, [''] * len(cond) if negative_prompt is None else as_prompts(negative_prompt, 'negative_prompt'))
+    if len(uncond) == 1: uncond = uncond.expand(len(cond), -1, -1)
+    if len(uncond) != len(cond): raise ValueError(f"negative_prompt has {len(uncond)} entries but there are {len(cond)} embeddings")
+    return uncond, cond
 
 # %% ../nbs/04_stable_diffusion.ipynb #fd7cd382
 def cfg(u, t, g):
@@ -241,37 +197,25 @@ def rescale_cfg(pred, t, phi):
     rescaled = pred * (t.std(dim=dims, keepdim=True) / pred.std(dim=dims, keepdim=True))
     return phi * rescaled + (1 - phi) * pred
 
-# %% ../nbs/04_stable_diffusion.ipynb #cd2a81ca
-def predict_noise(c, latents, ts, emb, g=7.5, guidance=cfg, guidance_rescale=0.0):
-    """The noise prediction at timestep `ts`. `emb`: text embeddings with one row per latent (no guidance), or
-    the unconditional and conditional embeddings stacked (twice as many rows): one batched UNet call, then guidance"""
-    if len(emb) == len(latents): return c.unet(latents, ts, encoder_hidden_states=emb).sample
+# %% ../nbs/04_stable_diffusion.ipynb #935b6511
+def predict_noise(c, latents, ts, emb, *, do_classifier_free_guidance=False, g=7.5, guidance=cfg, guidance_rescale=0.0):
+    """The UNet's noise prediction for `latents` at timestep `ts`. Without guidance `emb` has a row per latent; with
+    `do_classifier_free_guidance`, the unconditional and text embeddings stacked (two rows per latent)"""
+    if len(emb) != len(latents) * (2 if do_classifier_free_guidance else 1):
+        raise ValueError(f"emb has {len(emb)} rows for {len(latents)} latents: with do_classifier_free_guidance={do_classifier_free_guidance} "
+                         f"it needs {len(latents) * (2 if do_classifier_free_guidance else 1)}")
+    if not do_classifier_free_guidance: return c.unet(latents, ts, encoder_hidden_states=emb).sample
     u, t = c.unet(torch.cat([latents] * 2), ts, encoder_hidden_states=emb).sample.chunk(2)
     pred = guidance(u, t, g)
     return rescale_cfg(pred, t, guidance_rescale) if guidance_rescale > 0 else pred
 
-# %% ../nbs/04_stable_diffusion.ipynb #c521d4d2
-def _check_size(c, height, width):
+# %% ../nbs/04_stable_diffusion.ipynb #1f6dbc04
+def latent_shape(c, n, height, width):
+    "The shape of the latents for `n` images of `height`×`width` pixels: (n, channels, height/f, width/f)"
     f = vae_scale_factor(c)
-    for name, v in (('height', height), ('width', width)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < f or v % f:
-            raise ValueError(f"{name} must be a positive multiple of {f} (the VAE's scale factor), got {v!r}")
+    return (n, c.unet.config.in_channels, height // f, width // f)
 
-def _default_size(c, height, width):
-    "The model's native size where not given, checked against the VAE's scale factor"
-    native = c.unet.config.sample_size * vae_scale_factor(c)
-    height, width = native if height is None else height, native if width is None else width
-    _check_size(c, height, width)
-    return height, width
-
-def _check_args(steps, strength, guidance_scale, callback_every):
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1: raise ValueError(f"steps must be an int >= 1, got {steps!r}")
-    if not (isinstance(strength, (int, float)) and 0 <= strength <= 1): raise ValueError(f"strength must be in [0, 1], got {strength!r}")
-    if not callable(guidance_scale) and (isinstance(guidance_scale, bool) or not (isinstance(guidance_scale, (int, float)) and math.isfinite(guidance_scale))):
-        raise ValueError(f"guidance_scale must be a finite number or a function (i, n) -> float, got {guidance_scale!r}")
-    if not isinstance(callback_every, int) or callback_every < 1: raise ValueError(f"callback_every must be an int >= 1, got {callback_every!r}")
-
-def _generator(generator, seed):
+def make_generator(generator=None, seed=None):
     "The random generator to draw noise with: `generator` itself, or a new one seeded with `seed`, or None (torch's global one)"
     if generator is not None:
         if not isinstance(generator, torch.Generator):
@@ -282,11 +226,21 @@ def _generator(generator, seed):
         raise ValueError(f"seed must be an int in 0..2**64-1, got {seed!r}")
     return torch.Generator().manual_seed(seed)
 
-def _randn(shape, generator, c):
-    "Noise drawn on the CPU (same numbers on every device for a seed), then moved"
+def random_latents(c, shape, generator=None):
+    "Gaussian noise of `shape`, drawn on the CPU (the same numbers on every device for a seed), then moved to `c`'s device and dtype"
     return torch.randn(shape, generator=generator, dtype=torch.float32).to(c.device, c.dtype)
 
-# %% ../nbs/04_stable_diffusion.ipynb #6d0f6178
+# %% ../nbs/04_stable_diffusion.ipynb #98519d30
+def start_step(steps, strength):
+    "The index of the first of `steps` timesteps when image-to-image starts at `strength` (1: the first, 0: none left)"
+    return steps - min(int(steps * strength), steps)
+
+def _check_size(c, height, width):
+    f = vae_scale_factor(c)
+    for name, v in (('height', height), ('width', width)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < f or v % f:
+            raise ValueError(f"{name} must be a positive multiple of {f} (the VAE's scale factor), got {v!r}")
+
 def _rgb_array(image):
     "A PIL image as an (H,W,3) float array in [0,1]: 16-bit grey scaled by 65535, transparency composited on black"
     if image.mode in ('I;16', 'I;16L', 'I;16B', 'I'):
@@ -317,7 +271,62 @@ def encode_image(c, image):
     _check_size(c, x.shape[-2], x.shape[-1])
     return c.vae.encode(x.to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
 
-# %% ../nbs/04_stable_diffusion.ipynb #81c75843
+def img2img_start(c, noise, steps, strength, init_image=None, start_latents=None):
+    """Image-to-image's starting point (after `c.scheduler.set_timesteps(steps)`): the timesteps left at `strength`,
+    and the latents to start from: `start_latents` as given (e.g. from DDIM inversion), or `init_image` encoded
+    and noised with `noise` to the level of the first timestep left"""
+    sch, first = c.scheduler, start_step(steps, strength) * c.scheduler.order
+    timesteps = sch.timesteps[first:]
+    if hasattr(sch, 'set_begin_index'): sch.set_begin_index(first)
+    if start_latents is not None: return timesteps, start_latents.to(c.device, c.dtype).expand(len(noise), -1, -1, -1)
+    x = encode_image(c, init_image).expand(len(noise), -1, -1, -1)
+    return timesteps, (sch.add_noise(x, noise, timesteps[:1]) if len(timesteps) else x)
+
+# %% ../nbs/04_stable_diffusion.ipynb #4fd95f7b
+def _default_size(c, height, width):
+    "The model's native size where not given, checked against the VAE's scale factor"
+    native = c.unet.config.sample_size * vae_scale_factor(c)
+    height, width = native if height is None else height, native if width is None else width
+    _check_size(c, height, width)
+    return height, width
+
+def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale, callback_every,
+                  latents, start_latents, init_image):
+    "Every argument check of `generate_latents`, before any work. Returns the image size: as asked, or the init image's, or the model's"
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1: raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    if not (isinstance(strength, (int, float)) and 0 <= strength <= 1): raise ValueError(f"strength must be in [0, 1], got {strength!r}")
+    if not callable(guidance_scale) and (isinstance(guidance_scale, bool) or not (isinstance(guidance_scale, (int, float)) and math.isfinite(guidance_scale))):
+        raise ValueError(f"guidance_scale must be a finite number or a function (i, n) -> float, got {guidance_scale!r}")
+    if not isinstance(callback_every, int) or callback_every < 1: raise ValueError(f"callback_every must be an int >= 1, got {callback_every!r}")
+    if embeddings is None: n = len(as_prompts(prompts))
+    elif not isinstance(embeddings, torch.Tensor) or embeddings.ndim != 3:
+        raise TypeError(f"embeddings must be a (batch, tokens, dim) tensor, got {getattr(embeddings, 'shape', type(embeddings).__name__)}")
+    else: n = len(embeddings)
+    if init_image is not None:   # image-to-image: the size is the image's
+        x = image_to_tensor(init_image)
+        ih, iw = x.shape[-2:]
+        _check_size(c, ih, iw)
+        height, width = ih if height is None else height, iw if width is None else width
+        if (height, width) != (ih, iw): raise ValueError(f"init_image is {iw}x{ih} but height/width ask for {width}x{height}: resize it first")
+    height, width = _default_size(c, height, width)
+    shape = latent_shape(c, n, height, width)
+    if latents is not None:
+        if not isinstance(latents, torch.Tensor): raise TypeError(f"latents must be a tensor, got {type(latents).__name__}")
+        if not torch.isfinite(latents).all(): raise ValueError("latents hold NaN or inf")
+        if tuple(latents.shape) != shape: raise ValueError(f"latents must have shape {shape}, got {tuple(latents.shape)}")
+    if start_latents is not None and tuple(start_latents.shape[1:]) != shape[1:]:
+        want = ' or '.join(str((k, *shape[1:])) for k in dict.fromkeys((1, n)))
+        raise ValueError(f"start_latents must have shape {want}, got {tuple(start_latents.shape)}")
+    return height, width
+
+def _callback_result(r, x):
+    "What a callback returned: None keeps the latents `x`, a tensor of their shape replaces them"
+    if r is None: return x
+    if not isinstance(r, torch.Tensor) or r.shape != x.shape:
+        raise ValueError(f"callback must return None or latents of shape {tuple(x.shape)}, got {getattr(r, 'shape', type(r).__name__)}")
+    return r
+
+# %% ../nbs/04_stable_diffusion.ipynb #c12c075b
 @torch.inference_mode()
 def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=None, steps=50, guidance_scale=7.5,
                      guidance=None, guidance_rescale=0.0, generator=None, seed=None, latents=None, init_image=None,
@@ -326,69 +335,41 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     `callback(i, t, latents)` runs every `callback_every` steps; if it returns a tensor, that replaces the latents.
     `start_latents`: latents already at the noise level where `strength` starts (e.g. from DDIM inversion),
     used instead of noising `init_image`."""
-    _check_args(steps, strength, guidance_scale, callback_every)
-    if embeddings is None: uncond, cond = encode_prompts(c, prompts, negative_prompt)
-    else:
-        cond = embeddings.to(c.device, c.dtype)
-        uncond = encode_prompts(c, [''] * len(cond) if negative_prompt is None else negative_prompt)[1]
-        if len(uncond) == 1 and len(cond) > 1: uncond = uncond.expand(len(cond), -1, -1)
-    n, f, sch = len(cond), vae_scale_factor(c), c.scheduler
-    init = None if init_image is None else encode_image(c, init_image)
-    if init is not None:
-        height = init.shape[-2] * f if height is None else height
-        width = init.shape[-1] * f if width is None else width
-        if (height, width) != (init.shape[-2]*f, init.shape[-1]*f):
-            raise ValueError(f"init_image is {init.shape[-1]*f}x{init.shape[-2]*f} but height/width ask for {width}x{height}: resize it first")
-    height, width = _default_size(c, height, width)
-    generator = _generator(generator, seed)
-    shape = (n, c.unet.config.in_channels, height // f, width // f)
-    if latents is not None and not isinstance(latents, torch.Tensor): raise TypeError(f"latents must be a tensor, got {type(latents).__name__}")
-    if latents is not None and not torch.isfinite(latents).all(): raise ValueError("latents hold NaN or inf")
-    if latents is not None and tuple(latents.shape) != shape:
-        raise ValueError(f"latents must have shape {shape}, got {tuple(latents.shape)}")
-    if start_latents is not None and tuple(start_latents.shape[1:]) != shape[1:]:
-        want = ' or '.join(str((k, *shape[1:])) for k in dict.fromkeys((1, n)))
-        raise ValueError(f"start_latents must have shape {want}, got {tuple(start_latents.shape)}")
-    noise = _randn(shape, generator, c) if latents is None else latents.to(c.device, c.dtype)
+    # 1. check the inputs, all of them, before any work
+    height, width = _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale, callback_every,
+                                  latents, start_latents, init_image)
+    generator = make_generator(generator, seed)
+    do_classifier_free_guidance = callable(guidance_scale) or guidance is not None or guidance_scale > 1   # a guidance function sets its own scale
 
+    # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked once for every step
+    uncond, cond = text_embeddings(c, prompts, negative_prompt, embeddings)
+    emb = torch.cat([uncond, cond]) if do_classifier_free_guidance else cond
+
+    # 3. prepare the timesteps and the starting latents: pure noise, or (image-to-image) an image noised part-way
+    sch = c.scheduler
     sch.set_timesteps(steps, device=c.device)
-    timesteps = sch.timesteps
-    if init is None and start_latents is None: x = noise * sch.init_noise_sigma
-    else:  # image-to-image: start part-way down the schedule from a noised encoding of the image
-        t_start = steps - min(int(steps * strength), steps)
-        timesteps = timesteps[t_start * sch.order:]
-        if hasattr(sch, 'set_begin_index'): sch.set_begin_index(t_start * sch.order)
-        if start_latents is not None: x = start_latents.to(c.device, c.dtype).expand(n, -1, -1, -1)
-        else:
-            x = init.expand(n, -1, -1, -1)
-            if len(timesteps): x = sch.add_noise(x, noise, timesteps[:1])
-    dynamic = callable(guidance_scale)
-    use_cfg = dynamic or guidance is not None or guidance_scale > 1   # a guidance function defines its own scale
-    emb = torch.cat([uncond, cond]) if use_cfg else cond   # stacked once, used by every step
+    noise = random_latents(c, latent_shape(c, len(cond), height, width), generator) if latents is None else latents.to(c.device, c.dtype)
+    if init_image is None and start_latents is None: timesteps, x = sch.timesteps, noise * sch.init_noise_sigma
+    else: timesteps, x = img2img_start(c, noise, steps, strength, init_image, start_latents)
+
+    # 4. the denoising loop
     step_kw = {'generator': generator} if 'generator' in inspect.signature(sch.step).parameters else {}
-    for i, ts in enumerate(tqdm(timesteps, disable=not progress, leave=False, ncols=80)):
-        g = guidance_scale(i, len(timesteps)) if dynamic else guidance_scale
+    for i, ts in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
+        g = guidance_scale(i, len(timesteps)) if callable(guidance_scale) else guidance_scale
         inp = sch.scale_model_input(x, ts)
-        pred = predict_noise(c, inp, ts, emb, g, guidance or cfg, guidance_rescale)
+        pred = predict_noise(c, inp, ts, emb, do_classifier_free_guidance=do_classifier_free_guidance, g=g,
+                             guidance=guidance or cfg, guidance_rescale=guidance_rescale)
         x = sch.step(pred, ts, x, **step_kw).prev_sample
-        if callback is not None and (i + 1) % callback_every == 0:
-            r = callback(i, ts, x)
-            if r is not None:
-                if not isinstance(r, torch.Tensor) or r.shape != x.shape:
-                    raise ValueError(f"callback must return None or latents of shape {tuple(x.shape)}, got {getattr(r, 'shape', type(r).__name__)}")
-                x = r
+        if callback is not None and (i + 1) % callback_every == 0: x = _callback_result(callback(i, ts, x), x)
     return x
 
-# %% ../nbs/04_stable_diffusion.ipynb #b2611c5b
-_warned_fp16 = False
-
+# %% ../nbs/04_stable_diffusion.ipynb #56849e69
 @torch.no_grad()
 def decode(c, latents):
     "Latents → list of PIL images"
-    global _warned_fp16
     x = c.vae.decode(latents.to(c.device, c.dtype) / c.vae.config.scaling_factor).sample
     if x.dtype == torch.float16 and not torch.isfinite(x).all():
-        if not _warned_fp16: warnings.warn("float16 VAE decode gave non-finite values: decoding again in float32"); _warned_fp16 = True
+        warnings.warn("float16 VAE decode gave non-finite values: decoding again in float32")
         c.vae.float()
         try: x = c.vae.decode(latents.float() / c.vae.config.scaling_factor).sample
         finally: c.vae.to(c.dtype)
@@ -409,33 +390,15 @@ def image_grid(imgs, rows=None, cols=None):
     for i, im in enumerate(imgs): grid.paste(im, ((i % cols) * w, (i // cols) * h))
     return grid
 
-def check_output_path(path, name='out'):
-    "`path` as a Path if an RGB image can be written there, else a ValueError now (before any work): folder, extension, permissions"
-    p = Path(path)
-    if p.is_dir(): raise ValueError(f"{name}: {p} is a folder; give a file name such as {p/'image.png'}")
-    fmt = Image.registered_extensions().get(p.suffix.lower())
-    if fmt is None or fmt not in Image.SAVE:
-        raise ValueError(f"{name}: cannot write images with extension {p.suffix or '(none)'!r}; use .png or .jpg")
-    try: Image.new('RGB', (1, 1)).save(io.BytesIO(), format=fmt)
-    except (OSError, ValueError, KeyError) as e: raise ValueError(f"{name}: the {fmt} format cannot hold an RGB image ({e}); use .png") from None
-    folder = next(q for q in (p.parent, *p.parent.parents) if q.exists())   # the nearest folder that exists
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK): raise ValueError(f"{name}: cannot write into {folder}")
-    return p
-
-def save_image(image, path, name='out'):
-    "Write `image` to a temporary file beside `path`, then rename it into place: a failed save never damages an existing file"
-    p = check_output_path(path, name)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f'.{p.name}.', suffix='.part')
-    os.close(fd)
-    try:
-        image.save(tmp, format=Image.registered_extensions()[p.suffix.lower()])
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp made it private (0600): give it the permissions a plain open() would
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return p
+# %% ../nbs/04_stable_diffusion.ipynb #322c9755
+def diffusers_pipeline(c, scheduler=None, pipeline_class=None, **kwargs):
+    """diffusers' pipeline (`StableDiffusionPipeline` unless `pipeline_class`) over the parts of `c` (components, or a
+    dict of parts), without a safety checker; `kwargs` go to the pipeline: the reference our loop is compared with, and how a model is saved"""
+    import diffusers
+    parts = c if isinstance(c, dict) else vars(c)
+    cls = pipeline_class or diffusers.StableDiffusionPipeline
+    return cls(tokenizer=parts['tokenizer'], text_encoder=parts['text_encoder'], vae=parts['vae'], unet=parts['unet'],
+               scheduler=scheduler or parts['scheduler'], safety_checker=None, feature_extractor=None, requires_safety_checker=False, **kwargs)
 
 # %% ../nbs/04_stable_diffusion.ipynb #8a3650a4
 def _norm(x):
@@ -476,9 +439,8 @@ def interpolate(c, prompt_a, prompt_b, *, seed_a=0, seed_b=None, n=8, height=Non
     "`n` images morphing from (prompt_a, seed_a) to (prompt_b, seed_b): embeddings lerped, noise slerped"
     if not isinstance(n, int) or n < 2: raise ValueError(f"n must be an int >= 2, got {n!r}")
     seed_b = seed_a if seed_b is None else seed_b
-    f = vae_scale_factor(c)
     height, width = _default_size(c, height, width)
-    shape = (1, c.unet.config.in_channels, height // f, width // f)
+    shape = latent_shape(c, 1, height, width)
     na, nb = (torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in (seed_a, seed_b))
     ea, eb = (embed_text(c, [p]) for p in (prompt_a, prompt_b))
     ts = torch.linspace(0, 1, n)
@@ -491,6 +453,129 @@ def save_gif(frames, path, duration=150, loop=0):
     frames = list(frames) + list(frames[-2:0:-1])
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=loop)
     return Path(path)
+
+# %% ../nbs/04_stable_diffusion.ipynb #cb9401a6
+def _hub_reachable(host='huggingface.co', timeout=3.0):
+    "A quick DNS + TCP probe, so that an offline machine fails at once instead of retrying for half a minute"
+    try:
+        with socket.create_connection((host, 443), timeout=timeout): return True
+    except OSError: return False
+
+def _check_folder(folder):
+    "A local model folder must be in diffusers layout with safetensors weights: say what is wrong, in one line"
+    folder = Path(folder)
+    missing = [p for p in ('tokenizer', 'text_encoder', 'vae', 'unet') if not (folder/p).is_dir()]
+    if missing: raise OSError(f"model folder {folder} is not in diffusers layout: no {', '.join(p + '/' for p in missing)} subfolder")
+    for part in ('text_encoder', 'vae', 'unet'):
+        files = [p.name for p in (folder/part).glob('*') if p.suffix in ('.safetensors', '.bin', '.pt', '.ckpt', '.pth')]
+        if not any(f.endswith('.safetensors') for f in files):
+            raise OSError(f"model folder {folder}: {part}/ has no .safetensors weights" + (f" (only {', '.join(files)}: pickle-based "
+                          "files can run code when loaded, so miniai loads safetensors only; convert them with save_pretrained)" if files else ""))
+
+def _load_parts(model, local_only):
+    from transformers import CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    kw = dict(local_files_only=local_only)
+    def load(cls, sub, **extra):
+        try: return cls.from_pretrained(model, subfolder=sub, **kw, **extra)
+        except OSError as e:
+            if Path(str(model)).is_dir(): raise OSError(f"model folder {model}: cannot load {sub}/ (truncated or corrupt?): {str(e).splitlines()[0]}") from None
+            raise
+        except Exception as e:   # safetensors and json parsers raise their own types for damaged files
+            raise OSError(f"model {model}: cannot load {sub}/ (a truncated or corrupt file?): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    parts = dict(tokenizer=load(CLIPTokenizer, 'tokenizer'), text_encoder=load(CLIPTextModel, 'text_encoder', use_safetensors=True),
+                 vae=load(AutoencoderKL, 'vae', use_safetensors=True), unet=load(UNet2DConditionModel, 'unet', use_safetensors=True))
+    try:
+        from diffusers import DDIMScheduler
+        parts['scheduler_config'] = dict(DDIMScheduler.load_config(model, subfolder='scheduler', **kw))
+    except (OSError, ValueError): parts['scheduler_config'] = {}
+    return parts
+
+def load_components(model=None, *, device=None, dtype=None, scheduler='lms'):
+    "Tokenizer, text encoder, VAE, UNet and scheduler from a hub id, a local folder, or the default model"
+    with _quiet(): parts = _load_model_parts(model)
+    return components_from_parts(parts, device=device, dtype=dtype, scheduler=scheduler,
+                                 scheduler_config=parts.pop('scheduler_config'))
+
+def _looks_like_path(s):
+    "A string that can only mean a folder: absolute, starting with . or ~, or with more than one / (hub ids are 'owner/name')"
+    return os.path.isabs(s) or s.startswith(('.', '~')) or s.count('/') > 1
+
+def _load_model_parts(model):
+    "The parts (and the model's scheduler config) from a hub id, a local folder, or the default model"
+    if model is None: model = default_model_dir()
+    if model is None:
+        warnings.warn("this miniai installation has no embedded model (miniai/assets/tiny-sd): using tiny randomly "
+                      "initialised components (they make noise, not pictures). Pass a hub id or a local folder for real images.")
+        parts = tiny_parts()
+        parts['scheduler_config'] = {}
+    elif isinstance(model, (str, os.PathLike)) and Path(model).expanduser().is_dir():
+        _check_folder(Path(model).expanduser())
+        parts = _load_parts(str(Path(model).expanduser()), local_only=True)
+    elif isinstance(model, os.PathLike) or (isinstance(model, str) and _looks_like_path(model)):
+        raise FileNotFoundError(f"model: no such folder {str(model)!r}")
+    elif isinstance(model, str):
+        try: parts = _load_parts(model, local_only=True)
+        except OSError:
+            how = (f"Download it where you have internet (`hf download {model}`), or point the model argument at a local "
+                   "folder in diffusers layout (`--model` for the commands, the MODEL variable for the notebooks).")
+            if os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes') or not _hub_reachable():
+                raise OSError(f"model {model!r} is not in the local cache and the hub cannot be reached (offline). {how}") from None
+            try: parts = _load_parts(model, local_only=False)
+            except OSError as e: raise OSError(f"could not load model {model!r}: {e}. {how}") from None
+    else: raise TypeError(f"model must be a hub id, a folder path or None, got {type(model).__name__}")
+    return parts
+
+# %% ../nbs/04_stable_diffusion.ipynb #9bdcd430
+def check_strength(strength, name='strength'):
+    "A noise strength in (0, 1]: how far down the schedule to go (0 would mean no noise at all)"
+    if not isinstance(strength, (int, float)) or isinstance(strength, bool) or not 0 < strength <= 1:
+        raise ValueError(f"{name} must be in (0, 1], got {strength!r}")
+    return strength
+
+def check_prompt(text, name='prompt'):
+    "One prompt, as a string that says something"
+    text = as_prompts(text, name)[0]
+    if not text.strip(): raise ValueError(f"{name} is empty: say what the image should show")
+    return text
+
+def check_image(c, image, name='image'):
+    "An image (PIL or tensor) whose width and height the VAE can take"
+    if not isinstance(image, (Image.Image, torch.Tensor)):
+        raise TypeError(f"{name} must be a PIL image or a tensor, got {type(image).__name__}")
+    x = image_to_tensor(image)
+    f = vae_scale_factor(c)
+    if x.shape[-1] % f or x.shape[-2] % f:
+        raise ValueError(f"{name} is {x.shape[-1]}x{x.shape[-2]}: width and height must be multiples of {f} (the VAE's scale factor)")
+    return image
+
+def check_output_path(path, name='out'):
+    "`path` as a Path if an RGB image can be written there, else a ValueError now (before any work): folder, extension, permissions"
+    p = Path(path)
+    if p.is_dir(): raise ValueError(f"{name}: {p} is a folder; give a file name such as {p/'image.png'}")
+    fmt = Image.registered_extensions().get(p.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise ValueError(f"{name}: cannot write images with extension {p.suffix or '(none)'!r}; use .png or .jpg")
+    try: Image.new('RGB', (1, 1)).save(io.BytesIO(), format=fmt)
+    except (OSError, ValueError, KeyError) as e: raise ValueError(f"{name}: the {fmt} format cannot hold an RGB image ({e}); use .png") from None
+    folder = next(q for q in (p.parent, *p.parent.parents) if q.exists())   # the nearest folder that exists
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK): raise ValueError(f"{name}: cannot write into {folder}")
+    return p
+
+def save_image(image, path, name='out'):
+    "Write `image` to a temporary file beside `path`, then rename it into place: a failed save never damages an existing file"
+    p = check_output_path(path, name)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f'.{p.name}.', suffix='.part')
+    os.close(fd)
+    try:
+        image.save(tmp, format=Image.registered_extensions()[p.suffix.lower()])
+        umask = os.umask(0); os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp made it private (0600): give it the permissions a plain open() would
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+    return p
 
 # %% ../nbs/04_stable_diffusion.ipynb #6c04b53d
 from fastcore.script import call_parse
@@ -538,7 +623,7 @@ def sample_cli(prompt:str,                  # what to draw; several prompts sepa
             if v < 1: raise ValueError(f"{name} must be >= 1, got {v}")
         if not math.isfinite(guidance): raise ValueError(f"--guidance must be a finite number, got {guidance}")
         make_scheduler(scheduler)
-        _generator(None, seed)
+        make_generator(seed=seed)
         out = check_output_path(out, '--out')
         # 2. the model, and the checks that need it
         c = load_components(model, scheduler=scheduler)

@@ -17,7 +17,7 @@ from torch import nn
 import torch.nn.functional as F
 from fastcore.script import call_parse
 from .data import get_mnist, digits_to_images, captions, random_caption
-from .stable_diffusion import byte_tokenizer, tiny_models, make_scheduler
+from .stable_diffusion import byte_tokenizer, tiny_models, make_scheduler, diffusers_pipeline
 from .training import fit
 
 # %% ../nbs/07_tiny_sd.ipynb #5035bbc9
@@ -116,9 +116,7 @@ def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
     half['vae'].register_to_config(scaling_factor=float(scaling_factor))
     tmp = out/'.tmp-model'
     if tmp.exists(): shutil.rmtree(tmp)
-    from diffusers import StableDiffusionPipeline
-    pipe = StableDiffusionPipeline(**half, tokenizer=tokenizer, scheduler=make_scheduler('lms'), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
+    pipe = diffusers_pipeline(dict(**half, tokenizer=tokenizer), scheduler=make_scheduler('lms'))
     pipe.save_pretrained(tmp, safe_serialization=True)
     for p in sorted(tmp.iterdir(), key=lambda p: p.name == 'model_index.json'):
         if (out/p.name).is_dir(): shutil.rmtree(out/p.name)

@@ -6,9 +6,9 @@ import pytest
 @pytest.fixture(scope='session')
 def folder(tmp_path_factory):
     "Untrained tiny SD parts saved in diffusers layout: a local model folder built from configs, no network"
-    from miniai.stable_diffusion import tiny_components, make_scheduler
+    from miniai.stable_diffusion import tiny_parts, make_scheduler
     d = tmp_path_factory.mktemp('tiny-sd')
-    for name, part in vars(tiny_components(seed=0)).items(): part.save_pretrained(d/name)
+    for name, part in tiny_parts(seed=0).items(): part.save_pretrained(d/name)
     make_scheduler('lms').save_pretrained(d/'scheduler')
     return d
 

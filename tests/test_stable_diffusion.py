@@ -2,14 +2,11 @@
 import os, subprocess, sys, warnings
 import numpy as np, pytest, torch
 from PIL import Image
-from miniai.stable_diffusion import (tiny_components, load_components, make_scheduler, generate_latents, decode, generate,
+from miniai.stable_diffusion import (diffusers_pipeline, load_components, make_scheduler, generate_latents, decode, generate,
     encode_image, encode_prompts, slerp, interpolate, save_gif, image_grid, guidance_decay, cfg_rescale_pred, cfg_rescale_update, vae_scale_factor)
 
 def pipeline(c, sched):
-    from diffusers import StableDiffusionPipeline
-    p = StableDiffusionPipeline(vae=c.vae, text_encoder=c.text_encoder, tokenizer=c.tokenizer, unet=c.unet,
-                                scheduler=make_scheduler(sched), safety_checker=None, feature_extractor=None,
-                                requires_safety_checker=False)
+    p = diffusers_pipeline(c, scheduler=make_scheduler(sched))
     p.set_progress_bar_config(disable=True)
     return p
 
@@ -103,7 +100,6 @@ def test_fp16_on_cpu(folder):
     assert (x16.float() - x32).abs().max() < 0.05 * x32.abs().max()
 
 def test_fp16_decode_falls_back_to_fp32(folder, monkeypatch):
-    import miniai.stable_diffusion as sd
     c16 = load_components(folder, device='cpu', dtype=torch.float16)
     real = c16.vae.decode
     def flaky(z, *a, **k):
@@ -111,7 +107,6 @@ def test_fp16_decode_falls_back_to_fp32(folder, monkeypatch):
         if z.dtype == torch.float16: out.sample.fill_(float('inf'))
         return out
     monkeypatch.setattr(c16.vae, 'decode', flaky)
-    monkeypatch.setattr(sd, '_warned_fp16', False)
     with pytest.warns(UserWarning, match='float32'):
         im = decode(c16, torch.randn(1, 4, 8, 8))[0]
     assert np.asarray(im).std() > 0 and c16.vae.dtype == torch.float16
@@ -250,3 +245,50 @@ def test_save_image_is_atomic(tmp_path):
             open(fn, 'wb').write(b'half'); raise OSError('disk full')
     with pytest.raises(OSError, match='disk full'): save_image(Broken(), p)
     assert Image.open(p).getpixel((0, 0)) == (255, 0, 0) and sorted(x.name for x in p.parent.iterdir()) == ['a.png']
+
+def test_components_dataclass(c):
+    import dataclasses
+    from miniai.stable_diffusion import Components, with_scheduler
+    assert isinstance(c, Components)
+    r = repr(c)
+    for part in ('tokenizer=CLIPTokenizer', 'text_encoder=CLIPTextModel', 'vae=AutoencoderKL', 'unet=UNet2DConditionModel', 'scheduler=', 'device=cpu'):
+        assert part in r, (part, r)
+    other = torch.nn.Identity()
+    c2 = dataclasses.replace(c, unet=other)
+    assert c2.unet is other and c.unet is not other and c2.vae is c.vae   # a swap makes a new object; c is unchanged
+    cd = with_scheduler(c, 'ddim')
+    assert type(cd.scheduler).__name__ == 'DDIMScheduler' and cd.unet is c.unet and type(c.scheduler).__name__ == 'LMSDiscreteScheduler'
+
+def test_predict_noise_guidance_is_explicit(c):
+    from miniai.stable_diffusion import predict_noise, embed_text
+    x = torch.randn(2, 4, 8, 8)
+    emb = embed_text(c, ['a', 'b'])
+    with pytest.raises(ValueError, match='do_classifier_free_guidance=True it needs 4'):
+        predict_noise(c, x, 10, emb, do_classifier_free_guidance=True)
+    with pytest.raises(ValueError, match='do_classifier_free_guidance=False it needs 2'):
+        predict_noise(c, x, 10, torch.cat([emb, emb]))
+    u, t = predict_noise(c, x, 10, embed_text(c, ['', ''])), predict_noise(c, x, 10, emb)
+    torch.testing.assert_close(predict_noise(c, x, 10, torch.cat([embed_text(c, ['', '']), emb]), do_classifier_free_guidance=True, g=3.0),
+                               u + 3.0 * (t - u), rtol=1e-4, atol=1e-5)
+
+def test_named_pieces(c):
+    from miniai.stable_diffusion import latent_shape, start_step, random_latents, make_generator, text_embeddings, embed_text
+    assert latent_shape(c, 3, 16, 24) == (3, 4, 8, 12)
+    assert [start_step(10, s) for s in (1.0, 0.8, 0.5, 0.0)] == [0, 2, 5, 10]
+    torch.testing.assert_close(random_latents(c, (1, 4, 2, 2), make_generator(seed=3)), torch.randn(1, 4, 2, 2, generator=torch.Generator().manual_seed(3)))
+    emb = embed_text(c, ['x', 'y', 'z'])
+    with pytest.raises(ValueError, match='negative_prompt has 2 entries but there are 3 embeddings'):
+        text_embeddings(c, None, ['a', 'b'], emb)
+    u, t = text_embeddings(c, None, None, emb)
+    assert u.shape == t.shape == emb.shape
+
+def test_no_module_imports_private_names():
+    "Modules import only the public names of other modules"
+    import ast, miniai
+    from pathlib import Path
+    bad = []
+    for p in Path(miniai.__file__).parent.glob('*.py'):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or '').split('.')[0] == 'miniai'):
+                bad += [f"{p.name}: {a.name}" for a in node.names if a.name.startswith('_')]
+    assert not bad, bad
