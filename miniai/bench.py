@@ -12,7 +12,8 @@ from fastcore.imports import IN_NOTEBOOK
 
 # %% ../nbs/99_bench.ipynb #5b86eed1
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
-              'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance')}
+              'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
+              'edit': ('miniai.imagic', 'compare_editors')}
 
 def run_benchmark(what, **kwargs):
     "Run the benchmark called `what` with `kwargs` and return what it returns"
@@ -42,6 +43,9 @@ def _parser():
     sd.add_argument('--channels-last', action='store_true', help='our UNet in channels_last (NHWC) layout')
     g = sub.add_parser('guidance', help='every guidance variant across guidance scales')
     g.add_argument('--full', action='store_true', help='the full sweep (7 scales, 20 images per digit) instead of the reduced one')
+    e = sub.add_parser('edit', help='SDEdit, DiffEdit and Imagic on the same validation digits, each at its best setting')
+    e.add_argument('--per-pair', type=int, help='measured digits per (from, to) pair (default 10)')
+    e.add_argument('--sweep-per-pair', type=int, help='digits per pair for choosing the settings (default 2)')
     return p
 
 def main(argv=None):
@@ -50,8 +54,8 @@ def main(argv=None):
     args = vars(p.parse_args(argv))
     what = args.pop('what')
     opts = {k: v for k, v in args.items() if v is not None and v is not False}   # options given
-    for k in ('steps', 'batch', 'repeats'):
-        if k in opts and opts[k] < 1: p.error(f"argument --{k}: must be >= 1, got {opts[k]}")
+    for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair'):
+        if k in opts and opts[k] < 1: p.error(f"argument --{k.replace('_', '-')}: must be >= 1, got {opts[k]}")
     if opts.get('device') == 'cuda':
         import torch
         if not torch.cuda.is_available(): p.error("argument --device: cuda was asked for but CUDA is not available here")
