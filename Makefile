@@ -30,7 +30,7 @@ nbtest: venv
 	$(VENV)/bin/nbdev-test --n-workers 2 --timing
 
 pytest: venv
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider -n 2   # two workers (pytest-xdist): most of the time is process start-up and imports
 
 test: export-check nbtest pytest
 

@@ -13,7 +13,7 @@ from fastcore.imports import IN_NOTEBOOK
 # %% ../nbs/99_bench.ipynb #5b86eed1
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
-              'edit': ('miniai.imagic', 'compare_editors')}
+              'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.imagic', 'compare_editors')}
 
 def run_benchmark(what, **kwargs):
     "Run the benchmark called `what` with `kwargs` and return what it returns"
@@ -43,6 +43,10 @@ def _parser():
     sd.add_argument('--channels-last', action='store_true', help='our UNet in channels_last (NHWC) layout')
     g = sub.add_parser('guidance', help='every guidance variant across guidance scales')
     g.add_argument('--full', action='store_true', help='the full sweep (7 scales, 20 images per digit) instead of the reduced one')
+    d = sub.add_parser('distill', help='the teacher at 30/8/4 guided steps against the distilled students; speed against diffusers; bfloat16')
+    d.add_argument('--run', help="a full run's folder (python -m miniai.distill --out RUN) for the students besides the shipped 4-step one")
+    d.add_argument('--per-digit', type=int, help='images per digit for accuracy and FID (default 20)')
+    d.add_argument('--repeats', type=int, help='timed repeats (default 3)')
     e = sub.add_parser('edit', help='SDEdit, DiffEdit and Imagic on the same validation digits, each at its best setting')
     e.add_argument('--per-pair', type=int, help='measured digits per (from, to) pair (default 10)')
     e.add_argument('--sweep-per-pair', type=int, help='digits per pair for choosing the settings (default 2)')
@@ -54,7 +58,7 @@ def main(argv=None):
     args = vars(p.parse_args(argv))
     what = args.pop('what')
     opts = {k: v for k, v in args.items() if v is not None and v is not False}   # options given
-    for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair'):
+    for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair', 'per_digit'):
         if k in opts and opts[k] < 1: p.error(f"argument --{k.replace('_', '-')}: must be >= 1, got {opts[k]}")
     if opts.get('device') == 'cuda':
         import torch

@@ -9,7 +9,7 @@ __all__ = ['sine_data', 'ToyRegressor', 'batches_from', 'warmup_cosine', 'EMA', 
            'check_checkpoint', 'latest_checkpoint', 'rng_states', 'set_rng_states', 'fit', 'weights_hash', 'main']
 
 # %% ../nbs/06_training.ipynb #88efdced
-import hashlib, json, math, os, random, shutil
+import hashlib, json, math, os, random, shutil, sys
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -250,4 +250,6 @@ def main(steps:int=100,                 # optimiser steps
     losses = fit(model, batches_from(*sine_data(), bs=bs), steps, lr=1e-2, warmup=10, grad_accum=grad_accum,
                  mixed_precision=mixed_precision, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, seed=seed)
     st = PartialState()
-    print(f"process {st.process_index}/{st.num_processes}: loss {np.mean(losses[-10:]):.5f} weights {weights_hash(model)[:16]}", flush=True)
+    # one write per line: `print` makes two (text, then newline) when PYTHONUNBUFFERED is set, and two processes' lines could interleave
+    sys.stdout.write(f"process {st.process_index}/{st.num_processes}: loss {np.mean(losses[-10:]):.5f} weights {weights_hash(model)[:16]}\n")
+    sys.stdout.flush()

@@ -3,7 +3,7 @@ import pytest
 from miniai.bench import run_benchmark
 
 def test_unknown_benchmark():
-    with pytest.raises(ValueError, match='expected one of: matmul, quality, sd, guidance, edit'): run_benchmark('nope')
+    with pytest.raises(ValueError, match='expected one of: matmul, quality, sd, guidance, distill, edit'): run_benchmark('nope')
 
 def test_matmul_table_prints(capsys):
     import miniai.matmul as mm

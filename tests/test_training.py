@@ -155,14 +155,14 @@ AUDITED_RUN = textwrap.dedent('''
         elif event in ('os.mkdir', 'os.rename', 'os.remove', 'shutil.rmtree'): path = args[0]
         else: return
         if isinstance(path, (str, os.PathLike)) and os.path.realpath(path).startswith(root):
-            print(f'WRITE rank={rank} {event} {path}', flush=True)
+            sys.stdout.write(f'WRITE rank={rank} {event} {path}\\n'); sys.stdout.flush()   # one write: lines of two ranks cannot interleave
     sys.addaudithook(audit)
     from accelerate import PartialState
     from miniai.training import fit, ToyRegressor, sine_data, batches_from, weights_hash
     m = ToyRegressor()
     fit(m, batches_from(*sine_data(), bs=16), 6, lr=1e-2, warmup=2, progress=False, checkpoint_dir=root + '/ck', checkpoint_every=3)
     st = PartialState()
-    print(f'RESULT {st.process_index}/{st.num_processes} {st.distributed_type} {weights_hash(m)}', flush=True)
+    sys.stdout.write(f'RESULT {st.process_index}/{st.num_processes} {st.distributed_type} {weights_hash(m)}\\n'); sys.stdout.flush()
 ''')
 
 def test_two_processes_agree_and_only_rank0_writes(tmp_path):
