@@ -27,10 +27,10 @@ export-check: venv
 	@test -z "$$(git ls-files --others --exclude-standard miniai)" || { echo "nbdev-export created untracked files in miniai/:"; git ls-files --others --exclude-standard miniai; exit 1; }
 
 nbtest: venv
-	$(VENV)/bin/nbdev-test --n-workers 2 --timing
+	OMP_NUM_THREADS=1 $(VENV)/bin/nbdev-test --n-workers 2 --timing   # two notebooks at a time on two cores: one thread each
 
 pytest: venv
-	$(PY) -m pytest tests -q -p no:cacheprovider -n 2   # two workers (pytest-xdist): most of the time is process start-up and imports
+	$(PY) -m pytest tests -q -p no:cacheprovider
 
 test: export-check nbtest pytest
 
