@@ -9,13 +9,13 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export HF_HUB_OFFLINE ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: test demo lab venv export-check nbtest pytest readme clean
+.PHONY: test demo lab app venv export-check nbtest pytest readme clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,app]"
 	touch $@
 
 venv: $(STAMP)
@@ -53,3 +53,7 @@ readme: venv
 
 clean:
 	rm -rf out nbs/data nbs/out .pytest_cache
+
+# the web page (Generate, DiffEdit, Imagic) on http://127.0.0.1:7860
+app: venv
+	$(VENV)/bin/miniai-app

@@ -1,0 +1,118 @@
+"miniai-app as a person or a script would use it: through gradio_client, and through a real browser where Chromium is installed"
+import os, shutil, socket, subprocess, sys
+from pathlib import Path
+import pytest
+gr = pytest.importorskip('gradio', reason='the app extra is not installed: pip install "miniai[app]"')
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+from miniai.data import valid_digit_image, digit_prompt
+from miniai.evaluate import classify, pil_to_digits
+from miniai.training import weights_hash
+from miniai import app as miniapp
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    "The app on the digits model, served on a free loopback port, with its own upload folder"
+    os.environ['GRADIO_TEMP_DIR'] = str(tmp_path_factory.mktemp('gradio'))
+    demo = miniapp.make_app()
+    port = free_port()
+    demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True, share=False)
+    yield f'http://127.0.0.1:{port}/'
+    demo.close()
+
+@pytest.fixture(scope='module')
+def client(server): return Client(server, verbose=False)
+
+def digit_of(path, clf): return int(classify(clf, pil_to_digits([Image.open(path)]))[0])
+
+def test_generate_draws_a_five(client, clf):
+    before = weights_hash(miniapp.get_model().unet)
+    out = client.predict(prompt='a handwritten digit five', steps=20, seed=0, n=1, api_name='/generate')
+    assert Image.open(out).size == (32, 32)
+    assert digit_of(out, clf) == 5
+    assert weights_hash(miniapp.get_model().unet) == before   # requests only read the shared model
+
+def test_diffedit_turns_a_three_into_an_eight(client, clf, tmp_path):
+    p = tmp_path/'three.png'
+    valid_digit_image(3, 0).save(p)
+    out = client.predict(image=handle_file(str(p)), reference=digit_prompt(3), query=digit_prompt(8), api_name='/diffedit')
+    assert Image.open(out).size == (32, 32)
+    assert digit_of(out, clf) == 8
+    kept = [f for f in Path(os.environ['GRADIO_TEMP_DIR']).rglob('three.png')]
+    assert kept == [], f"the uploaded file was kept: {kept}"
+
+def test_imagic_endpoint(client, tmp_path):
+    p = tmp_path/'three.png'
+    valid_digit_image(3, 1).save(p)
+    out = client.predict(image=handle_file(str(p)), target=digit_prompt(8), eta=0.6, embedding_steps=5, unet_steps=2, steps=5,
+                         api_name='/imagic')
+    assert Image.open(out).size == (32, 32)
+
+def huge_png(path):
+    "A 20,000 x 20,000 image: 400 million pixels, but a small file (1 bit per pixel, all black)"
+    Image.new('1', (20000, 20000)).save(path, optimize=False)
+    return path
+
+@pytest.mark.parametrize('what', ['empty prompt', 'steps 0', 'not an image', 'huge image', 'no image'])
+def test_bad_input_is_a_message_and_the_server_lives_on(client, tmp_path, what):
+    three = tmp_path/'three.png'
+    valid_digit_image(3, 0).save(three)
+    text = tmp_path/'notes.png'; text.write_text('not an image')
+    edit = dict(reference=digit_prompt(3), query=digit_prompt(8), api_name='/diffedit')
+    call, expect = {
+        'empty prompt': (dict(prompt='  ', api_name='/generate'), 'prompt is empty'),
+        'steps 0':      (dict(prompt=digit_prompt(5), steps=0, api_name='/generate'), 'steps must be from 1 to 100, got 0'),
+        'not an image': (dict(image=handle_file(str(text)), **edit), 'not an image file'),
+        'huge image':   (dict(image=handle_file(str(huge_png(tmp_path/'huge.png'))), **edit), 'this app takes images up to 2048x2048'),
+        'no image':     (dict(image=None, **edit), 'give an image'),
+    }[what]
+    with pytest.raises(AppError, match=expect): client.predict(**call)
+    assert Image.open(client.predict(prompt=digit_prompt(1), steps=4, n=1, api_name='/generate')).size == (32, 32)
+
+def test_cli_refuses_a_bad_port():
+    r = subprocess.run([str(Path(sys.executable).parent/'miniai-app'), '--port', '70000'], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and '--port must be from 1 to 65535' in r.stderr
+
+def chromium():
+    "Paths of Debian's chromium and chromedriver, or the reason this machine cannot run the browser test"
+    b, d = shutil.which('chromium') or shutil.which('chromium-browser'), shutil.which('chromedriver')
+    if not (b and d): return None, "Chromium is not installed (sudo apt install chromium chromium-driver)"
+    try: import selenium  # noqa: F401
+    except ImportError: return None, "selenium is not installed (pip install selenium)"
+    return (b, d), None
+
+def test_browser_diffedit_tab(server, tmp_path, clf):
+    "A real (headless) browser: pick a validation three on the DiffEdit tab, click Edit, wait for the result, screenshot it"
+    paths, why = chromium()
+    if paths is None:
+        print(f"skipping the browser test: {why}")
+        pytest.skip(why)
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
+    opts = webdriver.ChromeOptions()
+    for a in ['--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,1300']: opts.add_argument(a)
+    opts.binary_location = paths[0]
+    drv = webdriver.Chrome(options=opts, service=Service(paths[1]))
+    try:
+        drv.get(server)
+        wait = WebDriverWait(drv, 120)
+        wait.until(lambda d: d.find_elements(By.ID, 'generate'))
+        next(b for b in drv.find_elements(By.CSS_SELECTOR, 'button[role=tab]') if b.text.strip() == 'DiffEdit').click()
+        wait.until(lambda d: [e for e in d.find_elements(By.ID, 'diffedit-use-digit') if e.is_displayed()])[0].click()
+        drv.find_element(By.ID, 'diffedit').click()
+        img = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#diffedit-result img'))[0]
+        assert '/file=' in img.get_attribute('src')
+        shot = Path(os.environ.get('MINIAI_SCREENSHOT', tmp_path/'app.png'))
+        drv.save_screenshot(str(shot))
+        assert Image.open(shot).size[0] > 0
+        # the page's result is the same edit the API makes of that digit: an eight
+        path = img.get_attribute('src').split('/file=', 1)[1]
+        assert digit_of(path, clf) == 8
+    finally: drv.quit()
