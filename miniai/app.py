@@ -6,11 +6,11 @@ Docs: https://miniai.github.io/miniai/app.html.md"""
 
 # %% auto #0
 __all__ = ['MAX_UPLOAD_SIDE', 'OWN', 'UI_SCALE', 'get_model', 'for_request', 'read_upload', 'fit_to_model', 'sketch_to_digit',
-           'generate_stream', 'EditMaps', 'diffedit_maps', 'threshold_mask', 'threshold_overlay', 'named_slider',
-           'shown_errors', 'pick_digit', 'pick_upload', 'pick_sketch', 'edit_with_cache', 'image_source', 'make_app',
-           'app_cli']
+           'generate_stream', 'EditMaps', 'diffedit_maps', 'threshold_mask', 'enlarge', 'threshold_overlay',
+           'named_slider', 'shown_errors', 'pick_digit', 'pick_upload', 'pick_sketch', 'edit_with_cache',
+           'image_source', 'make_app', 'app_cli']
 
-# %% ../nbs/13_app.ipynb #6e53919e
+# %% ../nbs/13_app.ipynb #b44ccdc6
 import dataclasses, inspect, ipaddress, queue, threading
 from functools import wraps
 from pathlib import Path
@@ -25,7 +25,7 @@ from .imagic import imagic
 try: import gradio as gr
 except ImportError as e: raise ImportError('miniai.app needs Gradio: pip install "miniai[app]"') from e
 
-# %% ../nbs/13_app.ipynb #4e441684
+# %% ../nbs/13_app.ipynb #2c197eb2
 _models, _models_lock = {}, threading.Lock()
 
 def get_model(model=None):
@@ -40,7 +40,7 @@ def for_request(c, scheduler=None):
     if scheduler is None: return dataclasses.replace(c, scheduler=type(c.scheduler).from_config(c.scheduler.config))
     return with_scheduler(c, scheduler)
 
-# %% ../nbs/13_app.ipynb #dcddc553
+# %% ../nbs/13_app.ipynb #56e054df
 MAX_UPLOAD_SIDE = 2048
 
 def read_upload(path, name='image', max_side=MAX_UPLOAD_SIDE):
@@ -62,7 +62,7 @@ def fit_to_model(image, max_side=512, multiple=8):
     size = tuple(max(multiple, s - s % multiple) for s in image.size)
     return image if size == image.size else ImageOps.fit(image, size)
 
-# %% ../nbs/13_app.ipynb #b9b88945
+# %% ../nbs/13_app.ipynb #0bbf42a5
 def sketch_to_digit(sketch, size=32, box=20):
     """A drawing as an MNIST-style digit: bright ink on black, the ink's bounding box scaled to `box` pixels and centred
     in a `size` x `size` RGB image. `sketch`: a PIL image (light ink on a dark or transparent canvas, or dark ink on white),
@@ -81,7 +81,7 @@ def sketch_to_digit(sketch, size=32, box=20):
     out.paste(ink, ((size - ink.width) // 2, (size - ink.height) // 2))
     return out.convert('RGB')
 
-# %% ../nbs/13_app.ipynb #fc7624b9
+# %% ../nbs/13_app.ipynb #853dc05e
 def generate_stream(c, prompt, *, negative_prompt=None, steps=30, guidance_scale=7.5, seed=0, n=1, preview_every=5):
     """`generate` for a page: runs the loop in a worker thread and yields `(i, preview)` every `preview_every` steps
     (the first image's latents after step i, decoded), then `(steps, grid)` with the `n` images side by side"""
@@ -101,7 +101,7 @@ def generate_stream(c, prompt, *, negative_prompt=None, steps=30, guidance_scale
         if i == 'done': yield steps, image_grid(decode(c, x), cols=min(n, 4)); return
         yield i, x
 
-# %% ../nbs/13_app.ipynb #741bf871
+# %% ../nbs/13_app.ipynb #0c43d192
 @dataclasses.dataclass
 class EditMaps:
     "What DiffEdit's threshold needs: the image and its normalised difference map, kept for re-thresholding"
@@ -118,16 +118,19 @@ def threshold_mask(maps, threshold):
     if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1: raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
     return (maps.norm > threshold).float()
 
-def threshold_overlay(maps, threshold, scale=4):
-    "The input with the mask at `threshold` painted over it, enlarged `scale` times (nearest) so that small digits show"
-    o = mask_overlay(maps.image, threshold_mask(maps, threshold))
-    return o.resize((o.width * scale, o.height * scale), Image.NEAREST)
+def enlarge(im, scale=4):
+    "`im` drawn `scale` times larger, nearest-neighbour, so that 32x32 digits show on a page"
+    return im.resize((im.width * scale, im.height * scale), Image.NEAREST)
 
-# %% ../nbs/13_app.ipynb #a90ded2f
+def threshold_overlay(maps, threshold, scale=4):
+    "The input with the mask at `threshold` painted over it, enlarged `scale` times"
+    return enlarge(mask_overlay(maps.image, threshold_mask(maps, threshold)), scale)
+
+# %% ../nbs/13_app.ipynb #c7224b4d
 OWN = "the model's own"
 UI_SCALE = 4   # 32x32 digits are drawn 4x larger, nearest-neighbour
 
-def _big(im, scale=UI_SCALE): return im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+def _big(im): return enlarge(im, UI_SCALE)
 
 def _as_int(v):
     "Sliders send floats: 30.0 -> 30 (anything else is left for the library's checks to name)"
@@ -159,7 +162,7 @@ def shown_errors(f):
         except (ValueError, TypeError, OSError) as e: raise msg(e) from None
     return h
 
-# %% ../nbs/13_app.ipynb #cd585fd3
+# %% ../nbs/13_app.ipynb #b55dc262
 def _picked(im): return im, _big(im)
 
 @shown_errors
@@ -184,7 +187,7 @@ def edit_with_cache(c, image, reference, query, strength, threshold, n, steps, s
     out = diffedit(c, image, reference, query, mask=threshold_mask(cache[1], threshold), strength=strength, steps=steps, seed=seed)
     return out, cache
 
-# %% ../nbs/13_app.ipynb #76079642
+# %% ../nbs/13_app.ipynb #a858b395
 def image_source(tab):
     "The three ways in (a validation digit, an upload, a drawing), feeding one image kept in memory: its `gr.State`"
     first = valid_digit_image(3, 0)
@@ -207,7 +210,7 @@ def image_source(tab):
     use_sketch.click(pick_sketch, sketch, [src, shown], api_visibility='private', queue=False)
     return src
 
-# %% ../nbs/13_app.ipynb #33c6995b
+# %% ../nbs/13_app.ipynb #a8433ea2
 def make_app(model=None):
     """The page: Generate, DiffEdit and Imagic tabs on models loaded once (`model`: the one selected at first; None: the
     default), with `/generate`, `/diffedit` and `/imagic` in its API under the Python API's parameter names"""
@@ -220,10 +223,10 @@ def make_app(model=None):
     def generate(prompt, negative_prompt='', steps=30, guidance_scale=7.5, scheduler=OWN, seed=0, n=1, model=default,
                  progress=gr.Progress()):
         "Images for `prompt`: the intermediate latents while it runs, then the result"
-        c = for_request(get_model(model), None if scheduler in (None, OWN) else scheduler)
-        for i, im in generate_stream(c, prompt, negative_prompt=negative_prompt, steps=_as_int(steps),
+        c, steps = for_request(get_model(model), None if scheduler in (None, OWN) else scheduler), _as_int(steps)
+        for i, im in generate_stream(c, prompt, negative_prompt=negative_prompt, steps=steps,
                                      guidance_scale=guidance_scale, seed=_as_int(seed), n=_as_int(n)):
-            progress((i, _as_int(steps)), desc='denoising')
+            progress((i, steps), desc='denoising')
             yield im
 
     @shown_errors
@@ -242,19 +245,20 @@ def make_app(model=None):
     @shown_errors
     def rethreshold(cache, threshold): return gr.skip() if cache is None else threshold_overlay(cache[1], threshold, UI_SCALE)
 
+    def run_imagic(image, target, eta, embedding_steps, unet_steps, steps, seed, model):
+        return imagic(get_model(model), image, target, eta=eta, embedding_steps=_as_int(embedding_steps),
+                      unet_steps=_as_int(unet_steps), steps=_as_int(steps), seed=_as_int(seed))
+
     @shown_errors
     def imagic_api(image, target, eta=0.6, embedding_steps=200, unet_steps=50, steps=30, seed=0, model=default,
                    progress=gr.Progress(track_tqdm=True)):
         "Imagic of an image file: the edited image"
         if image is None: raise ValueError("image: give an image to edit")
-        return imagic(get_model(model), fit_to_model(read_upload(image)), target, eta=eta, embedding_steps=_as_int(embedding_steps),
-                      unet_steps=_as_int(unet_steps), steps=_as_int(steps), seed=_as_int(seed))
+        return run_imagic(fit_to_model(read_upload(image)), target, eta, embedding_steps, unet_steps, steps, seed, model)
 
     @shown_errors
     def imagic_page(src, target, eta, embedding_steps, unet_steps, steps, seed, model, progress=gr.Progress(track_tqdm=True)):
-        out = imagic(get_model(model), src, target, eta=eta, embedding_steps=_as_int(embedding_steps),
-                     unet_steps=_as_int(unet_steps), steps=_as_int(steps), seed=_as_int(seed))
-        return _big(src), _big(out)
+        return _big(src), _big(run_imagic(src, target, eta, embedding_steps, unet_steps, steps, seed, model))
 
     # 2. the widgets, and the events that connect them
     theme = gr.themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'], font_mono=['ui-monospace', 'monospace'])  # no web fonts
@@ -325,7 +329,7 @@ def make_app(model=None):
     # 3. one job at a time: sampling on the CPU already uses every core
     return demo.queue(default_concurrency_limit=1, max_size=32)
 
-# %% ../nbs/13_app.ipynb #2c716f55
+# %% ../nbs/13_app.ipynb #74bc7cd8
 def _is_loopback(host):
     try: return ipaddress.ip_address(host).is_loopback
     except ValueError: return host == 'localhost'

@@ -18,12 +18,15 @@ def free_port():
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
     "The app on the digits model, served on a free loopback port, with its own upload folder"
+    old = os.environ.get('GRADIO_TEMP_DIR')
     os.environ['GRADIO_TEMP_DIR'] = str(tmp_path_factory.mktemp('gradio'))
     demo = miniapp.make_app()
     port = free_port()
     demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True, share=False)
     yield f'http://127.0.0.1:{port}/'
     demo.close()
+    if old is None: os.environ.pop('GRADIO_TEMP_DIR')
+    else: os.environ['GRADIO_TEMP_DIR'] = old
 
 @pytest.fixture(scope='module')
 def client(server): return Client(server, verbose=False)
