@@ -42,7 +42,7 @@ demo: venv
 	$(VENV)/bin/miniai-sample "$(DIGITS)" --n 8 --steps 30 --seed 0 --out out/digits_grid.png
 	$(PY) -c "from miniai.data import valid_digit_image; valid_digit_image(3).save('out/three.png')"
 	$(VENV)/bin/miniai-diffedit out/three.png --reference "a handwritten digit three" --query "a handwritten digit eight" \
-		--strength 0.7 --threshold 0.3 --seed 0 --out out/eight.png --mask-out out/mask.png --figure out/diffedit.png
+		--seed 0 --out out/eight.png --mask-out out/mask.png --figure out/diffedit.png
 
 # for reading: JupyterLab (with ipywidgets, so progress bars are widgets) on the notebooks folder
 lab: venv

@@ -10,12 +10,14 @@ __all__ = ['DIFFEDIT_PAIRS', 'digit_classifier', 'ClassifierLoss', 'train_classi
            'sampling_speed', 'evaluate_quality']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
-import time
 import numpy as np, torch
 from torch import nn
 import torch.nn.functional as F
-from .data import get_mnist, digit_prompt, valid_digit_image
-from .stable_diffusion import load_components, generate, vae_scale_factor
+from .data import get_mnist, valid_digit_image
+from .matmul import time_call
+from .miniature import digit_prompt
+from .sampling import generate, native_size
+from .loading import load_components
 from .diffedit import diffedit, upsample_mask
 from .training import fit
 
@@ -39,9 +41,9 @@ def train_classifier(x, y, steps=400, bs=128, lr=2e-3, seed=0, progress=False):
     "A `digit_classifier` trained with `fit` on (N,784) images in [0,1], with random ±2-pixel shifts"
     model = digit_classifier(seed)
     padded = F.pad(x.view(-1, 1, 28, 28), (2, 2, 2, 2))
-    def draw(g):
-        idx = torch.randint(len(x), (bs,), generator=g)
-        i, j = torch.randint(0, 5, (2,), generator=g).tolist()
+    def draw(generator):
+        idx = torch.randint(len(x), (bs,), generator=generator)
+        i, j = torch.randint(0, 5, (2,), generator=generator).tolist()
         return padded[idx, :, i:i + 28, j:j + 28], y[idx]
     fit(ClassifierLoss(model), draw, steps, lr=lr, warmup=40, seed=seed, progress=progress, desc='classifier')
     return model.eval()
@@ -64,14 +66,16 @@ def pil_to_digits(images):
 # %% ../nbs/08_evaluate.ipynb #0a2aedce
 def _as_features(f, name):
     f = torch.as_tensor(np.asarray(f) if not isinstance(f, torch.Tensor) else f).detach().cpu().double()
-    if f.ndim != 2 or len(f) < 2: raise ValueError(f"{name} must be an (N, D) array with N >= 2, got shape {tuple(f.shape)}")
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"{name} must be an (N, D) array with N >= 2, got shape {tuple(f.shape)}")
     if not torch.isfinite(f).all(): raise ValueError(f"{name} holds NaN or inf")
     return f
 
 def fid(feats_a, feats_b):
     "Fréchet distance between Gaussians fitted to two feature sets, (N, D) arrays or tensors with the same D"
     a, b = _as_features(feats_a, 'feats_a'), _as_features(feats_b, 'feats_b')
-    if a.shape[1] != b.shape[1]: raise ValueError(f"feats_a and feats_b must have the same feature size, got {a.shape[1]} and {b.shape[1]}")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feats_a and feats_b must have the same feature size, got {a.shape[1]} and {b.shape[1]}")
     cov_a, cov_b = torch.atleast_2d(torch.cov(a.T)), torch.atleast_2d(torch.cov(b.T))
     w, v = torch.linalg.eigh(cov_a)
     s = (v * w.clamp_min(0).sqrt()) @ v.T                                   # Σa^½
@@ -108,7 +112,7 @@ DIFFEDIT_PAIRS = ((1, 7), (7, 1), (3, 8), (4, 9), (6, 5), (0, 8))
 
 def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, threshold=0.3, seed=0):
     "DiffEdit on validation digits: share classified as the target, mean |pixel change| outside and inside the mask"
-    size = c.unet.config.sample_size * vae_scale_factor(c)
+    size = native_size(c)
     hits, outside, inside = [], [], []
     for a, b in pairs:
         for k in range(per_pair):
@@ -125,15 +129,15 @@ def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, th
 
 def sampling_speed(c, batch=10, steps=30):
     "Images per second generating `batch` images at `steps` steps (after a short warm-up)"
-    generate(c, [digit_prompt(1)] * batch, steps=2, seed=0, progress=False)
-    t = time.perf_counter()
-    generate(c, [digit_prompt(1)] * batch, steps=steps, seed=0, progress=False)
-    return batch / (time.perf_counter() - t)
+    generate(c, [digit_prompt(1)] * batch, steps=2, seed=0, progress=False)   # the warm-up: two steps are enough
+    run = lambda: generate(c, [digit_prompt(1)] * batch, steps=steps, seed=0, progress=False)
+    return batch / time_call(run, warmup=False, max_reps=1)
 
 # %% ../nbs/08_evaluate.ipynb #0eb946be
 def evaluate_quality(c=None, clf=None, per_digit=20, steps=30, guidance_scale=7.5, pairs=DIFFEDIT_PAIRS, per_pair=10,
                      strength=0.7, threshold=0.3, seed=0, out=print):
-    "Measure the digits model (default: the embedded one): the judge (trained here unless given), generation accuracy and FID, DiffEdit, speed"
+    """Measure the digits model (default: the embedded one): the judge (trained here unless given), generation accuracy
+    and FID, DiffEdit, speed"""
     c = c or load_components()
     x_train, y_train, x_valid, y_valid = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
@@ -142,19 +146,19 @@ def evaluate_quality(c=None, clf=None, per_digit=20, steps=30, guidance_scale=7.
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=guidance_scale, seed=seed)
     res['per_digit_acc'] = per_digit_accuracy(clf, xg, yg)
     res['generation_acc'] = accuracy(clf, xg, yg)
-    out(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): "
-        + ' '.join(f"{d}:{a:.0%}" for d, a in enumerate(res['per_digit_acc'])) + f" | overall {res['generation_acc']:.1%}")
+    out(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): " + ' '.join(f"{d}:{a:.0%}" for d,
+                                                                                                     a in enumerate(res['per_digit_acc'])) + f" | overall {res['generation_acc']:.1%}")
     res['fid'] = fid_against(clf, xg, x_valid)
     res['fid_floor'] = fid_against(clf, balanced(x_train, y_train, per_digit)[0], x_valid)
-    out(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's features): generated {res['fid']:.2f}, "
-        f"real training digits {res['fid_floor']:.2f} (the floor at this sample size)")
+    out(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's features): generated "
+        f"{res['fid']:.2f}, real training digits {res['fid_floor']:.2f} (the floor at this sample size)")
     if pairs:
         r = diffedit_quality(c, clf, pairs, per_pair, strength, threshold, seed)
         res.update({f'diffedit_{k}': v for k, v in r.items()})
-        out(f"DiffEdit ({len(pairs)} pairs x {per_pair} validation digits, strength {strength}, threshold {threshold}): "
-            f"{r['accuracy']:.1%} classified as the target; mean |pixel change| outside the mask "
+        out(f"DiffEdit ({len(pairs)} pairs x {per_pair} validation digits, strength {strength}, threshold "
+            f"{threshold}): {r['accuracy']:.1%} classified as the target; mean |pixel change| outside the mask "
             f"{r['change_outside']:.3f}, inside {r['change_inside']:.3f}")
     res['images_per_second'] = sampling_speed(c)
-    out(f"speed: {res['images_per_second']:.1f} images/s at 30 steps, batch 10 ({c.device}, {str(c.dtype).replace('torch.', '')}, "
-        f"{torch.get_num_threads()} threads)")
+    out(f"speed: {res['images_per_second']:.1f} images/s at 30 steps, batch 10 ({c.device}, "
+        f"{str(c.dtype).replace('torch.', '')}, {torch.get_num_threads()} threads)")
     return res

@@ -135,7 +135,9 @@ def _pack_panels(b):
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _blocked_kernel(a, bp, c):
-    n, K = a.shape; m = c.shape[1]; npan = bp.shape[0]
+    n, K = a.shape
+    m = c.shape[1]
+    npan = bp.shape[0]
     ntiles = (n+MR-1)//MR
     for t in prange(ntiles*npan):
         i0, p = (t//npan)*MR, t % npan
@@ -175,14 +177,21 @@ def cpu_peak_gflops():
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
     return cores*lanes*2*2*ghz, dict(cores=cores, lanes=lanes, fma_units=2, ghz=ghz)
 
-def time_call(f, *args, budget=0.5, max_reps=50):
-    "Median seconds per call: one warm-up, then repeats until `budget` seconds are spent"
-    t0 = time.perf_counter(); f(*args); first = time.perf_counter()-t0
+def time_call(f, *args, budget=0.5, max_reps=50, warmup=True, stat=statistics.median):
+    """Seconds per call of `f(*args)`: `stat` (the median unless told) of repeated calls after one warm-up call,
+    until `budget` seconds are spent or `max_reps` calls made. The library's one timer"""
+    first = 0.
+    if warmup:
+        t0 = time.perf_counter()
+        f(*args)
+        first = time.perf_counter() - t0
     ts = []
     while len(ts) < max_reps and sum(ts) < budget:
-        t = time.perf_counter(); f(*args); ts.append(time.perf_counter()-t)
+        t = time.perf_counter()
+        f(*args)
+        ts.append(time.perf_counter() - t)
         if first > budget: break
-    return statistics.median(ts)
+    return stat(ts)
 
 IMPLS = dict(naive=matmul_naive, numba=matmul_numba, elementwise=matmul_elementwise, broadcast=matmul_broadcast,
              einsum=matmul_einsum, torch=matmul_torch, blocked=matmul_blocked, cuda=matmul_cuda)   # name -> function
@@ -190,8 +199,9 @@ IMPLS = dict(naive=matmul_naive, numba=matmul_numba, elementwise=matmul_elementw
 def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tuple(IMPLS), limit=2.0, out=print):
     "Print a table of time per call, speed-up over naive, ratio to torch and GFLOP/s; return the rows"
     peak, parts = cpu_peak_gflops()
-    out(f"CPU peak estimate: {peak:.0f} GFLOP/s fp32 = {parts['cores']} cores x {parts['lanes']} lanes x 2 (FMA) "
-        f"x {parts['fma_units']} FMA units x {parts['ghz']:.2f} GHz\n(an estimate at the nominal clock from /proc/cpuinfo: cores that boost above it can pass 100%)")
+    out(f"CPU peak estimate: {peak:.0f} GFLOP/s fp32 = {parts['cores']} cores x {parts['lanes']} lanes x 2 (FMA) x "
+        f"{parts['fma_units']} FMA units x {parts['ghz']:.2f} GHz\n(an estimate at the nominal clock from "
+        "/proc/cpuinfo: cores that boost above it can pass 100%)")
     if not torch.cuda.is_available(): impls = [i for i in impls if i != 'cuda']  # the simulator is for correctness only
     too_slow, rows = set(), []
     for (n, k, m) in shapes:
@@ -201,7 +211,9 @@ def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tup
         for name in impls:
             if name in too_slow: continue
             f = IMPLS[name]
-            t0 = time.perf_counter(); r = f(a, b); first = time.perf_counter()-t0
+            t0 = time.perf_counter()
+            r = f(a, b)
+            first = time.perf_counter() - t0
             assert torch.allclose(r.cpu(), ref, rtol=1e-3, atol=1e-2*math.sqrt(k)), name
             # skip anything that would take more than `limit` seconds at this size (or the next)
             if first > limit/8: too_slow.add(name)

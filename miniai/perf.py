@@ -11,8 +11,10 @@ __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_f
 # %% ../nbs/09_performance.ipynb #dade2b3b
 import copy, dataclasses, os, statistics, threading, time
 import torch
-from .stable_diffusion import (byte_tokenizer, tiny_parts, load_components, components_from_parts, with_scheduler, generate_latents,
-    vae_scale_factor, latent_shape, diffusers_pipeline)
+from .sampling import (generate_latents, vae_scale_factor, native_size, default_size, latent_shape,
+                             diffusers_pipeline)
+from .miniature import byte_tokenizer, tiny_parts
+from .loading import load_components, components_from_parts, with_scheduler
 
 # %% ../nbs/09_performance.ipynb #e809d853
 def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
@@ -22,11 +24,12 @@ def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
     with torch.device(device):
         torch.manual_seed(0)
         unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)
-        te = CLIPTextModel(CLIPTextConfig(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-                                          num_attention_heads=12, max_position_embeddings=77, hidden_act='quick_gelu',
-                                          projection_dim=768))
+        te = CLIPTextModel(CLIPTextConfig(vocab_size=49408, hidden_size=768, intermediate_size=3072,
+                                          num_hidden_layers=12, num_attention_heads=12, max_position_embeddings=77,
+                                          hidden_act='quick_gelu', projection_dim=768))
         vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=('DownEncoderBlock2D',) * 4,
-                            up_block_types=('UpDecoderBlock2D',) * 4, layers_per_block=2, latent_channels=4, sample_size=512)
+                            up_block_types=('UpDecoderBlock2D',) * 4, layers_per_block=2, latent_channels=4,
+                            sample_size=512)
     return components_from_parts(dict(tokenizer=byte_tokenizer(), text_encoder=te, vae=vae, unet=unet),
                                  device=device, dtype=dtype, scheduler=scheduler)
 
@@ -45,8 +48,7 @@ def unet_flops_per_step(c, batch=1, height=None, width=None):
     "FLOPs of one classifier-free-guided step: the UNet on 2*batch latents, counted by torch.utils.flop_counter"
     from torch.utils.flop_counter import FlopCounterMode
     f = vae_scale_factor(c)
-    h = (height or c.unet.config.sample_size * f) // f
-    w = (width or c.unet.config.sample_size * f) // f
+    h, w = (side // f for side in default_size(c, height, width))
     x = torch.randn(2 * batch, c.unet.config.in_channels, h, w, device=c.device, dtype=c.dtype)
     emb = torch.randn(2 * batch, 77, c.unet.config.cross_attention_dim, device=c.device, dtype=c.dtype)
     with FlopCounterMode(display=False) as fc: c.unet(x, torch.tensor(500, device=c.device), encoder_hidden_states=emb)
@@ -73,20 +75,31 @@ class _PeakRSS:
         self.proc, self.base, self.peak, self.stop = psutil.Process(), psutil.Process().memory_info().rss, 0, False
         def watch():
             while not self.stop:
-                self.peak = max(self.peak, self.proc.memory_info().rss - self.base); time.sleep(0.005)
-        self.t = threading.Thread(target=watch, daemon=True); self.t.start()
+                self.peak = max(self.peak, self.proc.memory_info().rss - self.base)
+                time.sleep(0.005)
+        self.t = threading.Thread(target=watch, daemon=True)
+        self.t.start()
         return self
-    def __exit__(self, *a): self.stop = True; self.t.join()
+
+    def __exit__(self, *a):
+        self.stop = True
+        self.t.join()
+
 
 def timed(f, device):
     "Run `f()`; return (result, seconds, peak memory bytes)"
     dev = torch.device(device)
     if dev.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats(); _sync(dev)
-        t = time.perf_counter(); r = f(); _sync(dev)
+        torch.cuda.reset_peak_memory_stats()
+        _sync(dev)
+        t = time.perf_counter()
+        r = f()
+        _sync(dev)
         return r, time.perf_counter() - t, torch.cuda.max_memory_allocated()
     with _PeakRSS() as m:
-        t = time.perf_counter(); r = f(); dt = time.perf_counter() - t
+        t = time.perf_counter()
+        r = f()
+        dt = time.perf_counter() - t
     return r, dt, m.peak
 
 def alternate(f_a, f_b, repeats, device):
@@ -95,7 +108,8 @@ def alternate(f_a, f_b, repeats, device):
     for i in range(repeats):
         for f in ((f_a, f_b) if i % 2 == 0 else (f_b, f_a)):
             _, t, m = timed(f, device)
-            res[f][0].append(t); res[f][1].append(m)
+            res[f][0].append(t)
+            res[f][1].append(m)
     return res[f_a], res[f_b]
 
 # %% ../nbs/09_performance.ipynb #6ee598c9
@@ -111,13 +125,15 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     steps = steps or (50 if size == 'sd15' else 30)
     batch = batch or (1 if size == 'sd15' else 10)
     dev, f = c.device, vae_scale_factor(c)
-    h = w = c.unet.config.sample_size * f
-    out(f"bench sd: size={size} device={dev.type} dtype={str(c.dtype).replace('torch.', '')} steps={steps} batch={batch} "
-        f"guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} torch={torch.__version__} threads={torch.get_num_threads()}"
-        f"{' channels_last' if channels_last else ''}{' compile' if compile else ''}")
+    h = w = native_size(c)
+    out(f"bench sd: size={size} device={dev.type} dtype={str(c.dtype).replace('torch.', '')} steps={steps} "
+        f"batch={batch} guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} "
+        f"torch={torch.__version__} "
+        f"threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}{' compile' if compile else ''}")
     if dev.type == 'cuda': out(f"GPU: {torch.cuda.get_device_name()}")
     flops = unet_flops_per_step(c, batch)
-    out(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step (UNet on {2*batch} latents) = {flops/1e9:.2f} GFLOP")
+    out(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step (UNet on {2*batch} "
+        f"latents) = {flops/1e9:.2f} GFLOP")
     pipe = _pipeline(c)
     prompts = ['a handwritten digit seven'] * batch
     lat = torch.randn(latent_shape(c, batch, h, w), generator=torch.Generator().manual_seed(0))
@@ -127,16 +143,25 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
         unet = copy.deepcopy(c.unet).to(memory_format=torch.channels_last)
     if compile: unet = torch.compile(unet)
     ours_c = dataclasses.replace(c, unet=unet)
-    run_ours = lambda: generate_latents(ours_c, prompts, steps=steps, guidance_scale=guidance_scale, latents=lat.clone(), progress=False)
-    run_theirs = lambda: pipe(prompts, num_inference_steps=steps, guidance_scale=guidance_scale, latents=lat.clone(), output_type='latent').images
+    run_ours = lambda: generate_latents(ours_c, prompts, steps=steps, guidance_scale=guidance_scale,
+                                        latents=lat.clone(), progress=False)
+    run_theirs = lambda: pipe(prompts, num_inference_steps=steps, guidance_scale=guidance_scale, latents=lat.clone(),
+                              output_type='latent').images
     if compile:
         _, t_first, _ = timed(run_ours, dev)
-    a, _, _ = timed(run_ours, dev); b, _, _ = timed(run_theirs, dev)       # warm-up (and the agreement check)
+    a, _, _ = timed(run_ours, dev)
+    b, _, _ = timed(run_theirs, dev)  # warm-up (and the agreement check)
     if compile:
         _, t_warm, _ = timed(run_ours, dev)
         out(f"torch.compile: first call {t_first:.1f} s, of which about {t_first - t_warm:.1f} s compiling")
     diff = (a.float() - b.float()).abs().max().item()
     (ours, mem_o), (theirs, mem_t) = alternate(run_ours, run_theirs, repeats, dev)
+    res = _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out)
+    if diffedit and size != 'sd15': res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
+    return res
+
+def _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out):
+    "The table and the summary of `bench_sd`'s alternating pairs; returns the figures as a dict"
     ratios = [o / t for o, t in zip(ours, theirs)]
     mo, mt = statistics.median(ours), statistics.median(theirs)
     out(f"{'pair':<6}{'ours s':>10}{'diffusers s':>13}{'ratio':>8}")
@@ -148,11 +173,14 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
         out(f"{name:<10} median {s:.3f} s/run, {s/batch:.4f} s/image, {1e3*s/steps:.2f} ms/step ({its:.1f} it/s), "
             f"{flops*steps/s/1e12:.3f} TFLOP/s achieved")
     peak = gpu_peak_tflops() if dev.type == 'cuda' else None
-    if peak: out(f"MFU (vs {peak:.0f} TFLOP/s dense fp16): ours {flops*steps/mo/1e12/peak:.1%}, diffusers {flops*steps/mt/1e12/peak:.1%}")
+    if peak:
+        out(f"MFU (vs {peak:.0f} TFLOP/s dense fp16): ours {flops*steps/mo/1e12/peak:.1%}, diffusers "
+            f"{flops*steps/mt/1e12/peak:.1%}")
     kind = 'peak allocated (CUDA)' if dev.type == 'cuda' else 'peak RSS rise (sampled)'
-    out(f"memory, {kind}: ours {res['ours_peak_mem']/2**20:.0f} MiB, diffusers {res['diffusers_peak_mem']/2**20:.0f} MiB")
-    out(f"ratio ours/diffusers: median {res['ratio_median']:.3f} over {repeats} alternating pairs; max |ours - diffusers| = {diff:.2e}")
-    if diffedit and size != 'sd15': res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
+    out(f"memory, {kind}: ours {res['ours_peak_mem']/2**20:.0f} MiB, diffusers {res['diffusers_peak_mem']/2**20:.0f} "
+        "MiB")
+    out(f"ratio ours/diffusers: median {res['ratio_median']:.3f} over {repeats} alternating pairs; max |ours - "
+        f"diffusers| = {diff:.2e}")
     return res
 
 # %% ../nbs/09_performance.ipynb #d8e4e76a
@@ -161,22 +189,27 @@ def bench_diffedit(c, steps=30, repeats=3, out=print):
     from PIL import Image
     from diffusers import StableDiffusionDiffEditPipeline, DDIMScheduler, DDIMInverseScheduler
     from miniai.diffedit import diffedit_mask, ddim_encode, masked_decode
-    cd = with_scheduler(c, 'ddim')
-    pipe = diffusers_pipeline(c, pipeline_class=StableDiffusionDiffEditPipeline, scheduler=DDIMScheduler.from_config(cd.scheduler.config),
-                              inverse_scheduler=DDIMInverseScheduler.from_config(cd.scheduler.config))
+    ddim = with_scheduler(c, 'ddim')
+    pipe = diffusers_pipeline(c, pipeline_class=StableDiffusionDiffEditPipeline,
+                              scheduler=DDIMScheduler.from_config(ddim.scheduler.config),
+                              inverse_scheduler=DDIMInverseScheduler.from_config(ddim.scheduler.config))
     pipe.set_progress_bar_config(disable=True)
-    size = c.unet.config.sample_size * vae_scale_factor(c)
-    img = Image.new('RGB', (size, size)); img.paste((255, 255, 255), (size // 4, size // 4, 3 * size // 4, 3 * size // 4))
+    size = native_size(c)
+    img = Image.new('RGB', (size, size))
+    img.paste((255, 255, 255), (size // 4, size // 4, 3 * size // 4, 3 * size // 4))
     ref, q = 'a handwritten digit one', 'a handwritten digit seven'
     def ours():
         m = diffedit_mask(c, img, ref, q, seed=0)
-        return masked_decode(c, ddim_encode(c, img, strength=0.5, steps=steps, progress=False), q, m, steps=steps, progress=False)
+        return masked_decode(c, ddim_encode(c, img, strength=0.5, steps=steps, progress=False), q, m, steps=steps,
+                             progress=False)
     def theirs():
         g = torch.Generator().manual_seed(0)
         m = pipe.generate_mask(image=img, source_prompt=ref, target_prompt=q, num_inference_steps=steps, generator=g)
         inv = pipe.invert(prompt='', image=img, inpaint_strength=0.5, num_inference_steps=steps, generator=g).latents
-        return pipe(prompt=q, mask_image=m, image_latents=inv, inpaint_strength=0.5, num_inference_steps=steps, output_type='latent').images
-    timed(ours, c.device); timed(theirs, c.device)
+        return pipe(prompt=q, mask_image=m, image_latents=inv, inpaint_strength=0.5, num_inference_steps=steps,
+                    output_type='latent').images
+    timed(ours, c.device)
+    timed(theirs, c.device)
     (to, _), (tt, _) = alternate(ours, theirs, repeats, c.device)
     r = statistics.median([a / b for a, b in zip(to, tt)])
     out(f"DiffEdit (mask n=10 + encode + edit, {steps} steps, strength 0.5): ours {statistics.median(to):.3f} s, "

@@ -36,7 +36,8 @@ def rand():
 
 def rands(n):
     "A list of `n` draws from `rand`"
-    if not isinstance(n, int) or isinstance(n, bool): raise TypeError(f"rands: n must be an int, got {type(n).__name__}")
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"rands: n must be an int, got {type(n).__name__}")
     if n < 0: raise ValueError(f"rands: n must be >= 0, got {n}")
     return [rand() for _ in range(n)]
 

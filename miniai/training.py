@@ -6,36 +6,39 @@ Docs: https://miniai.github.io/miniai/training.html.md"""
 
 # %% auto #0
 __all__ = ['sine_data', 'ToyRegressor', 'batches_from', 'warmup_cosine', 'EMA', 'list_checkpoints', 'save_checkpoint',
-           'check_checkpoint', 'latest_checkpoint', 'rng_states', 'set_rng_states', 'fit', 'weights_hash', 'main']
+           'check_checkpoint', 'latest_checkpoint', 'rng_states', 'set_rng_states', 'fit', 'frozen_copy',
+           'weights_hash', 'training_cli']
 
 # %% ../nbs/06_training.ipynb #88efdced
-import hashlib, json, math, os, random, shutil, sys
+import copy, hashlib, json, math, random, shutil, sys
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
-from .data import file_hash
+from .data import file_hash, atomic_path
 
 # %% ../nbs/06_training.ipynb #be53af9f
 def sine_data(n=512, seed=0):
     "A toy regression set: `x` uniform in [-3, 3] and `sin(x)` plus a little noise"
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand(n, 1, generator=g) * 6 - 3
-    return x, torch.sin(x) + 0.1 * torch.randn(x.shape, generator=g)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, generator=generator) * 6 - 3
+    return x, torch.sin(x) + 0.1 * torch.randn(x.shape, generator=generator)
 
 class ToyRegressor(nn.Module):
     "A small MLP whose `forward(x, y)` returns its mean squared error: the shape of model `fit` trains"
     def __init__(self, hidden=32, seed=0):
         super().__init__()
-        with torch.random.fork_rng(): torch.manual_seed(seed); self.net = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            self.net = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, 1))
     def forward(self, x, y): return F.mse_loss(self.net(x), y)
 
 def batches_from(*tensors, bs=64):
-    "A `draw(g)` that picks `bs` random rows (the same rows of every tensor) with the generator `g`"
-    def draw(g):
-        idx = torch.randint(len(tensors[0]), (bs,), generator=g)
+    "A `draw(generator)` that picks `bs` random rows (the same rows of every tensor) with `generator`"
+    def draw(generator):
+        idx = torch.randint(len(tensors[0]), (bs,), generator=generator)
         return tuple(t[idx] for t in tensors)
     return draw
 
@@ -70,16 +73,15 @@ def list_checkpoints(folder):
 def save_checkpoint(folder, step, model, state, meta=None, keep=2):
     "Write `model`'s weights and the dict `state` as `folder/checkpoint-STEP`, atomically; keep the newest `keep`"
     from safetensors.torch import save_model
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    final, tmp = folder/f'checkpoint-{step:07d}', folder/f'.tmp-checkpoint-{step:07d}'
-    if tmp.exists(): shutil.rmtree(tmp)
-    tmp.mkdir()
-    save_model(model, str(tmp/'model.safetensors'))
-    torch.save(state, tmp/'state.pt')
-    files = {p.name: file_hash(p, 'sha256') for p in sorted(tmp.iterdir())}
-    (tmp/'checkpoint.json').write_text(json.dumps(dict(step=step, files=files, meta=meta or {}), indent=1))
-    if final.exists(): shutil.rmtree(final)
-    os.replace(tmp, final)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder/f'checkpoint-{step:07d}'
+    with atomic_path(final, tmp=folder/f'.tmp-checkpoint-{step:07d}') as tmp:
+        tmp.mkdir()
+        save_model(model, str(tmp/'model.safetensors'))
+        torch.save(state, tmp/'state.pt')
+        files = {p.name: file_hash(p, 'sha256') for p in sorted(tmp.iterdir())}
+        (tmp/'checkpoint.json').write_text(json.dumps(dict(step=step, files=files, meta=meta or {}), indent=1))
     for old in list_checkpoints(folder)[:-keep]: shutil.rmtree(old)
     return final
 
@@ -104,15 +106,17 @@ def latest_checkpoint(folder, log=print):
     return None
 
 # %% ../nbs/06_training.ipynb #893a7978
-def rng_states(g):
-    "The data generator `g`'s state and torch's, numpy's and Python's global random states"
+def rng_states(generator):
+    "The state of the data `generator`, and torch's, numpy's and Python's global random states"
     name, key, pos, has_gauss, gauss = np.random.get_state()
-    return dict(generator=g.get_state(), torch=torch.get_rng_state(), python=random.getstate(),
+    return dict(generator=generator.get_state(), torch=torch.get_rng_state(), python=random.getstate(),
                 numpy=(name, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss))
 
-def set_rng_states(s, g):
+def set_rng_states(s, generator):
     "Restore what `rng_states` saved"
-    g.set_state(s['generator']); torch.set_rng_state(s['torch']); random.setstate(s['python'])
+    generator.set_state(s['generator'])
+    torch.set_rng_state(s['torch'])
+    random.setstate(s['python'])
     name, key, pos, has_gauss, gauss = s['numpy']
     np.random.set_state((name, key.numpy().astype(np.uint32), pos, has_gauss, gauss))
 
@@ -121,24 +125,34 @@ _MIXED = ('no', 'bf16', 'fp16')
 
 def _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip, checkpoint_every, keep):
     "Every argument check of `fit`, in one place"
-    if not isinstance(model, nn.Module): raise TypeError(f"model must be a torch.nn.Module whose forward returns the loss, got {type(model).__name__}")
-    if not callable(draw): raise TypeError(f"draw must be a function draw(generator) -> batch, got {type(draw).__name__}")
-    for name, v, lo in (('steps', steps, 1), ('grad_accum', grad_accum, 1), ('checkpoint_every', checkpoint_every, 1), ('keep', keep, 1)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < lo: raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module whose forward returns the loss, got {type(model).__name__}")
+    if not callable(draw):
+        raise TypeError(f"draw must be a function draw(generator) -> batch, got {type(draw).__name__}")
+    for name, v, lo in (('steps', steps, 1), ('grad_accum', grad_accum, 1), ('checkpoint_every', checkpoint_every, 1),
+                        ('keep', keep, 1)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
     if not (isinstance(lr, (int, float)) and lr > 0): raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if mixed_precision not in _MIXED: raise ValueError(f"mixed_precision must be one of {_MIXED}, got {mixed_precision!r}")
+    if mixed_precision not in _MIXED:
+        raise ValueError(f"mixed_precision must be one of {_MIXED}, got {mixed_precision!r}")
     if mixed_precision == 'fp16' and not torch.cuda.is_available():
-        raise ValueError("mixed_precision='fp16' needs a CUDA GPU (on the CPU accelerate would silently train in float32); use 'bf16' on the CPU")
-    if ema_decay is not None and not 0 < ema_decay < 1: raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay!r}")
-    if grad_clip is not None and not grad_clip > 0: raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
-    if not any(p.requires_grad for p in model.parameters()): raise ValueError("model has no parameter that requires grad: nothing to train")
+        raise ValueError("mixed_precision='fp16' needs a CUDA GPU (on the CPU accelerate would silently train in "
+                         "float32); use 'bf16' on the CPU")
+    if ema_decay is not None and not 0 < ema_decay < 1:
+        raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay!r}")
+    if grad_clip is not None and not grad_clip > 0:
+        raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError("model has no parameter that requires grad: nothing to train")
 
 def _accelerator(mixed_precision, grad_accum):
-    """An Accelerator. Without a GPU it must be told `cpu=True`, or it does not see the processes that `torchrun` started.
-    accelerate keeps one process-wide state, replaced when a later fit asks for another precision"""
+    """An Accelerator. Without a GPU it must be told `cpu=True`, or it does not see the processes that `torchrun`
+    started. accelerate keeps one process-wide state, replaced when a later fit asks for another precision"""
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
-    if AcceleratorState._shared_state and AcceleratorState().mixed_precision != mixed_precision: AcceleratorState._reset_state()
+    if AcceleratorState._shared_state and AcceleratorState().mixed_precision != mixed_precision:
+        AcceleratorState._reset_state()
     cpu = not (torch.cuda.is_available() or torch.backends.mps.is_available())
     return Accelerator(mixed_precision=mixed_precision, gradient_accumulation_steps=grad_accum, cpu=cpu)
 
@@ -149,11 +163,11 @@ def _to(batch, device):
 def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip=None, ema_decay=None, grad_accum=1,
         mixed_precision='no', checkpoint_dir=None, checkpoint_every=500, keep=2, fresh=False, seed=0, progress=True,
         desc='fit', meta=None):
-    """Train `model` for `steps` optimiser steps with AdamW and a warm-up + cosine schedule; returns the list of losses.
-    `model(*draw(g))` must return the loss; `draw` takes the loop's random generator `g`.
-    With `checkpoint_dir`, a checkpoint is written every `checkpoint_every` steps and at the end, and a rerun continues
-    from the newest intact one (`fresh=True` deletes them and starts over). With `ema_decay`, the model ends with the EMA
-    weights. `meta`: extra settings (batch size, ...) that a checkpoint must match to be resumed."""
+    """Train `model` for `steps` optimiser steps with AdamW and a warm-up + cosine schedule; returns the list of
+    losses. `model(*draw(generator))` must return the loss; `draw` takes the loop's random `generator`. With
+    `checkpoint_dir`, a checkpoint is written every `checkpoint_every` steps and at the end, and a rerun continues
+    from the newest intact one (`fresh=True` deletes them and starts over). With `ema_decay`, the model ends with
+    the EMA weights. `meta`: extra settings (batch size, ...) that a checkpoint must match to be resumed."""
     # 1. check inputs
     _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip, checkpoint_every, keep)
     # 2. set up: accelerator, optimiser, schedule, EMA, the data's random generator (one stream per process)
@@ -163,40 +177,27 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
     opt = torch.optim.AdamW(params, lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(steps, warmup))
     ema = EMA(params, ema_decay) if ema_decay else None
-    g = torch.Generator().manual_seed(seed + acc.process_index)
-    config = dict(steps=steps, lr=lr, weight_decay=weight_decay, warmup=warmup, grad_clip=grad_clip, ema_decay=ema_decay,
-                  grad_accum=grad_accum, mixed_precision=mixed_precision, seed=seed, processes=acc.num_processes, **(meta or {}))
+    generator = torch.Generator().manual_seed(seed + acc.process_index)
+    config = dict(steps=steps, lr=lr, weight_decay=weight_decay, warmup=warmup, grad_clip=grad_clip,
+                  ema_decay=ema_decay, grad_accum=grad_accum, mixed_precision=mixed_precision, seed=seed,
+                  processes=acc.num_processes, **(meta or {}))
     # 3. resume from the newest intact checkpoint
     start, losses = 0, []
     if checkpoint_dir is not None:
         checkpoint_dir = Path(checkpoint_dir)
-        if fresh and acc.is_main_process and checkpoint_dir.exists():
-            log(f"{desc}: fresh start, removing {len(list_checkpoints(checkpoint_dir))} checkpoint(s) in {checkpoint_dir}")
-            shutil.rmtree(checkpoint_dir)
-        acc.wait_for_everyone()
-        ck = latest_checkpoint(checkpoint_dir, log)
-        if ck is not None: start, losses = _load(ck, model, opt, sched, ema, g, config, acc.process_index)
-        if start: log(f"{desc}: resumed from step {start}")
+        start, losses = _resume(acc, checkpoint_dir, fresh, model, opt, sched, ema, generator, config, desc, log)
     # 4. the loop
     ddp_model, opt_ = acc.prepare(model, opt)
     ddp_model.train()
-    pb = tqdm(range(start, steps), initial=start, total=steps, desc=desc, disable=not (progress and acc.is_main_process), ncols=90)
-    for step in pb:
-        total = 0.
-        for _ in range(grad_accum):
-            batch = _to(draw(g), acc.device)
-            with acc.accumulate(ddp_model):
-                loss = ddp_model(*batch)
-                acc.backward(loss)
-                if grad_clip and acc.sync_gradients: acc.clip_grad_norm_(params, grad_clip)
-                opt_.step(); opt_.zero_grad()
-            total += loss.detach().float()
+    bar = tqdm(range(start, steps), initial=start, total=steps, desc=desc, ncols=90,
+               disable=not (progress and acc.is_main_process))
+    for step in bar:
+        losses.append(_train_step(acc, ddp_model, opt_, params, draw, generator, grad_accum, grad_clip))
         sched.step()
         if ema: ema.update()
-        losses.append((acc.gather(total[None]).mean() if acc.num_processes > 1 else total).item() / grad_accum)
-        pb.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)   # shown at the bar's own pace
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)   # shown at the bar's own pace
         if checkpoint_dir is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            _save(acc, checkpoint_dir, step + 1, model, opt, sched, ema, g, losses, config, keep)
+            _save(acc, checkpoint_dir, step + 1, model, opt, sched, ema, generator, losses, config, keep)
     # 5. finish: EMA weights into the model, the model back as it was given (no wrappers), memory released
     if ema: ema.copy_to()
     acc.unwrap_model(ddp_model, keep_fp32_wrapper=False)
@@ -204,52 +205,92 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
     acc.free_memory()
     return losses
 
+def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc, log):
+    "`(step, losses)` of the newest intact checkpoint in `folder` loaded into the training state, or `(0, [])`"
+    if fresh and acc.is_main_process and folder.exists():
+        log(f"{desc}: fresh start, removing {len(list_checkpoints(folder))} checkpoint(s) in {folder}")
+        shutil.rmtree(folder)
+    acc.wait_for_everyone()
+    ck = latest_checkpoint(folder, log)
+    if ck is None: return 0, []
+    start, losses = _load(ck, model, opt, sched, ema, generator, config, acc.process_index)
+    if start: log(f"{desc}: resumed from step {start}")
+    return start, losses
+
+def _train_step(acc, ddp_model, opt, params, draw, generator, grad_accum, grad_clip):
+    "One optimiser step over `grad_accum` micro-batches; returns its mean loss (over the processes too)"
+    total = 0.
+    for _ in range(grad_accum):
+        batch = _to(draw(generator), acc.device)
+        with acc.accumulate(ddp_model):
+            loss = ddp_model(*batch)
+            acc.backward(loss)
+            if grad_clip and acc.sync_gradients: acc.clip_grad_norm_(params, grad_clip)
+            opt.step()
+            opt.zero_grad()
+        total += loss.detach().float()
+    return (acc.gather(total[None]).mean() if acc.num_processes > 1 else total).item() / grad_accum
+
 # %% ../nbs/06_training.ipynb #95da0f11
-def _save(acc, folder, step, model, opt, sched, ema, g, losses, config, keep):
+def _save(acc, folder, step, model, opt, sched, ema, generator, losses, config, keep):
     from accelerate.utils import gather_object
-    rngs = gather_object([rng_states(g)])
+    rngs = gather_object([rng_states(generator)])
     if acc.is_main_process:
         state = dict(step=step, losses=losses, optimizer=opt.state_dict(), scheduler=sched.state_dict(),
                      ema=ema.state_dict() if ema else None, rng=rngs)
         save_checkpoint(folder, step, model, state, meta=config, keep=keep)
     acc.wait_for_everyone()
 
-def _load(path, model, opt, sched, ema, g, config, rank):
+def _load(path, model, opt, sched, ema, generator, config, rank):
     from safetensors.torch import load_model
     meta = json.loads((path/'checkpoint.json').read_text())['meta']
     diff = {k: (meta.get(k), v) for k, v in config.items() if meta.get(k) != v}
     if diff:
-        raise ValueError(f"checkpoint {path} was made with other settings ({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())}): "
-                         "run with the same settings to resume, or start over (fresh=True, --fresh)")
+        raise ValueError(f"checkpoint {path} was made with other settings "
+                         f"({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())}): run with the "
+                         "same settings to resume, or start over (fresh=True, --fresh)")
     state = torch.load(path/'state.pt', weights_only=True)
     load_model(model, str(path/'model.safetensors'))
-    opt.load_state_dict(state['optimizer']); sched.load_state_dict(state['scheduler'])
+    opt.load_state_dict(state['optimizer'])
+    sched.load_state_dict(state['scheduler'])
     if ema: ema.load_state_dict(state['ema'])
-    set_rng_states(state['rng'][rank], g)
+    set_rng_states(state['rng'][rank], generator)
     return state['step'], list(state['losses'])
 
 # %% ../nbs/06_training.ipynb #2de79a05
+def frozen_copy(m):
+    """A float32 copy of `m` in eval mode without gradients: a teacher, or a model to fine-tune, that leaves `m` as it
+    was"""
+    m = copy.deepcopy(m).float().eval()
+    for p in m.parameters(): p.requires_grad_(False)
+    return m
+
 def weights_hash(model):
     "SHA-256 of every tensor in `model.state_dict()`, in order: equal hashes mean bit-for-bit equal weights"
     h = hashlib.sha256()
-    for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
 # %% ../nbs/06_training.ipynb #ce7e2ba1
 @call_parse
-def main(steps:int=100,                 # optimiser steps
-         bs:int=32,                     # batch size per process
-         checkpoint_dir:str=None,       # folder for checkpoints (resumes from it)
-         checkpoint_every:int=50,       # steps between checkpoints
-         grad_accum:int=1,              # micro-batches per optimiser step
-         mixed_precision:str='no',      # no, bf16 or fp16
-         seed:int=0):                   # random seed
+def training_cli(steps:int=100,             # optimiser steps
+                 bs:int=32,                 # batch size per process
+                 checkpoint_dir:str=None,   # folder for checkpoints (resumes from it)
+                 checkpoint_every:int=50,   # steps between checkpoints
+                 grad_accum:int=1,          # micro-batches per optimiser step
+                 mixed_precision:str='no',  # no, bf16 or fp16
+                 seed:int=0):               # random seed
     "Fit the toy regressor with `fit`; launch with `torchrun --nproc_per_node 2 -m miniai.training` for two processes"
     from accelerate import PartialState
     model = ToyRegressor()
     losses = fit(model, batches_from(*sine_data(), bs=bs), steps, lr=1e-2, warmup=10, grad_accum=grad_accum,
-                 mixed_precision=mixed_precision, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, seed=seed)
+                 mixed_precision=mixed_precision, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
+                 seed=seed)
     st = PartialState()
-    # one write per line: `print` makes two (text, then newline) when PYTHONUNBUFFERED is set, and two processes' lines could interleave
-    sys.stdout.write(f"process {st.process_index}/{st.num_processes}: loss {np.mean(losses[-10:]):.5f} weights {weights_hash(model)[:16]}\n")
+    # one write per line: `print` makes two (text, then newline) when PYTHONUNBUFFERED is set, and two processes'
+    # lines could interleave
+    sys.stdout.write(f"process {st.process_index}/{st.num_processes}: loss {np.mean(losses[-10:]):.5f} weights "
+                     f"{weights_hash(model)[:16]}\n")
     sys.stdout.flush()

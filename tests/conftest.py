@@ -6,7 +6,8 @@ import pytest
 @pytest.fixture(scope='session')
 def folder(tmp_path_factory):
     "Untrained tiny SD parts saved in diffusers layout: a local model folder built from configs, no network"
-    from miniai.stable_diffusion import tiny_parts, make_scheduler
+    from miniai.miniature import tiny_parts
+    from miniai.loading import make_scheduler
     d = tmp_path_factory.mktemp('tiny-sd')
     for name, part in tiny_parts(seed=0).items(): part.save_pretrained(d/name)
     make_scheduler('lms').save_pretrained(d/'scheduler')
@@ -15,7 +16,7 @@ def folder(tmp_path_factory):
 @pytest.fixture(scope='session')
 def c(folder):
     "The tiny parts loaded back with our loader, on the CPU in float32"
-    from miniai.stable_diffusion import load_components
+    from miniai.loading import load_components
     return load_components(folder, device='cpu')
 
 @pytest.fixture(scope='session')

@@ -6,7 +6,8 @@ gr = pytest.importorskip('gradio', reason='the app extra is not installed: pip i
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
-from miniai.data import valid_digit_image, digit_prompt
+from miniai.data import valid_digit_image
+from miniai.miniature import digit_prompt
 from miniai.evaluate import classify, pil_to_digits
 from miniai.training import weights_hash
 from miniai import app as miniapp

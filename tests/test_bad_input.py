@@ -2,7 +2,8 @@
 import subprocess, sys, time
 import numpy as np, pytest, torch
 from PIL import Image
-from miniai.stable_diffusion import generate_latents, load_components, slerp, encode_prompts
+from miniai.sampling import generate_latents, slerp, encode_prompts
+from miniai.loading import load_components
 
 LAT = torch.zeros(1, 4, 8, 8)
 NAN = torch.full((1, 4, 8, 8), float('nan'))
@@ -79,8 +80,8 @@ def one_line_error(r, expected):
     return lines
 
 @pytest.mark.parametrize('args, expected', [
-    (['--steps', '0'], '--steps must be >= 1, got 0'),
-    (['--n', '0'], '--n must be >= 1'),
+    (['--steps', '0'], '--steps must be an int >= 1, got 0'),
+    (['--n', '0'], '--n must be an int >= 1'),
     (['--scheduler', 'nope'], "scheduler must be one of ['lms', 'ddim', 'euler', 'dpm'], got 'nope'"),
     (['--seed', '-1'], 'seed must be an int in 0..2**64-1'),
     (['--guidance', 'nan'], '--guidance must be a finite number'),
@@ -102,14 +103,14 @@ def test_sample_command_errors(folder, tmp_path, args, expected):
 def test_sample_checks_before_loading_the_model(tmp_path):
     "Errors that need no model come before it loads: a model folder that does not exist is never reached"
     r, _ = run(['miniai.stable_diffusion', 'a cat', '--steps', '0', '--model', '/no/such/model', '--out', str(tmp_path/'g.png')])
-    one_line_error(r, '--steps must be >= 1')
+    one_line_error(r, '--steps must be an int >= 1')
 
 @pytest.mark.parametrize('args, expected', [
     (['--query', 'b'], 'the following arguments are required: --reference'),
     (['--reference', 'a', '--query', ''], 'query is empty'),
     (['--reference', 'a', '--query', 'b', '--strength', '0'], '--strength must be in (0, 1], got 0.0'),
     (['--reference', 'a', '--query', 'b', '--threshold', '2'], '--threshold must be in [0, 1]'),
-    (['--reference', 'a', '--query', 'b', '--n', '0'], '--n must be >= 1'),
+    (['--reference', 'a', '--query', 'b', '--n', '0'], '--n must be an int >= 1'),
     (['--reference', 'a', '--query', 'b', '--out', 'x.png', '--figure', 'x.png'], 'must be different files'),
 ])
 def test_diffedit_command_errors(folder, tmp_path, args, expected):
@@ -134,7 +135,7 @@ def test_help_shows_required_texts():
 
 def test_long_prompt_warns_once(c, capfd):
     import warnings
-    from miniai.stable_diffusion import embed_text
+    from miniai.sampling import embed_text
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
         embed_text(c, ['word ' * 100])

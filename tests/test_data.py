@@ -86,7 +86,7 @@ def test_chunks_and_matrix():
     assert m[1,0] == 3 and m[0,1] == 2
 
 def test_captions_and_prompts():
-    from miniai.data import captions, random_caption, digit_prompt
+    from miniai.miniature import captions, random_caption, digit_prompt
     assert 'a handwritten digit seven' in captions(7) and 'the number 7' in captions(7)
     assert digit_prompt(7) == 'a handwritten digit seven'
     g = torch.Generator().manual_seed(0)

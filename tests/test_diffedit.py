@@ -1,7 +1,8 @@
 import subprocess, sys
 import numpy as np, pytest, torch
 from PIL import Image
-from miniai.stable_diffusion import load_components, make_scheduler, with_scheduler, encode_image, generate_latents
+from miniai.sampling import encode_image, generate_latents
+from miniai.loading import load_components, make_scheduler, with_scheduler
 from miniai.diffedit import diffedit_mask, mask_maps, ddim_encode, masked_decode, diffedit, upsample_mask, mask_overlay
 
 @pytest.fixture(scope='module')

@@ -1,9 +1,12 @@
 "Distillation: the guidance embedding is diffusers', the targets are the papers', the shipped student is a standard diffusers model sampled in 4 steps, and bad input is named."
 import json, subprocess, sys, warnings, zipfile
 import pytest, torch
-from miniai.data import get_mnist, digits_to_images, digit_prompt
-from miniai.stable_diffusion import (load_components, components_from_parts, tiny_parts, guidance_embedding, generate_latents,
-                                     diffusers_pipeline, make_scheduler, embedded_models, assets_dir, cfg_rescale_pred, embed_text)
+from miniai.data import get_mnist, digits_to_images
+from miniai.miniature import digit_prompt
+from miniai.sampling import guidance_embedding, generate_latents, diffusers_pipeline, embed_text
+from miniai.miniature import tiny_parts
+from miniai.loading import load_components, components_from_parts, make_scheduler, embedded_models, assets_dir
+from miniai.guidance import cfg_rescale_pred
 from miniai.training import weights_hash
 from miniai.distill import (guided_student, GuidedDistillLoss, ProgressiveDistillLoss, ddim_grid, ddim_step, pd_target, alpha_sigma,
                             distill_data, distill_halve, save_student, distill)
@@ -168,7 +171,7 @@ def test_student_bad_input(student4):
 
 def test_bfloat16_on_the_cpu_is_a_working_option(student4):
     "load_components(dtype=torch.bfloat16) on the CPU: the same digits as float32, to within bfloat16's precision, and images out"
-    from miniai.stable_diffusion import generate
+    from miniai.sampling import generate
     bf = load_components('digits-4step', dtype=torch.bfloat16)
     assert bf.unet.dtype == bf.vae.dtype == bf.text_encoder.dtype == torch.bfloat16 and bf.device.type == 'cpu'
     prompts, noise = [digit_prompt(d) for d in (0, 3, 5, 8)], rand_like(torch.empty(4, 4, 8, 8), 40)

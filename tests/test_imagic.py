@@ -2,8 +2,9 @@
 import gc, subprocess, sys
 import pytest, torch
 from PIL import Image
-from miniai.data import valid_digit_image, digit_prompt
-from miniai.stable_diffusion import load_components
+from miniai.data import valid_digit_image
+from miniai.miniature import digit_prompt
+from miniai.loading import load_components
 from miniai.training import weights_hash
 from miniai.evaluate import pil_to_digits, classify
 from miniai.imagic import (imagic, optimize_embedding, finetune_unet, denoising_loss, mix_embeddings, ink_and_slant,
@@ -115,7 +116,7 @@ def test_command_writes_its_files(tmp_path):
     (['--eta', '0.5'], 'the following arguments are required: --target'),
     (['--target', ''], '--target is empty'),
     (['--target', 'an eight', '--eta', '2'], '--eta must be in [0, 1], got 2.0'),
-    (['--target', 'an eight', '--unet-steps', '0'], '--unet-steps must be >= 1, got 0'),
+    (['--target', 'an eight', '--unet-steps', '0'], '--unet-steps must be an int >= 1, got 0'),
     (['--target', 'an eight', '--out', 'e.txt'], "--out: cannot write images with extension '.txt'"),
     (['--target', 'an eight', '--out', 'x.png', '--figure', 'x.png'], 'must be different files'),
 ])

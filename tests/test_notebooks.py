@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 NBS = Path(__file__).resolve().parent.parent/'nbs'
-NOTEBOOKS = sorted(NBS.glob('[0-9][0-9]_*.ipynb'))
+NOTEBOOKS = sorted(NBS.glob('[0-9][0-9]*_*.ipynb'))
 REPO = 'miniai @ git+https://github.com/miniai/miniai'
 
 def first_code_cell(path):

@@ -2,8 +2,10 @@
 import os, subprocess, sys, warnings
 import numpy as np, pytest, torch
 from PIL import Image
-from miniai.stable_diffusion import (diffusers_pipeline, load_components, make_scheduler, generate_latents, decode, generate,
-    encode_image, encode_prompts, slerp, interpolate, save_gif, image_grid, guidance_decay, cfg_rescale_pred, cfg_rescale_update, vae_scale_factor)
+from miniai.sampling import (diffusers_pipeline, generate_latents, decode, generate, encode_image, encode_prompts,
+                             slerp, interpolate, save_gif, image_grid, vae_scale_factor)
+from miniai.loading import load_components, make_scheduler
+from miniai.guidance import guidance_decay, cfg_rescale_pred, cfg_rescale_update
 
 def pipeline(c, sched):
     p = diffusers_pipeline(c, scheduler=make_scheduler(sched))
@@ -208,7 +210,7 @@ def test_start_latents_shape_error_names_the_shapes(c):
         generate_latents(c, PROMPTS[:1], steps=2, strength=0.5, start_latents=torch.zeros(1, 4, 8, 16), progress=False)
 
 def test_sixteen_bit_and_transparent_images(tmp_path):
-    from miniai.stable_diffusion import image_to_tensor
+    from miniai.sampling import image_to_tensor
     ramp = (np.linspace(0, 65535, 16 * 16).reshape(16, 16)).astype(np.uint16)
     Image.fromarray(ramp).save(tmp_path/'ramp16.png')
     im = Image.open(tmp_path/'ramp16.png')
@@ -234,7 +236,7 @@ def test_cli_refuses_bad_outputs_before_the_work(folder, tmp_path, name, problem
     if name == 'keep.xbm': assert out.read_bytes() == b'precious'
 
 def test_save_image_is_atomic(tmp_path):
-    from miniai.stable_diffusion import save_image
+    from miniai.cli import save_image
     p = tmp_path/'sub'/'a.png'
     save_image(Image.new('RGB', (4, 4), 'red'), p)
     assert Image.open(p).getpixel((0, 0)) == (255, 0, 0)
@@ -248,7 +250,8 @@ def test_save_image_is_atomic(tmp_path):
 
 def test_components_dataclass(c):
     import dataclasses
-    from miniai.stable_diffusion import Components, with_scheduler
+    from miniai.sampling import Components
+    from miniai.loading import with_scheduler
     assert isinstance(c, Components)
     r = repr(c)
     for part in ('tokenizer=CLIPTokenizer', 'text_encoder=CLIPTextModel', 'vae=AutoencoderKL', 'unet=UNet2DConditionModel', 'scheduler=', 'device=cpu'):
@@ -260,7 +263,7 @@ def test_components_dataclass(c):
     assert type(cd.scheduler).__name__ == 'DDIMScheduler' and cd.unet is c.unet and type(c.scheduler).__name__ == 'LMSDiscreteScheduler'
 
 def test_predict_noise_guidance_is_explicit(c):
-    from miniai.stable_diffusion import predict_noise, embed_text
+    from miniai.sampling import predict_noise, embed_text
     x = torch.randn(2, 4, 8, 8)
     emb = embed_text(c, ['a', 'b'])
     with pytest.raises(ValueError, match='do_classifier_free_guidance=True it needs 4'):
@@ -268,11 +271,11 @@ def test_predict_noise_guidance_is_explicit(c):
     with pytest.raises(ValueError, match='do_classifier_free_guidance=False it needs 2'):
         predict_noise(c, x, 10, torch.cat([emb, emb]))
     u, t = predict_noise(c, x, 10, embed_text(c, ['', ''])), predict_noise(c, x, 10, emb)
-    torch.testing.assert_close(predict_noise(c, x, 10, torch.cat([embed_text(c, ['', '']), emb]), do_classifier_free_guidance=True, g=3.0),
+    torch.testing.assert_close(predict_noise(c, x, 10, torch.cat([embed_text(c, ['', '']), emb]), do_classifier_free_guidance=True, guidance_scale=3.0),
                                u + 3.0 * (t - u), rtol=1e-4, atol=1e-5)
 
 def test_named_pieces(c):
-    from miniai.stable_diffusion import latent_shape, start_step, random_latents, make_generator, text_embeddings, embed_text
+    from miniai.sampling import latent_shape, start_step, random_latents, make_generator, text_embeddings, embed_text
     assert latent_shape(c, 3, 16, 24) == (3, 4, 8, 12)
     assert [start_step(10, s) for s in (1.0, 0.8, 0.5, 0.0)] == [0, 2, 5, 10]
     torch.testing.assert_close(random_latents(c, (1, 4, 2, 2), make_generator(seed=3)), torch.randn(1, 4, 2, 2, generator=torch.Generator().manual_seed(3)))

@@ -2,11 +2,13 @@
 import json, time
 import numpy as np, pytest, torch
 from PIL import Image
-from miniai.stable_diffusion import default_model_dir, load_components, generate, generate_latents, with_scheduler
+from miniai.sampling import generate, generate_latents
+from miniai.loading import default_model_dir, load_components, with_scheduler
 import os, signal, subprocess, sys
 from safetensors.torch import load_file
-from miniai.train_tiny import train_bpe, make_tokenizer, train_tiny, VAELoss, latent_shape
-from miniai.data import get_mnist, captions, digits_to_images, digit_prompt, WORDS
+from miniai.train_tiny import train_bpe, make_tokenizer, train_tiny, VAELoss, vae_latent_shape
+from miniai.data import get_mnist, digits_to_images
+from miniai.miniature import captions, digit_prompt, WORDS
 from miniai.evaluate import train_classifier, classify, pil_to_digits
 
 def test_bpe_merges_most_frequent_pair_first():
@@ -39,11 +41,11 @@ def test_training_smoke(tmp_path):
 
 def test_vae_loss_matches_diffusers_sampling():
     "VAELoss with the noise drawn outside equals the loss with diffusers' own latent_dist.sample (same generator)"
-    from miniai.stable_diffusion import tiny_models
+    from miniai.miniature import tiny_models
     tok = make_tokenizer(captions(0))
     vae = tiny_models(tok)['vae']
     x = digits_to_images(torch.rand(4, 784))
-    eps = torch.randn((4, *latent_shape(vae, 32)), generator=torch.Generator().manual_seed(0))
+    eps = torch.randn((4, *vae_latent_shape(vae, 32)), generator=torch.Generator().manual_seed(0))
     post = vae.encode(x).latent_dist
     ref = torch.nn.functional.mse_loss(vae.decode(post.sample(torch.Generator().manual_seed(0))).sample, x) + 1e-5 * post.kl().mean() / post.mean[0].numel()
     torch.testing.assert_close(VAELoss(vae)(x, eps), ref)
