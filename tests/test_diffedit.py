@@ -39,8 +39,8 @@ def test_zero_mask_keeps_image_latents(c, img):
     torch.testing.assert_close(out, enc[0], rtol=0, atol=1e-6)
 
 def test_one_mask_is_plain_ddim(c, img):
-    enc = ddim_encode(c, img, steps=20, progress=False)
-    out = masked_decode(c, enc, 'a digit 8', torch.ones(8, 8), steps=20, progress=False)
+    enc = ddim_encode(c, img, strength=0.5, steps=20, progress=False)
+    out = masked_decode(c, enc, 'a digit 8', torch.ones(8, 8), strength=0.5, steps=20, progress=False)
     plain = generate_latents(with_scheduler(c, 'ddim'), ['a digit 8'], steps=20, strength=0.5, start_latents=enc[-1], progress=False)
     torch.testing.assert_close(out, plain, rtol=0, atol=1e-6)
 
