@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.script import call_parse
 from .data import valid_digit_image
 from .miniature import digit_prompt
-from .sampling import generate_latents, decode, image_grid, check_prompt
+from .sampling import generate_latents, decode, image_grid, check_prompt, check_number
 from .loading import load_components, embedded_models, with_scheduler, SCHEDULERS
 from .diffedit import DIFFEDIT, mask_maps, mask_overlay, diffedit
 from .imagic import IMAGIC, imagic
@@ -98,9 +98,11 @@ def generate_stream(c, prompt, *, negative_prompt=None, steps=30, guidance_scale
     q = queue.Queue()
     def show(i, t, x): q.put((i + 1, decode(c, x[:1])[0]))
     def work():
-        try:q.put(('done', generate_latents(c, [prompt] * n, negative_prompt=negative_prompt or None, steps=steps,
-                                             guidance_scale=guidance_scale, seed=seed, callback=show,
-                                             callback_every=preview_every, progress=False)))
+        try:
+            x = generate_latents(c, [prompt] * n, negative_prompt=negative_prompt or None, steps=steps,
+                                 guidance_scale=guidance_scale, seed=seed, callback=show, callback_every=preview_every,
+                                 progress=False)
+            q.put(('done', x))
         except Exception as e: q.put(('error', e))
     threading.Thread(target=work, daemon=True).start()
     while True:
@@ -125,8 +127,7 @@ def diffedit_maps(c, image, reference, query, *, strength=DIFFEDIT.strength, n=D
 
 def threshold_mask(maps, threshold):
     "The binary mask of cached `maps` at `threshold` in [0, 1]: no noise prediction is recomputed"
-    if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
+    check_number(threshold, 'threshold', 0, 1)
     return (maps.norm > threshold).float()
 
 def enlarge(im, scale=4):
@@ -274,9 +275,9 @@ def imagic_api(image, target, eta=IMAGIC.eta, embedding_steps=IMAGIC.embedding_s
     if image is None: raise ValueError("image: give an image to edit")
     return run_imagic(fit_to_model(read_upload(image)), target, eta, embedding_steps, unet_steps, steps, seed, model)
 
-
 @shown_errors
-def imagic_page(src, target, eta, embedding_steps, unet_steps, steps, seed, model, progress=gr.Progress(track_tqdm=True)):
+def imagic_page(src, target, eta, embedding_steps, unet_steps, steps, seed, model,
+                progress=gr.Progress(track_tqdm=True)):
     "The Imagic tab's Edit button: input and result, enlarged"
     return enlarged(src), enlarged(run_imagic(src, target, eta, embedding_steps, unet_steps, steps, seed, model))
 
@@ -370,12 +371,9 @@ def _is_loopback(host):
 
 
 @call_parse
-def app_cli(
-    # an embedded model's name (miniai.stable_diffusion.embedded_models()) or a folder; default: the digits model
-    model: str = None,
-    port: int = 7860,  # the port to serve on
-    host: str = '127.0.0.1',
-):  # the address to listen on: the loopback address unless you mean to open it to a network
+def app_cli(model:str=None,         # an embedded model (`embedded_models()`) or a folder; default: the digits model
+            port:int=7860,          # the port to serve on
+            host:str='127.0.0.1'):  # the address to listen on: loopback unless you mean to open it to a network
     "Serve the miniai page: Generate, DiffEdit and Imagic on the embedded models, offline"
     if not 1 <= port <= 65535: raise SystemExit(f"miniai-app: error: --port must be from 1 to 65535, got {port}")
     if not _is_loopback(host):

@@ -77,9 +77,8 @@ def save_image(image, path, name='out'):
     return p
 
 # %% ../nbs/04c_cli.ipynb #95a260c3
-MAX_LATENT_POSITIONS = (
-    128 * 128
-)  # SD at 1024x1024, the digits model at 512x512: beyond, self-attention's N^2 takes over
+# SD at 1024x1024, the digits model at 512x512: beyond that, self-attention's N^2 cost takes over
+MAX_LATENT_POSITIONS = 128 * 128
 
 def check_size_limit(c, height, width, name='height/width'):
     "Refuse sizes whose latents have more than `MAX_LATENT_POSITIONS` positions: attention's cost grows with the square"
@@ -87,11 +86,10 @@ def check_size_limit(c, height, width, name='height/width'):
     n_positions = (height // f) * (width // f)
     if n_positions > MAX_LATENT_POSITIONS:
         side = int(math.sqrt(MAX_LATENT_POSITIONS)) * f
-        raise ValueError(
-            f"{name}: {width}x{height} gives {n_positions:,} latent positions and self-attention over them "
-            f"costs {n_positions**2 / MAX_LATENT_POSITIONS**2:,.0f} times the largest size allowed "
-            f"({MAX_LATENT_POSITIONS:,} positions, {side}x{side} for this model); pass --force to try anyway"
-        )
+        raise ValueError(f"{name}: {width}x{height} gives {n_positions:,} latent positions and self-attention over "
+                         f"them costs {n_positions**2 / MAX_LATENT_POSITIONS**2:,.0f} times the largest size allowed "
+                         f"({MAX_LATENT_POSITIONS:,} positions, {side}x{side} for this model); "
+                         "pass --force to try anyway")
 
 @contextmanager
 def cli_errors(prog):
@@ -105,22 +103,19 @@ def cli_errors(prog):
         print(f"{prog}: error: {e}", file=sys.stderr)
         raise SystemExit(1) from None
 
-
 @call_parse
-def sample_cli(
-    prompt: str,  # what to draw; several prompts separated by | give one row each
-    negative: str = None,  # negative prompt
-    n: int = 4,  # images per prompt
-    steps: int = 50,  # denoising steps
-    guidance: float = 7.5,  # guidance scale
-    seed: int = 0,  # random seed
-    height: int = None,  # image height in pixels (default: the model's)
-    width: int = None,  # image width in pixels (default: the model's)
-    model: str = None,  # hub id, local folder or embedded model name (default: the digits model)
-    scheduler: str = None,  # lms, ddim, euler or dpm (default: the model's own if one of these, else lms)
-    out: str = 'grid.png',  # where to write the image grid
-    force: bool = False,
-):  # allow sizes beyond MAX_LATENT_POSITIONS (slow, memory-hungry)
+def sample_cli(prompt:str,          # what to draw; several prompts separated by | give one row each
+               negative:str=None,   # negative prompt
+               n:int=4,             # images per prompt
+               steps:int=50,        # denoising steps
+               guidance:float=7.5,  # guidance scale
+               seed:int=0,          # random seed
+               height:int=None,     # image height in pixels (default: the model's)
+               width:int=None,      # image width in pixels (default: the model's)
+               model:str=None,      # hub id, local folder or embedded model name (default: the digits model)
+               scheduler:str=None,  # lms, ddim, euler or dpm (default: the model's own if one of them, else lms)
+               out:str='grid.png',  # where to write the image grid
+               force:bool=False):   # allow sizes beyond MAX_LATENT_POSITIONS (slow, memory-hungry)
     "Generate `n` images per prompt and write them as one grid (a row per prompt)"
     with cli_errors('miniai-sample'):
         # 1. the checks that need no model, before it loads

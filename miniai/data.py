@@ -103,7 +103,8 @@ def get_mnist(path=None):
     path = Path(path) if path is not None else _default_path()
     fn = path/'mnist.pkl.gz'
     if fn.exists() and file_hash(fn) != MNIST_MD5:
-        bad = next(p for i in range(1, 10**6) if not (p := fn.with_name(f"{fn.name}.corrupt{'' if i == 1 else f'.{i}'}")).exists())
+        names = (fn.with_name(f"{fn.name}.corrupt{'' if i == 1 else f'.{i}'}") for i in range(1, 10**6))
+        bad = next(p for p in names if not p.exists())
         os.replace(fn, bad)   # keep every bad file for inspection: .corrupt, .corrupt.2, ...
         print(f"get_mnist: {fn} failed its checksum (corrupt or truncated); moved to {bad.name}, fetching again")
     if not fn.exists():
@@ -111,7 +112,8 @@ def get_mnist(path=None):
             # a problem with the folder is the caller's to fix, not a failed download
             path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise OSError(f"get_mnist: cannot use {path} as the data folder ({e}); pass path= or set MINIAI_DATA") from None
+            raise OSError(f"get_mnist: cannot use {path} as the data folder ({e}); "
+                          "pass path= or set MINIAI_DATA") from None
         if not os.access(path, os.W_OK):
             raise PermissionError(f"get_mnist: cannot write into the data folder {path}; pass path= or set MINIAI_DATA")
         try:

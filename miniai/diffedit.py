@@ -48,7 +48,8 @@ def mask_maps(c, image, reference, query, *, strength=DIFFEDIT.strength, n=DIFFE
     ts = ddim.scheduler.timesteps[start_step(steps, strength)]
     noise = random_latents(ddim, (n, *x0.shape[1:]), make_generator(generator, seed))
     xt = ddim.scheduler.add_noise(x0.expand(n, -1, -1, -1), noise, ts)
-    eps_ref, eps_query = (predict_noise(ddim, xt, ts, embed_text(ddim, [p]).expand(n, -1, -1)) for p in (reference, query))
+    eps_ref, eps_query = (predict_noise(ddim, xt, ts, embed_text(ddim, [p]).expand(n, -1, -1))
+                          for p in (reference, query))
     raw = (eps_query - eps_ref).abs().float().mean(dim=(0, 1))
     return raw, raw / raw.max().clamp_min(1e-12)
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from .data import get_mnist, digits_to_images, atomic_path
 from .matmul import time_call
 from .miniature import random_caption, captions, digit_prompt
-from .sampling import embed_text, guidance_embedding, generate, image_grid, diffusers_pipeline
+from .sampling import embed_text, guidance_embedding, generate, image_grid, diffusers_pipeline, check_int
 from .loading import load_components, with_scheduler
 from .cli import cli_errors
 from .training import fit, frozen_copy
@@ -45,8 +45,8 @@ def guided_student(unet, cond_dim=64):
 
 # %% ../nbs/11_distill.ipynb #8396ce17
 def alpha_sigma(ab, t):
-    """α_t = √ᾱ_t and σ_t = √(1 − ᾱ_t), shaped to broadcast over latents; t = -1 is the end of sampling (ᾱ_0, as
-    diffusers' DDIM)"""
+    """α_t = √ᾱ_t and σ_t = √(1 − ᾱ_t), shaped to broadcast over latents; t = -1 is the end of sampling
+    (ᾱ_0, as diffusers' DDIM)"""
     a = torch.where(t >= 0, ab[t.clamp(min=0)], ab[0])[:, None, None, None]
     return a.sqrt(), (1 - a).sqrt()
 
@@ -65,7 +65,8 @@ class GuidedDistillLoss(nn.Module):
         a, s = alpha_sigma(self.ab, t)
         z = a * x0 + s * noise
         with torch.no_grad():
-            u, c = self.teacher(torch.cat([z, z]), torch.cat([t, t]), encoder_hidden_states=torch.cat([null, emb])).sample.chunk(2)
+            both = self.teacher(torch.cat([z, z]), torch.cat([t, t]), encoder_hidden_states=torch.cat([null, emb]))
+            u, c = both.sample.chunk(2)
             target = u + g[:, None, None, None] * (c - u)
         w = guidance_embedding(g, self.student.config.time_cond_proj_dim).to(z)
         return F.mse_loss(self.student(z, t, encoder_hidden_states=emb, timestep_cond=w).sample, target)
@@ -162,15 +163,15 @@ class ProgressiveDistillLoss(nn.Module):
 def distill_halve(teacher, c, data, student_steps, steps=800, bs=64, lr=1e-4, g_range=(1., 8.), seed=0, **fit_kwargs):
     """Stage 2, one round: a student initialised from the guidance-conditioned `teacher` learns to do in `student_steps`
     DDIM steps what `teacher` does in twice as many; returns (student, losses)"""
-    if not isinstance(student_steps, int) or student_steps < 1:
-        raise ValueError(f"student_steps must be an int >= 1, got {student_steps!r}")
+    check_int(student_steps, 'student_steps')
     if teacher.config.get('time_cond_proj_dim') is None:
         raise ValueError("teacher must take the guidance scale (a stage-1 student from distill_guidance)")
     student = frozen_copy(teacher).train().requires_grad_(True)
     loss = ProgressiveDistillLoss(student, teacher, c.scheduler.alphas_cumprod, student_steps)
     def draw(generator):
         x0, emb = draw_latents_and_text(data, generator, bs)
-        noise, i = torch.randn(x0.shape, generator=generator), torch.randint(0, student_steps, (bs,), generator=generator)
+        noise = torch.randn(x0.shape, generator=generator)
+        i = torch.randint(0, student_steps, (bs,), generator=generator)
         return x0, noise, i, emb, guidance_draw(generator, bs, *g_range)
     losses = fit(loss, draw, steps, lr=lr, warmup=50, seed=seed, desc=f'{2 * student_steps}→{student_steps} steps',
                  meta=dict(bs=bs, student_steps=student_steps, g_range=list(g_range)), **fit_kwargs)
@@ -213,14 +214,16 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
                seed=seed, torch_threads=torch.get_num_threads(), minutes={}, final_loss={})
     # 3. stage 1: guidance as an input
     student, losses = distill_guidance(c, data, steps=guided_steps, checkpoint_dir=ck/'guided', **kw)
-    log['minutes']['guided'], log['final_loss']['guided'] = round((time.time() - t0) / 60, 1), float(np.mean(losses[-100:]))
+    log['minutes']['guided'] = round((time.time() - t0) / 60, 1)
+    log['final_loss']['guided'] = float(np.mean(losses[-100:]))
     save_student(c, student, out/'student-guided', log=log)
     # 4. stage 2: halve the steps, each student the next one's teacher
     n = start_steps // 2
     while n >= final_steps:
         t1 = time.time()
         student, losses = distill_halve(student, c, data, n, steps=round_steps, checkpoint_dir=ck/f'halve-{n}', **kw)
-        log['minutes'][f'{2 * n}->{n}'], log['final_loss'][f'{2 * n}->{n}'] = round((time.time() - t1) / 60, 1), float(np.mean(losses[-100:]))
+        log['minutes'][f'{2 * n}->{n}'] = round((time.time() - t1) / 60, 1)
+        log['final_loss'][f'{2 * n}->{n}'] = float(np.mean(losses[-100:]))
         save_student(c, student, out/f'student-{n}', steps=n, log=log)
         n //= 2
     log['total_minutes'] = round((time.time() - t0) / 60, 1)
@@ -230,23 +233,22 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
 
 # %% ../nbs/11_distill.ipynb #4d63ed32
 @call_parse
-def distill_cli(
-    out: str = None,  # folder for the students (student-guided, student-8, ...) and the log; required
-    model: str = None,  # the teacher: hub id, folder or embedded name (default: the embedded digits model)
-    guided_steps: int = 1500,  # optimiser steps of stage 1
-    round_steps: int = 800,  # optimiser steps of every halving round
-    start_steps: int = 16,  # the stage-1 student's DDIM steps, halved in every round
-    final_steps: int = 1,  # the last round's student steps
-    bs: int = 64,  # batch size
-    seed: int = 0,  # random seed
-    checkpoint_every: int = 200,  # steps between checkpoints (a rerun resumes from the newest)
-    fresh: bool = False,
-):  # delete the checkpoints of an unfinished run and start over
+def distill_cli(out:str=None,              # folder for the students and the log (required)
+                model:str=None,            # the teacher: hub id, folder or embedded name (default: the digits model)
+                guided_steps:int=1500,     # optimiser steps of stage 1
+                round_steps:int=800,       # optimiser steps of every halving round
+                start_steps:int=16,        # the stage-1 student's DDIM steps, halved in every round
+                final_steps:int=1,         # the last round's student steps
+                bs:int=64,                 # batch size
+                seed:int=0,                # random seed
+                checkpoint_every:int=200,  # steps between checkpoints (a rerun resumes)
+                fresh:bool=False):         # delete an unfinished run's checkpoints and start over
     "Guided, then progressive distillation of the digits model; resumes by itself after a kill"
     with cli_errors('python -m miniai.distill'):
         if out is None: raise ValueError("--out is required: the folder to write the students to")
-        print(json.dumps(distill(out, model, guided_steps, round_steps, start_steps, final_steps, bs, seed, checkpoint_every, fresh),
-                         indent=1))
+        log = distill(out, model, guided_steps, round_steps, start_steps, final_steps, bs, seed, checkpoint_every,
+                      fresh)
+        print(json.dumps(log, indent=1))
 
 # %% ../nbs/11_distill.ipynb #25b3eb12
 def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=7.5, seed=0, path=None):
@@ -260,7 +262,8 @@ def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=7.5, seed=0, path=
         student = load_components(Path(run)/('student-guided' if n == 16 else f'student-{n}'))
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')   # the stage-1 student was not distilled for a step count
-            pics = [generate(m, ps, steps=n, guidance_scale=guidance_scale, seed=seed, progress=False) for m in (teacher, student)]
+            pics = [generate(m, ps, steps=n, guidance_scale=guidance_scale, seed=seed, progress=False)
+                    for m in (teacher, student)]
         for ax, p, who in zip(row, pics, ('teacher + CFG', 'student')):
             ax.imshow(image_grid(p))
             ax.set_axis_off()
@@ -274,8 +277,8 @@ def _measure(name, c, clf, x_valid, per_digit, steps, g, batch, repeats, out):
     "One row: accuracy and FID of `per_digit` images per digit, and seconds per image at `batch`"
     from miniai.evaluate import sample_digits, accuracy, fid_against
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=g)
-    sec = (time_call(lambda: generate(c, [digit_prompt(7)] * batch, steps=steps, guidance_scale=g, seed=0, progress=False),
-                     budget=math.inf, max_reps=repeats, stat=min) / batch)
+    run = lambda: generate(c, [digit_prompt(7)] * batch, steps=steps, guidance_scale=g, seed=0, progress=False)
+    sec = time_call(run, budget=math.inf, max_reps=repeats, stat=min) / batch
     r = dict(model=name, steps=steps, guidance=g, accuracy=accuracy(clf, xg, yg), fid=fid_against(clf, xg, x_valid),
              s_per_image=sec, images_per_s=1 / sec)
     out(f"{name:<34} {steps:>5} {g:>8} {r['accuracy']:>8.1%} {r['fid']:>7.2f} {sec * 1000:>9.1f} {1 / sec:>9.1f}")
@@ -291,8 +294,8 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.
     clf = train_classifier(x_train, y_train)
     teacher, s4 = load_components('tiny-sd'), load_components('digits-4step')
     students = [('student-guided', 16), ('student-8', 8), ('student-2', 2), ('student-1', 1)] if run else []
-    students = [(f'{n} ({s} DDIM steps)', load_components(Path(run) / n), s) for n,
-                s in students if (Path(run) / n).is_dir()]
+    students = [(f'{n} ({s} DDIM steps)', load_components(Path(run) / n), s)
+                for n, s in students if (Path(run) / n).is_dir()]
     rows = []
     out(f"{'model':<34} {'steps':>5} {'guidance':>8} {'accuracy':>8} {'FID':>7} {'ms/image':>9} {'images/s':>9}   "
         f"(batch {batch}, {torch.get_num_threads()} threads)")
@@ -309,23 +312,28 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.
             warnings.simplefilter('ignore')   # a student at its own steps: no warning expected; the guided one at 16
             rows.append(_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch, repeats, out))
     # 3. the shipped student against diffusers' pipeline sampling the teacher, timed alternately
-    from diffusers import StableDiffusionPipeline
-    pipe = diffusers_pipeline(teacher)
-    pipe.set_progress_bar_config(disable=True)
-    p = [digit_prompt(7)] * batch
-    ts, tt = [], []   # both make PIL images: text encoding, the loop and the VAE decode, nothing else
-    for _ in range(repeats + 1):
-        ts.append(time_call(lambda: generate(s4, p, steps=4, guidance_scale=guidance_scale, seed=0, progress=False),
-                            max_reps=1, stat=min))
-        tt.append(time_call(lambda: pipe(p, num_inference_steps=30, guidance_scale=guidance_scale).images, max_reps=1,
-                            stat=min))
-    speedup = min(tt) / min(ts)
-    out(f"speed, batch {batch}, PIL images, alternating: the 4-step student {min(ts) / batch * 1000:.1f} ms/image, "
-        f"diffusers' pipeline on the teacher (30 steps, CFG) {min(tt) / batch * 1000:.1f} ms/image: {speedup:.1f}x "
-        "the images/s")
+    speedup = _speed_vs_diffusers(s4, teacher, batch, repeats, guidance_scale, out)
     # 4. the 4-step student's guidance trade-off, and bfloat16
     for g in (1.0, 3.0):
         rows.append(_measure('digits-4step', s4, clf, x_valid, per_digit, 4, g, batch, repeats, out))
     bf = load_components('digits-4step', dtype=torch.bfloat16)
-    rows.append(_measure('digits-4step in bfloat16', bf, clf, x_valid, per_digit, 4, guidance_scale, batch, repeats, out))
+    rows.append(_measure('digits-4step in bfloat16', bf, clf, x_valid, per_digit, 4, guidance_scale, batch, repeats,
+                         out))
     return dict(rows=rows, speedup_vs_diffusers=speedup)
+
+def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out):
+    "The 4-step `student`'s images per second over those of diffusers' pipeline on the teacher at 30 guided steps"
+    pipe = diffusers_pipeline(teacher)
+    pipe.set_progress_bar_config(disable=True)
+    p = [digit_prompt(7)] * batch
+    ours = lambda: generate(student, p, steps=4, guidance_scale=guidance_scale, seed=0, progress=False)
+    theirs = lambda: pipe(p, num_inference_steps=30, guidance_scale=guidance_scale).images
+    ts, tt = [], []   # both make PIL images: text encoding, the loop and the VAE decode, nothing else
+    for _ in range(repeats + 1):
+        ts.append(time_call(ours, max_reps=1, stat=min))
+        tt.append(time_call(theirs, max_reps=1, stat=min))
+    speedup = min(tt) / min(ts)
+    out(f"speed, batch {batch}, PIL images, alternating: the 4-step student {min(ts) / batch * 1000:.1f} ms/image, "
+        f"diffusers' pipeline on the teacher (30 steps, CFG) {min(tt) / batch * 1000:.1f} ms/image: {speedup:.1f}x "
+        "the images/s")
+    return speedup

@@ -146,8 +146,9 @@ def evaluate_quality(c=None, clf=None, per_digit=20, steps=30, guidance_scale=7.
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=guidance_scale, seed=seed)
     res['per_digit_acc'] = per_digit_accuracy(clf, xg, yg)
     res['generation_acc'] = accuracy(clf, xg, yg)
-    out(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): " + ' '.join(f"{d}:{a:.0%}" for d,
-                                                                                                     a in enumerate(res['per_digit_acc'])) + f" | overall {res['generation_acc']:.1%}")
+    per_digit_text = ' '.join(f"{d}:{a:.0%}" for d, a in enumerate(res['per_digit_acc']))
+    out(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): {per_digit_text} "
+        f"| overall {res['generation_acc']:.1%}")
     res['fid'] = fid_against(clf, xg, x_valid)
     res['fid_floor'] = fid_against(clf, balanced(x_train, y_train, per_digit)[0], x_valid)
     out(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's features): generated "

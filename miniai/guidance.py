@@ -42,8 +42,7 @@ def guidance_decay(start=7.5, end=1.0):
 
 # %% ../nbs/10_guidance.ipynb #6a29f1f6
 def update_ratio(c, steps=30, seed=0):
-    """Mean of ‖t − u‖ / ‖u‖ (text minus unconditional prediction, relative to the unconditional) over a guided run of
-    every digit"""
+    "Mean of ‖t − u‖ / ‖u‖ (text minus unconditional prediction, over the unconditional) in a guided run of each digit"
     ratios = []
     def recording_cfg(u, t, g):
         ratios.append(((t - u).flatten(1).norm(dim=1) / u.flatten(1).norm(dim=1)).mean().item())
@@ -52,11 +51,15 @@ def update_ratio(c, steps=30, seed=0):
                      progress=False)
     return float(np.mean(ratios))
 
+def _with(guidance, g, scale):
+    "The arguments for a `guidance` function at `scale`; at g = 1 (no guidance) the plain ones, as for every variant"
+    return dict(guidance_scale=scale, guidance=guidance) if g > 1 else dict(guidance_scale=g)
+
 VARIANTS = {  # name -> (g, r) -> the arguments of generate_latents for guidance scale g
     'cfg': lambda g, r: dict(guidance_scale=g),
-    'rescale prediction': lambda g, r: (dict(guidance_scale=g, guidance=cfg_rescale_pred) if g > 1 else dict(guidance_scale=g)),
-    'rescale update': lambda g, r: (dict(guidance_scale=g * r, guidance=cfg_rescale_update) if g > 1 else dict(guidance_scale=g)),
-    'rescale both': lambda g, r: (dict(guidance_scale=g * r, guidance=cfg_rescale_both) if g > 1 else dict(guidance_scale=g)),
+    'rescale prediction': lambda g, r: _with(cfg_rescale_pred, g, g),
+    'rescale update': lambda g, r: _with(cfg_rescale_update, g, g * r),
+    'rescale both': lambda g, r: _with(cfg_rescale_both, g, g * r),
     'guidance_rescale 0.7': lambda g, r: dict(guidance_scale=g, guidance_rescale=0.7),
     'decay to 1': lambda g, r: dict(guidance_scale=guidance_decay(g, 1.0)),
 }
@@ -104,7 +107,8 @@ def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIA
         for g in scales:
             m = measure_variant(c, clf, x_valid, ref_std, per_digit, steps, seed, **VARIANTS[name](g, r))
             rows.append(dict(variant=name, g=g, **m))
-            out(f"{name:<22}{g:>6g}{m['accuracy']:>10.1%}{m['fid']:>8.1f}{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}")
+            out(f"{name:<22}{g:>6g}{m['accuracy']:>10.1%}{m['fid']:>8.1f}"
+                f"{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}")
     return rows
 
 

@@ -124,9 +124,10 @@ def sample_edits(c, unet, e_tgt, e_opt, etas=(IMAGIC.eta,), *, steps=IMAGIC.step
     tuned = dataclasses.replace(c, unet=unet)
     emb = torch.cat([mix_embeddings(e_tgt, e_opt, eta) for eta in etas]).to(c.device, c.dtype)
     height, width = default_size(c, height, width)
-    noise = random_latents(c, latent_shape(c, 1, height, width), make_generator(seed=seed)).expand(len(etas), -1, -1, -1)
-    return decode(c,
-                  generate_latents(tuned, None, embeddings=emb, latents=noise, height=height, width=width, steps=steps, guidance_scale=guidance_scale, progress=progress))
+    noise = random_latents(c, latent_shape(c, 1, height, width), make_generator(seed=seed))
+    noise = noise.expand(len(etas), -1, -1, -1)
+    return decode(c, generate_latents(tuned, None, embeddings=emb, latents=noise, height=height, width=width,
+                                      steps=steps, guidance_scale=guidance_scale, progress=progress))
 
 # %% ../nbs/12_imagic.ipynb #4d2cc717
 def image_to_size(image):
@@ -195,12 +196,13 @@ def edit_measures(clf, inputs, edits, targets):
 # %% ../nbs/12_imagic.ipynb #90a99479
 def sdedit_edits(c, image, source, target, strengths, seed=0, **kw):
     "Image-to-image to the target digit's prompt at each strength (30 LMS steps)"
-    return [generate(c, [digit_prompt(target)], init_image=image, strength=s, steps=30, seed=seed, progress=False)[0] for s in strengths]
+    return [generate(c, [digit_prompt(target)], init_image=image, strength=s, steps=30, seed=seed, progress=False)[0]
+            for s in strengths]
 
 def diffedit_edits(c, image, source, target, settings, seed=0, **kw):
     "DiffEdit from the source digit's prompt to the target's at each (strength, threshold)"
-    return [diffedit(c, image, digit_prompt(source), digit_prompt(target), strength=s, threshold=th, seed=seed, progress=False) for s,
-            th in settings]
+    return [diffedit(c, image, digit_prompt(source), digit_prompt(target), strength=s, threshold=th, seed=seed,
+                     progress=False) for s, th in settings]
 
 def imagic_edits(c, image, source, target, etas, seed=0, **kw):
     "Imagic towards the target digit's prompt at each η (one fine-tuning for all of them)"
@@ -215,6 +217,10 @@ EDIT_SWEEPS = {'SDEdit': (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
 def _mean(d):
     "The mean of every measure of `edit_measures`"
     return {k: float(v.mean()) for k, v in d.items()}
+
+def _measured(clf, examples, edits):
+    "The mean measures of `edits` of `examples` (a list of `(image, source digit, target digit)`)"
+    return _mean(edit_measures(clf, [im for im, _, _ in examples], edits, [b for _, _, b in examples]))
 
 def _best(rows, tol=0.1):
     "The sweep row with the highest target share, the gentlest (fewest pixels changed) among those within `tol` of it"
@@ -239,23 +245,21 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
     rows = []
     for name, settings in sweeps.items():
         # 2. the sweep: every setting on the sweep digits, the best kept
-        edits = [EDITORS[name](c, im, a, b, settings, seed=seed + i, **kw) for i,
-                 (im, a, b) in enumerate(tqdm(sweep_set, desc=f'{name} sweep', leave=False))]
-        sweep = [dict(setting=s, **_mean(edit_measures(clf, [im for im, _, _ in sweep_set], [e[j] for e in edits], [b for _, _, b in sweep_set]))) for j,
-                 s in enumerate(settings)]
-        out(f"{name} sweep ({len(sweep_set)} digits): " + ', '.join(f"{r['setting']}: {r['target']:.0%} target, pixel {r['pixel']:.3f}" for r in sweep))
+        edits = [EDITORS[name](c, im, a, b, settings, seed=seed + i, **kw)
+                 for i, (im, a, b) in enumerate(tqdm(sweep_set, desc=f'{name} sweep', leave=False))]
+        sweep = [dict(setting=s, **_measured(clf, sweep_set, [e[j] for e in edits])) for j, s in enumerate(settings)]
+        shown = ', '.join(f"{r['setting']}: {r['target']:.0%} target, pixel {r['pixel']:.3f}" for r in sweep)
+        out(f"{name} sweep ({len(sweep_set)} digits): {shown}")
         best = _best(sweep)['setting']
         # 3. the measured run at the best setting, timed
         t0 = time.perf_counter()
-        edits = [EDITORS[name](c, im, a, b, [best], seed=seed + i, **kw)[0] for i,
-                 (im, a, b) in enumerate(tqdm(measured, desc=name, leave=False))]
+        edits = [EDITORS[name](c, im, a, b, [best], seed=seed + i, **kw)[0]
+                 for i, (im, a, b) in enumerate(tqdm(measured, desc=name, leave=False))]
         secs = (time.perf_counter() - t0) / len(measured)
-        rows.append(dict(editor=name, setting=best, seconds=secs,
-                         **_mean(edit_measures(clf, [im for im, _, _ in measured], edits, [b for _, _, b in measured]))))
+        rows.append(dict(editor=name, setting=best, seconds=secs, **_measured(clf, measured, edits)))
     # 4. the scale: another writer's digit of the target class
     others = [valid_digit_image(b, per_pair + sweep_per_pair + i % 10) for i, (_, _, b) in enumerate(measured)]
-    rows.append(dict(editor="another writer's digit", setting='-', seconds=0.,
-                     **_mean(edit_measures(clf, [im for im, _, _ in measured], others, [b for _, _, b in measured]))))
+    rows.append(dict(editor="another writer's digit", setting='-', seconds=0., **_measured(clf, measured, others)))
     out(f"\n{len(pairs)} pairs x {per_pair} validation digits; {torch.get_num_threads()} threads on {c.device}")
     out(f"{'editor':24} {'setting':>12} {'target':>7} {'pixel':>7} {'ink':>7} {'slant':>7} {'s/edit':>7}")
     for r in rows:

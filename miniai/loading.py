@@ -18,17 +18,12 @@ from .sampling import Components
 from .miniature import tiny_parts
 
 # %% ../nbs/04b_loading.ipynb #0789129d
-SD_SCHEDULER_CONFIG = dict(
-    beta_start=0.00085,
-    beta_end=0.012,
-    beta_schedule='scaled_linear',
-    num_train_timesteps=1000,
-    steps_offset=1,
-    clip_sample=False,
-    set_alpha_to_one=False,
-)  # as in SD v1's scheduler_config.json
+# as in SD v1's scheduler_config.json
+SD_SCHEDULER_CONFIG = dict(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear', num_train_timesteps=1000,
+                           steps_offset=1, clip_sample=False, set_alpha_to_one=False)
 
-# the keys of a scheduler config that describe the *model* (its noise schedule, what it predicts); the rest says how to sample
+# the keys of a scheduler config that describe the *model* (its noise schedule, what it predicts);
+# the rest says how to sample
 MODEL_SCHEDULE_KEYS = ('beta_start', 'beta_end', 'beta_schedule', 'num_train_timesteps', 'trained_betas',
                        'prediction_type', 'steps_offset')
 
@@ -50,22 +45,27 @@ def model_schedule(config):
     config = getattr(config, 'config', config) or {}
     return {k: v for k, v in config.items() if k in MODEL_SCHEDULE_KEYS}
 
-def _set_verbosity(diffusers_level, transformers_level, progress_bars):
+def _silence():
+    "Turn diffusers' and transformers' info messages and loading bars off; returns the two levels they had"
     from diffusers.utils import logging as dlog
     from transformers.utils import logging as tlog
-    dlog.set_verbosity(diffusers_level)
-    tlog.set_verbosity(transformers_level)
-    (tlog.enable_progress_bar if progress_bars else tlog.disable_progress_bar)()
+    levels = dlog.get_verbosity(), tlog.get_verbosity()
+    dlog.set_verbosity_error()
+    tlog.set_verbosity_error()
+    tlog.disable_progress_bar()
+    return levels
 
 @contextmanager
 def quiet_libraries():
     "Silence diffusers' and transformers' info messages and loading bars for the duration"
     from diffusers.utils import logging as dlog
     from transformers.utils import logging as tlog
-    levels = dlog.get_verbosity(), tlog.get_verbosity()
-    _set_verbosity(dlog.ERROR, tlog.ERROR, False)
+    levels = _silence()
     try: yield
-    finally: _set_verbosity(*levels, True)
+    finally:
+        dlog.set_verbosity(levels[0])
+        tlog.set_verbosity(levels[1])
+        tlog.enable_progress_bar()
 
 def _check_device(device, dtype):
     "The device (default: CUDA if available, else the CPU) and dtype (default: float16 on CUDA, else float32)"
@@ -112,9 +112,7 @@ def notebook_setup():
     model = os.environ.get('MODEL') or None
     if model is None: os.environ.setdefault('HF_HUB_OFFLINE', '1')
     warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm's note when Jupyter has no widgets
-    from diffusers.utils import logging as dlog
-    from transformers.utils import logging as tlog
-    _set_verbosity(dlog.ERROR, tlog.ERROR, False)
+    _silence()
     return model
 
 # %% ../nbs/04b_loading.ipynb #fcddbe94

@@ -124,7 +124,7 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     c = components_for(size, device)
     steps = steps or (50 if size == 'sd15' else 30)
     batch = batch or (1 if size == 'sd15' else 10)
-    dev, f = c.device, vae_scale_factor(c)
+    dev = c.device
     h = w = native_size(c)
     out(f"bench sd: size={size} device={dev.type} dtype={str(c.dtype).replace('torch.', '')} steps={steps} "
         f"batch={batch} guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} "

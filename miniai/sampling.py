@@ -88,7 +88,8 @@ def vae_scale_factor(c):
 def embed_text(c, prompts):
     "CLIP embeddings (batch, 77, dim) of a list of strings, truncated to the tokenizer's limit with a warning"
     tok = c.tokenizer
-    ids = tok(prompts, padding='max_length', max_length=tok.model_max_length, truncation=True, return_tensors='pt').input_ids
+    ids = tok(prompts, padding='max_length', max_length=tok.model_max_length, truncation=True,
+              return_tensors='pt').input_ids
     if any(len(tok.tokenize(p)) + 2 > tok.model_max_length for p in prompts):   # + the start and end tokens
         warnings.warn(f"a prompt is longer than the {tok.model_max_length} tokens CLIP can read and was truncated")
     return c.text_encoder(ids.to(c.device))[0].to(c.dtype)
@@ -107,8 +108,8 @@ def text_embeddings(c, prompts, negative_prompt=None, embeddings=None):
     "`(uncond, cond)`: from the prompts, or from text `embeddings` given directly (then `prompts` is ignored)"
     if embeddings is None: return encode_prompts(c, prompts, negative_prompt)
     cond = embeddings.to(c.device, c.dtype)
-    uncond = embed_text(c,
-                        [''] * len(cond) if negative_prompt is None else as_prompts(negative_prompt, 'negative_prompt'))
+    neg = [''] * len(cond) if negative_prompt is None else as_prompts(negative_prompt, 'negative_prompt')
+    uncond = embed_text(c, neg)
     if len(uncond) == 1: uncond = uncond.expand(len(cond), -1, -1)
     if len(uncond) != len(cond):
         raise ValueError(f"negative_prompt has {len(uncond)} entries but there are {len(cond)} embeddings")
@@ -252,10 +253,9 @@ def _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance
     given = (('negative_prompt', negative_prompt), ('guidance', guidance),
              ('guidance_rescale', guidance_rescale or None))
     two = [k for k, v in given if v is not None]
-    if two: raise ValueError(f"{', '.join(two)}: this UNet takes the guidance scale as an input (a "
-                             "guidance-distilled student) and makes one "
-                             "prediction per step, but that needs two (unconditional and text): leave it out, or use "
-                             "the teacher model")
+    if two: raise ValueError(f"{', '.join(two)}: this UNet takes the guidance scale as an input (a guidance-distilled "
+                             "student) and makes one prediction per step, but that needs two (unconditional and text): "
+                             "leave it out, or use the teacher model")
     n, (lo, hi) = c.info.get('distilled_steps'), c.info.get('guidance_range', (-math.inf, math.inf))
     if n and steps != n: warnings.warn(f"steps={steps}, but this student was distilled to sample in {n} steps: other "
                                        "counts give worse images")
@@ -323,7 +323,9 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     student = is_guidance_distilled(c)
     if student: _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
     generator = make_generator(generator, seed)
-    do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None or guidance_scale > 1)  # a guidance function sets its own scale
+    # a guidance function sets its own scale
+    do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None
+                                                   or guidance_scale > 1)
 
     # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked once for every step
     uncond, cond = text_embeddings(c, prompts, negative_prompt, embeddings)
@@ -332,7 +334,8 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     # 3. prepare the timesteps and the starting latents: pure noise, or (image-to-image) an image noised part-way
     sch = c.scheduler
     sch.set_timesteps(steps, device=c.device)
-    noise = (random_latents(c, latent_shape(c, len(cond), height, width), generator) if latents is None else latents.to(c.device, c.dtype))
+    if latents is None: noise = random_latents(c, latent_shape(c, len(cond), height, width), generator)
+    else: noise = latents.to(c.device, c.dtype)
     if init_image is None and start_latents is None:
         timesteps, x = sch.timesteps, noise * sch.init_noise_sigma
     else:
@@ -343,7 +346,8 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     for i, ts in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
         scale = guidance_scale(i, len(timesteps)) if callable(guidance_scale) else guidance_scale
         inp = sch.scale_model_input(x, ts)
-        w = (guidance_embedding([scale] * len(x), c.unet.config.time_cond_proj_dim).to(c.device, c.dtype) if student else None)
+        w = None
+        if student: w = guidance_embedding([scale] * len(x), c.unet.config.time_cond_proj_dim).to(c.device, c.dtype)
         pred = predict_noise(c, inp, ts, emb, do_classifier_free_guidance=do_classifier_free_guidance,
                              guidance_scale=scale, guidance=guidance or cfg, guidance_rescale=guidance_rescale,
                              timestep_cond=w)
@@ -403,7 +407,7 @@ def slerp(v0, v1, t, dot_threshold=0.9995):
 
 def interpolate(c, prompt_a, prompt_b, *, seed_a=0, seed_b=None, n=8, height=None, width=None, **kwargs):
     "`n` images morphing from (prompt_a, seed_a) to (prompt_b, seed_b): embeddings lerped, noise slerped"
-    if not isinstance(n, int) or n < 2: raise ValueError(f"n must be an int >= 2, got {n!r}")
+    check_int(n, 'n', 2)
     seed_b = seed_a if seed_b is None else seed_b
     height, width = default_size(c, height, width)
     shape = latent_shape(c, 1, height, width)

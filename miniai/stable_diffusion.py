@@ -26,6 +26,7 @@ from .loading import (SD_SCHEDULER_CONFIG, SCHEDULERS, make_scheduler, component
 from .cli import (MAX_LATENT_POSITIONS, check_image, check_output_path, save_image, check_size_limit,
                         cli_errors, sample_cli)
 
+# nbdev builds `__all__` from what a module defines; this one only re-exports, so it names them once more
 _all_ = ['Components', 'as_prompts', 'check_strength', 'check_prompt', 'vae_scale_factor', 'embed_text',
          'encode_prompts', 'text_embeddings', 'cfg', 'rescale_cfg', 'guidance_embedding', 'predict_noise',
          'latent_shape', 'make_generator', 'random_latents', 'start_step', 'image_to_tensor', 'encode_image',

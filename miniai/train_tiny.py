@@ -189,15 +189,13 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
 
 # %% ../nbs/07_tiny_sd.ipynb #f70a68af
 @call_parse
-def train_tiny_cli(
-    out: str = None,  # folder to write the model to (diffusers layout); required
-    vae_steps: int = 1500,  # VAE training steps
-    unet_steps: int = 8000,  # UNet + text encoder training steps
-    bs: int = 64,  # batch size
-    seed: int = 0,  # random seed
-    checkpoint_every: int = 500,  # steps between checkpoints (in OUT/checkpoints; a rerun resumes from them)
-    fresh: bool = False,
-):  # start over: delete OUT's checkpoints, overwrite a finished model
+def train_tiny_cli(out:str=None,              # folder to write the model to (diffusers layout); required
+                   vae_steps:int=1500,        # VAE training steps
+                   unet_steps:int=8000,       # UNet + text encoder training steps
+                   bs:int=64,                 # batch size
+                   seed:int=0,                # random seed
+                   checkpoint_every:int=500,  # steps between checkpoints (OUT/checkpoints; a rerun resumes)
+                   fresh:bool=False):         # start over: delete OUT's checkpoints, overwrite a finished model
     "Train the miniature digits Stable Diffusion: `python -m miniai.train_tiny --out DIR`"
     if out is None: raise SystemExit("miniai.train_tiny: --out DIR is required (where to write the model)")
     try:

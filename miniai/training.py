@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
 from .data import file_hash, atomic_path
+from .sampling import check_int
 
 # %% ../nbs/06_training.ipynb #be53af9f
 def sine_data(n=512, seed=0):
@@ -129,10 +130,8 @@ def _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_dec
         raise TypeError(f"model must be a torch.nn.Module whose forward returns the loss, got {type(model).__name__}")
     if not callable(draw):
         raise TypeError(f"draw must be a function draw(generator) -> batch, got {type(draw).__name__}")
-    for name, v, lo in (('steps', steps, 1), ('grad_accum', grad_accum, 1), ('checkpoint_every', checkpoint_every, 1),
-                        ('keep', keep, 1)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+    for name, v in dict(steps=steps, grad_accum=grad_accum, checkpoint_every=checkpoint_every, keep=keep).items():
+        check_int(v, name)
     if not (isinstance(lr, (int, float)) and lr > 0): raise ValueError(f"lr must be a positive number, got {lr!r}")
     if mixed_precision not in _MIXED:
         raise ValueError(f"mixed_precision must be one of {_MIXED}, got {mixed_precision!r}")
