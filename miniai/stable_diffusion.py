@@ -37,5 +37,6 @@ _all_ = ['Components', 'as_prompts', 'check_strength', 'check_prompt', 'vae_scal
          'MAX_LATENT_POSITIONS', 'check_image', 'check_output_path', 'save_image', 'check_size_limit', 'cli_errors',
          'sample_cli']
 
+# %% ../nbs/04d_stable_diffusion.ipynb #59df3e03
 from fastcore.imports import IN_NOTEBOOK
 if __name__ == '__main__' and not IN_NOTEBOOK: sample_cli()   # `python -m miniai.stable_diffusion`, as before the split
