@@ -21,7 +21,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.script import call_parse
 from .data import valid_digit_image
 from .miniature import digit_prompt
-from .sampling import generate_latents, decode, image_grid, check_prompt, check_number
+from .data import check_number
+from .sampling import generate_latents, decode, image_grid, check_prompt
 from .loading import load_components, embedded_models, with_scheduler, SCHEDULERS
 from .diffedit import DIFFEDIT, mask_maps, mask_overlay, diffedit
 from .imagic import IMAGIC, imagic
@@ -77,11 +78,11 @@ def sketch_to_digit(sketch, size=32, box=20):
     if isinstance(sketch, dict): sketch = sketch.get('composite')
     if sketch is None: raise ValueError("sketch is empty: draw a digit first")
     im = sketch.convert('RGBA')
-    g = Image.alpha_composite(Image.new('RGBA', im.size, (0, 0, 0, 255)), im).convert('L')   # transparent = black
-    if np.asarray(g).mean() > 127: g = ImageOps.invert(g)                                   # dark ink on light: invert
-    bbox = g.point(lambda v: 255 if v > 40 else 0).getbbox()
+    grey = Image.alpha_composite(Image.new('RGBA', im.size, (0, 0, 0, 255)), im).convert('L')   # transparent = black
+    if np.asarray(grey).mean() > 127: grey = ImageOps.invert(grey)                          # dark ink on light: invert
+    bbox = grey.point(lambda v: 255 if v > 40 else 0).getbbox()
     if bbox is None: raise ValueError("sketch is empty: draw a digit first")
-    ink = g.crop(bbox)
+    ink = grey.crop(bbox)
     s = box / max(ink.size)
     ink = ink.resize((max(1, round(ink.width * s)), max(1, round(ink.height * s))), Image.LANCZOS)
     out = Image.new('L', (size, size))

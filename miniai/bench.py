@@ -43,8 +43,8 @@ def _parser():
     sd.add_argument('--repeats', type=int, help='alternating pairs to time (default 8)')
     sd.add_argument('--compile', action='store_true', help='torch.compile our UNet')
     sd.add_argument('--channels-last', action='store_true', help='our UNet in channels_last (NHWC) layout')
-    g = sub.add_parser('guidance', help='every guidance variant across guidance scales')
-    g.add_argument('--full', action='store_true',
+    gd = sub.add_parser('guidance', help='every guidance variant across guidance scales')
+    gd.add_argument('--full', action='store_true',
                    help='the full sweep (7 scales, 20 images per digit) instead of the reduced one')
     d = sub.add_parser('distill',
                        help='the teacher at 30/8/4 guided steps against the distilled students; speed against '

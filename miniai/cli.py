@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 from fastcore.script import call_parse
 from .data import atomic_path
-from .sampling import (check_int, check_number, image_to_tensor, vae_scale_factor, default_size, make_generator,
+from .data import check_int, check_number
+from .sampling import (image_to_tensor, vae_scale_factor, default_size, make_generator,
                              generate, image_grid)
 from .loading import make_scheduler, load_components
 

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from .data import get_mnist, digits_to_images, atomic_path
 from .matmul import time_call
 from .miniature import random_caption, captions, digit_prompt
-from .sampling import embed_text, guidance_embedding, generate, image_grid, diffusers_pipeline, check_int
+from .sampling import embed_text, cfg, guidance_embedding, generate, image_grid, diffusers_pipeline
+from .data import check_int
 from .loading import load_components, with_scheduler
 from .cli import cli_errors
 from .training import fit, frozen_copy
@@ -34,8 +35,8 @@ def guided_student(unet, cond_dim=64):
         raise ValueError("unet already takes the guidance scale (time_cond_proj_dim is set): pass the teacher, not a "
                          "student")
     # '_use_default_values' would undo our setting
-    cfg = {k: v for k, v in unet.config.items() if not k.startswith('_')}
-    student = UNet2DConditionModel.from_config({**cfg, 'time_cond_proj_dim': cond_dim})
+    config = {k: v for k, v in unet.config.items() if not k.startswith('_')}
+    student = UNet2DConditionModel.from_config({**config, 'time_cond_proj_dim': cond_dim})
     missing, unexpected = student.load_state_dict(frozen_copy(unet).state_dict(), strict=False)
     if missing != ['time_embedding.cond_proj.weight'] or unexpected:
         raise ValueError("unet: expected a diffusers UNet2DConditionModel (loading it into the student left missing "
@@ -51,7 +52,7 @@ def alpha_sigma(ab, t):
     return a.sqrt(), (1 - a).sqrt()
 
 class GuidedDistillLoss(nn.Module):
-    "Stage 1: the student, told the scale `g`, predicts in one call the teacher's guided noise `u + g (t - u)`"
+    "Stage 1: the student, told the guidance `scale`, predicts in one call the teacher's guided noise"
     def __init__(self, student, teacher, alphas_cumprod):
         super().__init__()
         self.student, self.teacher = student, frozen_copy(teacher)
@@ -61,14 +62,14 @@ class GuidedDistillLoss(nn.Module):
         self.student.train(mode)
         return self  # the teacher stays in eval mode
 
-    def forward(self, x0, noise, t, emb, null, g):
+    def forward(self, x0, noise, t, emb, null, scale):
         a, s = alpha_sigma(self.ab, t)
         z = a * x0 + s * noise
         with torch.no_grad():
             both = self.teacher(torch.cat([z, z]), torch.cat([t, t]), encoder_hidden_states=torch.cat([null, emb]))
-            u, c = both.sample.chunk(2)
-            target = u + g[:, None, None, None] * (c - u)
-        w = guidance_embedding(g, self.student.config.time_cond_proj_dim).to(z)
+            uncond, text = both.sample.chunk(2)
+            target = cfg(uncond, text, scale[:, None, None, None])
+        w = guidance_embedding(scale, self.student.config.time_cond_proj_dim).to(z)
         return F.mse_loss(self.student(z, t, encoder_hidden_states=emb, timestep_cond=w).sample, target)
 
 # %% ../nbs/11_distill.ipynb #6b1d12fb
@@ -147,12 +148,12 @@ class ProgressiveDistillLoss(nn.Module):
         self.student.train(mode)
         return self
 
-    def forward(self, x0, noise, i, emb, g):
+    def forward(self, x0, noise, i, emb, scale):
         # student step i: t -> t2, the teacher's via t1
         t, t1, t2 = (self.grid[2 * i], self.grid[2 * i + 1], self.grid[2 * i + 2])
         a, s = alpha_sigma(self.ab, t)
         z = a * x0 + s * noise
-        w = guidance_embedding(g, self.student.config.time_cond_proj_dim).to(z)
+        w = guidance_embedding(scale, self.student.config.time_cond_proj_dim).to(z)
         with torch.no_grad():   # two teacher steps: z_t -> z_t' -> z_t''
             z1 = ddim_step(self.ab, z, self.teacher(z, t, encoder_hidden_states=emb, timestep_cond=w).sample, t, t1)
             z2 = ddim_step(self.ab, z1, self.teacher(z1, t1, encoder_hidden_states=emb, timestep_cond=w).sample, t1, t2)
@@ -273,15 +274,15 @@ def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=7.5, seed=0, path=
     return fig
 
 # %% ../nbs/11_distill.ipynb #c875f991
-def _measure(name, c, clf, x_valid, per_digit, steps, g, batch, repeats, out):
+def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out):
     "One row: accuracy and FID of `per_digit` images per digit, and seconds per image at `batch`"
     from miniai.evaluate import sample_digits, accuracy, fid_against
-    xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=g)
-    run = lambda: generate(c, [digit_prompt(7)] * batch, steps=steps, guidance_scale=g, seed=0, progress=False)
+    xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=scale)
+    run = lambda: generate(c, [digit_prompt(7)] * batch, steps=steps, guidance_scale=scale, seed=0, progress=False)
     sec = time_call(run, budget=math.inf, max_reps=repeats, stat=min) / batch
-    r = dict(model=name, steps=steps, guidance=g, accuracy=accuracy(clf, xg, yg), fid=fid_against(clf, xg, x_valid),
+    r = dict(model=name, steps=steps, guidance=scale, accuracy=accuracy(clf, xg, yg), fid=fid_against(clf, xg, x_valid),
              s_per_image=sec, images_per_s=1 / sec)
-    out(f"{name:<34} {steps:>5} {g:>8} {r['accuracy']:>8.1%} {r['fid']:>7.2f} {sec * 1000:>9.1f} {1 / sec:>9.1f}")
+    out(f"{name:<34} {steps:>5} {scale:>8} {r['accuracy']:>8.1%} {r['fid']:>7.2f} {sec * 1000:>9.1f} {1 / sec:>9.1f}")
     return r
 
 def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.5, out=print):
@@ -314,8 +315,8 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.
     # 3. the shipped student against diffusers' pipeline sampling the teacher, timed alternately
     speedup = _speed_vs_diffusers(s4, teacher, batch, repeats, guidance_scale, out)
     # 4. the 4-step student's guidance trade-off, and bfloat16
-    for g in (1.0, 3.0):
-        rows.append(_measure('digits-4step', s4, clf, x_valid, per_digit, 4, g, batch, repeats, out))
+    for scale in (1.0, 3.0):
+        rows.append(_measure('digits-4step', s4, clf, x_valid, per_digit, 4, scale, batch, repeats, out))
     bf = load_components('digits-4step', dtype=torch.bfloat16)
     rows.append(_measure('digits-4step in bfloat16', bf, clf, x_valid, per_digit, 4, guidance_scale, batch, repeats,
                          out))

@@ -51,10 +51,10 @@ def tiny_models(tokenizer, seed=0, **config):
     "Freshly initialised text encoder, VAE and UNet (a dict) built from `tiny_configs(len(tokenizer), **config)`"
     from transformers import CLIPTextConfig, CLIPTextModel
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    cfg = tiny_configs(len(tokenizer), **config)
+    configs = tiny_configs(len(tokenizer), **config)
     torch.manual_seed(seed)
-    return dict(text_encoder=CLIPTextModel(CLIPTextConfig(**cfg['text_encoder'])), vae=AutoencoderKL(**cfg['vae']),
-                unet=UNet2DConditionModel(**cfg['unet']))
+    return dict(text_encoder=CLIPTextModel(CLIPTextConfig(**configs['text_encoder'])),
+                vae=AutoencoderKL(**configs['vae']), unet=UNet2DConditionModel(**configs['unet']))
 
 def tiny_parts(seed=0, dim=32):
     "Untrained miniature SD parts (a dict: tokenizer, text encoder, VAE, UNet), smaller still: noise, not pictures"

@@ -9,17 +9,16 @@ __all__ = ['train_bpe', 'make_tokenizer', 'VAELoss', 'vae_latent_shape', 'train_
            'NoiseLoss', 'train_unet', 'save_model', 'plot_losses', 'train_tiny', 'train_tiny_cli']
 
 # %% ../nbs/07_tiny_sd.ipynb #5f857a1e
-import json, os, shutil, time
+import json, os, shutil, tempfile, time
 from collections import Counter
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
 import torch.nn.functional as F
 from fastcore.script import call_parse
-from .data import get_mnist, digits_to_images
-from .miniature import captions, random_caption
+from .data import get_mnist, digits_to_images, atomic_path
+from .miniature import captions, random_caption, byte_tokenizer, tiny_models
 from .sampling import diffusers_pipeline
-from .miniature import byte_tokenizer, tiny_models
 from .loading import make_scheduler
 from .training import fit
 
@@ -130,14 +129,12 @@ def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
     out.mkdir(parents=True, exist_ok=True)
     half = {k: copy.deepcopy(m).half() for k, m in dict(text_encoder=text_encoder, vae=vae, unet=unet).items()}
     half['vae'].register_to_config(scaling_factor=float(scaling_factor))
-    tmp = out/'.tmp-model'
-    if tmp.exists(): shutil.rmtree(tmp)
     pipe = diffusers_pipeline(dict(**half, tokenizer=tokenizer), scheduler=make_scheduler('lms'))
-    pipe.save_pretrained(tmp, safe_serialization=True)
-    for p in sorted(tmp.iterdir(), key=lambda p: p.name == 'model_index.json'):
-        if (out/p.name).is_dir(): shutil.rmtree(out/p.name)
-        os.replace(p, out/p.name)
-    tmp.rmdir()
+    with tempfile.TemporaryDirectory(dir=out, prefix='.model-') as tmp:
+        pipe.save_pretrained(tmp, safe_serialization=True)
+        # part by part, each replaced whole; the index last, so a folder with an index has all its parts
+        for p in sorted(Path(tmp).iterdir(), key=lambda p: p.name == 'model_index.json'):
+            with atomic_path(out/p.name) as part: os.replace(p, part)
     return out
 
 def plot_losses(vae_losses, unet_losses, path=None):

@@ -17,8 +17,7 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
-from .data import file_hash, atomic_path
-from .sampling import check_int
+from .data import file_hash, atomic_path, check_int
 
 # %% ../nbs/06_training.ipynb #be53af9f
 def sine_data(n=512, seed=0):

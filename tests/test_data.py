@@ -85,17 +85,6 @@ def test_chunks_and_matrix():
     m = Matrix([[1,2],[3,4]])
     assert m[1,0] == 3 and m[0,1] == 2
 
-def test_captions_and_prompts():
-    from miniai.miniature import captions, random_caption, digit_prompt
-    assert 'a handwritten digit seven' in captions(7) and 'the number 7' in captions(7)
-    assert digit_prompt(7) == 'a handwritten digit seven'
-    g = torch.Generator().manual_seed(0)
-    caps = [random_caption(3, g, p_empty=0.5) for _ in range(200)]
-    assert 60 < caps.count('') < 140 and all(c == '' or c in captions(3) for c in caps)
-    assert len(set(caps)) > 4
-    again = [random_caption(3, torch.Generator().manual_seed(0), p_empty=0.5) for _ in range(3)]
-    assert len(set(again)) == 1                                    # the generator alone decides
-
 def test_digits_to_images_and_valid_digit_image():
     from miniai.data import digits_to_images, valid_digit_image
     x = torch.rand(5, 784)

@@ -23,3 +23,14 @@ def test_readme_matches_index():
     sys.path.insert(0, str(root/'tools'))
     from make_readme import render
     assert (root/'README.md').read_text() == render(), "README.md is out of date: run `make readme`"
+
+def test_no_module_imports_private_names():
+    "Modules import only the public names of other modules"
+    import ast, miniai
+    from pathlib import Path
+    bad = []
+    for p in Path(miniai.__file__).parent.glob('*.py'):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or '').split('.')[0] == 'miniai'):
+                bad += [f"{p.name}: {a.name}" for a in node.names if a.name.startswith('_')]
+    assert not bad, bad

@@ -1,0 +1,40 @@
+"The command-line layer (04c_cli): miniai-sample's outputs, its refusals before any work, atomic image writes."
+import os, subprocess, sys
+import pytest
+from PIL import Image
+
+def test_cli_writes_grid(folder, tmp_path):
+    out = tmp_path/'g.png'
+    r = subprocess.run([sys.executable, '-m', 'miniai.stable_diffusion', 'a cat', '--n', '2', '--steps', '2',
+                        '--model', str(folder), '--out', str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size == (32, 16) and 'wrote' in r.stdout
+    r = subprocess.run([sys.executable, '-m', 'miniai.stable_diffusion', 'a cat|a dog|a cow', '--n', '2', '--steps', '1',
+                        '--model', str(folder), '--out', str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size == (32, 48)   # a row per prompt, n per row
+
+@pytest.mark.parametrize('name, problem', [('keep.xbm', 'cannot hold an RGB image'), ('grid.nope', "extension '.nope'"),
+                                           ('adir', 'is a folder'), ('noext', "extension '(none)'")])
+def test_cli_refuses_bad_outputs_before_the_work(folder, tmp_path, name, problem):
+    "An output that cannot be written is refused before the model loads, and an existing file is left as it was"
+    out = tmp_path/name
+    if name == 'adir': out.mkdir()
+    elif name == 'keep.xbm': out.write_bytes(b'precious')
+    r = subprocess.run([sys.executable, '-m', 'miniai.stable_diffusion', 'a cat', '--n', '1', '--steps', '1',
+                        '--model', str(folder), '--out', str(out)], capture_output=True, text=True)
+    assert r.returncode != 0 and problem in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    if name == 'keep.xbm': assert out.read_bytes() == b'precious'
+
+def test_save_image_is_atomic(tmp_path):
+    from miniai.cli import save_image
+    p = tmp_path/'sub'/'a.png'
+    save_image(Image.new('RGB', (4, 4), 'red'), p)
+    assert Image.open(p).getpixel((0, 0)) == (255, 0, 0)
+    umask = os.umask(0); os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask                 # as a plain open() would have made it
+    class Broken:
+        def save(self, fn, format=None):
+            open(fn, 'wb').write(b'half'); raise OSError('disk full')
+    with pytest.raises(OSError, match='disk full'): save_image(Broken(), p)
+    assert Image.open(p).getpixel((0, 0)) == (255, 0, 0) and sorted(x.name for x in p.parent.iterdir()) == ['a.png']

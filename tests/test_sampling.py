@@ -1,0 +1,231 @@
+"The sampler (04_stable_diffusion): the hand-written loop against diffusers' own pipeline, on tiny components built from configs (no network)."
+import os, subprocess, sys, warnings
+import numpy as np, pytest, torch
+from PIL import Image
+from miniai.sampling import (diffusers_pipeline, generate_latents, decode, generate, encode_image, encode_prompts,
+                             slerp, interpolate, save_gif, image_grid, vae_scale_factor)
+from miniai.loading import load_components, make_scheduler
+from miniai.guidance import guidance_decay, cfg_rescale_pred, cfg_rescale_update
+
+
+def pipeline(c, sched):
+    p = diffusers_pipeline(c, scheduler=make_scheduler(sched))
+    p.set_progress_bar_config(disable=True)
+    return p
+
+PROMPTS = ['a red fox in the snow', 'an astronaut riding a horse']
+
+@pytest.mark.parametrize('sched', ['lms', 'ddim', 'euler', 'dpm'])
+@pytest.mark.parametrize('batch,size', [(1, (16, 16)), (2, (16, 24)), (2, (24, 16))])
+@pytest.mark.parametrize('rescale', [0.0, 0.7])
+def test_latents_match_pipeline(folder, sched, batch, size, rescale):
+    c = load_components(folder, device='cpu', scheduler=sched)
+    h, w = size
+    f = vae_scale_factor(c)
+    lat = torch.randn(batch, 4, h//f, w//f, generator=torch.Generator().manual_seed(7))
+    prompts, neg = PROMPTS[:batch], ['blurry'] * batch
+    ours = generate_latents(c, prompts, negative_prompt=neg, height=h, width=w, steps=6, guidance_scale=7.5,
+                            guidance_rescale=rescale, latents=lat.clone(), progress=False)
+    ref = pipeline(c, sched)(prompts, negative_prompt=neg, height=h, width=w, num_inference_steps=6, guidance_scale=7.5,
+                             guidance_rescale=rescale, latents=lat.clone(), output_type='latent').images
+    assert ours.shape == ref.shape
+    assert (ours - ref).abs().max() <= 1e-4
+
+def test_no_guidance_matches_pipeline(c):
+    lat = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(3))
+    ours = generate_latents(c, PROMPTS[:1], steps=5, guidance_scale=1.0, latents=lat.clone(), progress=False)
+    ref = pipeline(c, 'lms')(PROMPTS[:1], num_inference_steps=5, guidance_scale=1.0, latents=lat.clone(), output_type='latent').images
+    assert (ours - ref).abs().max() <= 1e-4
+
+def test_decode_matches_pipeline(c):
+    lat = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(5))
+    ours = decode(c, generate_latents(c, PROMPTS, steps=4, latents=lat.clone(), progress=False))
+    ref = pipeline(c, 'lms')(PROMPTS, num_inference_steps=4, latents=lat.clone(), output_type='np').images
+    for im, r in zip(ours, ref):
+        assert im.size == (16, 16) and im.mode == 'RGB'
+        assert np.abs(np.asarray(im) / 255. - r).max() <= 1/255 + 1e-6
+
+def test_seed_reproducible(c):
+    a = generate_latents(c, PROMPTS[:1], steps=3, seed=11, progress=False)
+    b = generate_latents(c, PROMPTS[:1], steps=3, seed=11, progress=False)
+    d = generate_latents(c, PROMPTS[:1], steps=3, seed=12, progress=False)
+    assert torch.equal(a, b) and not torch.equal(a, d)
+
+def test_img2img_strength(c):
+    img = generate(c, PROMPTS[:1], steps=3, seed=1, progress=False)[0]
+    zero = generate_latents(c, PROMPTS[:1], init_image=img, strength=0.0, steps=10, progress=False)
+    torch.testing.assert_close(zero, encode_image(c, img))
+    assert np.array_equal(np.asarray(decode(c, zero)[0]), np.asarray(decode(c, encode_image(c, img))[0]))
+    for s, expect in [(0.5, 5), (0.35, 3), (1.0, 10)]:
+        seen = []
+        generate_latents(c, PROMPTS[:1], init_image=img, strength=s, steps=10, seed=0, progress=False,
+                         callback=lambda i, t, x: seen.append(i))
+        assert len(seen) == expect == int(10 * s)
+
+def test_callback_every(c):
+    seen = []
+    generate_latents(c, PROMPTS[:1], steps=7, seed=0, progress=False, callback_every=3, callback=lambda i, t, x: seen.append(i))
+    assert seen == [2, 5]
+
+def test_guidance_schedule_and_variants(c):
+    lat = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    const = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=5.0, latents=lat, progress=False)
+    fn = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=lambda i, n: 5.0, latents=lat, progress=False)
+    torch.testing.assert_close(const, fn)
+    decayed = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=guidance_decay(7.5, 1.), latents=lat, progress=False)
+    variant = generate_latents(c, PROMPTS[:1], steps=4, guidance=cfg_rescale_pred, latents=lat, progress=False)
+    assert not torch.equal(decayed, const) and not torch.equal(variant, const)
+
+def test_guidance_function_applies_below_scale_one(c):
+    "The update-rescaling variants use scales like 0.15: a guidance function must turn guidance on whatever the scale"
+    lat = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    plain = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=0.15, latents=lat, progress=False)   # no guidance
+    text_only = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=1.0, latents=lat, progress=False)
+    torch.testing.assert_close(plain, text_only)
+    upd = generate_latents(c, PROMPTS[:1], steps=4, guidance_scale=0.15, guidance=cfg_rescale_update, latents=lat, progress=False)
+    assert (upd - plain).abs().max() > 1e-3
+
+def test_negative_prompt_broadcast(c):
+    u1, _ = encode_prompts(c, PROMPTS, 'blurry')
+    u2, _ = encode_prompts(c, PROMPTS, ['blurry', 'blurry'])
+    torch.testing.assert_close(u1, u2)
+
+def test_fp16_on_cpu(folder):
+    try:
+        c16 = load_components(folder, device='cpu', dtype=torch.float16)
+        x16 = generate_latents(c16, PROMPTS[:1], steps=3, seed=0, progress=False)
+    except RuntimeError as e:
+        if 'Half' in str(e): pytest.skip(f'fp16 not supported on this CPU build: {e}')
+        raise
+    c32 = load_components(folder, device='cpu')
+    x32 = generate_latents(c32, PROMPTS[:1], steps=3, seed=0, progress=False)
+    assert x16.dtype == torch.float16 and torch.isfinite(x16).all()
+    assert (x16.float() - x32).abs().max() < 0.05 * x32.abs().max()
+
+def test_fp16_decode_falls_back_to_fp32(folder, monkeypatch):
+    c16 = load_components(folder, device='cpu', dtype=torch.float16)
+    real = c16.vae.decode
+    def flaky(z, *a, **k):
+        out = real(z, *a, **k)
+        if z.dtype == torch.float16: out.sample.fill_(float('inf'))
+        return out
+    monkeypatch.setattr(c16.vae, 'decode', flaky)
+    with pytest.warns(UserWarning, match='float32'):
+        im = decode(c16, torch.randn(1, 4, 8, 8))[0]
+    assert np.asarray(im).std() > 0 and c16.vae.dtype == torch.float16
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_fp16_matches_pipeline(folder):
+    c = load_components(folder, device='cuda')
+    assert c.dtype == torch.float16
+    lat = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(7))
+    ours = generate_latents(c, PROMPTS[:1], steps=6, latents=lat.clone(), progress=False)
+    ref = pipeline(c, 'lms').to('cuda')(PROMPTS[:1], num_inference_steps=6, latents=lat.clone().cuda().half(), output_type='latent').images
+    assert (ours.float() - ref.float()).abs().max() <= 1e-2
+
+def test_long_prompt_truncated_with_warning(c):
+    with pytest.warns(UserWarning, match='truncated'):
+        generate_latents(c, ['word ' * 100], steps=1, seed=0, progress=False)
+
+def test_slerp():
+    a, b = torch.randn(3, 5), torch.randn(3, 5)
+    torch.testing.assert_close(slerp(a, b, 0.), a); torch.testing.assert_close(slerp(a, b, 1.), b)
+    m = slerp(a, a * 2, 0.5)   # parallel: straight line
+    torch.testing.assert_close(m, a * 1.5)
+    x, y = torch.tensor([1., 0.]), torch.tensor([0., 1.])
+    torch.testing.assert_close(slerp(x, y, 0.5), torch.tensor([2**-.5, 2**-.5]))
+
+def test_interpolate_and_gif(c, tmp_path):
+    frames = interpolate(c, 'a cat', 'a dog', seed_a=0, seed_b=1, n=3, steps=2, progress=False)
+    first = generate(c, ['a cat'], steps=2, latents=torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0)), progress=False)[0]
+    assert len(frames) == 3 and np.array_equal(np.asarray(frames[0]), np.asarray(first))
+    p = save_gif(frames, tmp_path/'m.gif')
+    assert Image.open(p).n_frames == 4
+    with pytest.raises(ValueError, match='n must be'): interpolate(c, 'a', 'b', n=1)
+
+@pytest.mark.parametrize('kwargs,exc,match', [
+    (dict(prompts=[]), ValueError, 'prompts is empty'),
+    (dict(prompts=3), TypeError, 'prompts must be'),
+    (dict(negative_prompt=['a', 'b', 'c']), ValueError, 'negative_prompt has 3'),
+    (dict(height=15), ValueError, 'height must be a positive multiple of 2'),
+    (dict(width=0), ValueError, 'width must be'),
+    (dict(steps=0), ValueError, 'steps must be'),
+    (dict(strength=1.5, init_image='x'), ValueError, 'strength must be'),
+    (dict(guidance_scale=float('nan')), ValueError, 'guidance_scale must be'),
+    (dict(guidance_scale=float('inf')), ValueError, 'guidance_scale must be'),
+    (dict(init_image='not an image'), TypeError, 'image must be a PIL image'),
+    (dict(init_image=Image.new('RGB', (20, 20)), height=16, width=16), ValueError, 'resize it first'),
+    (dict(latents=torch.zeros(1, 4, 4, 4)), ValueError, 'latents must have shape'),
+])
+def test_bad_input(c, kwargs, exc, match):
+    kw = dict(prompts=['a', 'b'], steps=2, progress=False)
+    kw.update(kwargs)
+    with pytest.raises(exc, match=match): generate_latents(c, kw.pop('prompts'), **kw)
+
+def test_init_image_mode_converted(c):
+    gray = Image.new('L', (16, 16), 128)
+    x = generate_latents(c, ['a'], init_image=gray, strength=0.5, steps=2, seed=0, progress=False)
+    assert x.shape == (1, 4, 8, 8)
+
+def test_image_grid():
+    ims = [Image.new('RGB', (4, 3), (i, 0, 0)) for i in range(5)]
+    assert image_grid(ims, cols=2).size == (8, 9)
+    assert image_grid(ims).size == (20, 3)
+    with pytest.raises(ValueError): image_grid([])
+
+def test_start_latents_shape_error_names_the_shapes(c):
+    with pytest.raises(ValueError, match=r"start_latents must have shape \(1, 4, 8, 8\) or \(2, 4, 8, 8\), got \(1, 4, 8, 16\)"):
+        generate_latents(c, PROMPTS, steps=2, strength=0.5, start_latents=torch.zeros(1, 4, 8, 16), progress=False)
+    with pytest.raises(ValueError, match=r"must have shape \(1, 4, 8, 8\), got"):
+        generate_latents(c, PROMPTS[:1], steps=2, strength=0.5, start_latents=torch.zeros(1, 4, 8, 16), progress=False)
+
+def test_sixteen_bit_and_transparent_images(tmp_path):
+    from miniai.sampling import image_to_tensor
+    ramp = (np.linspace(0, 65535, 16 * 16).reshape(16, 16)).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path/'ramp16.png')
+    im = Image.open(tmp_path/'ramp16.png')
+    assert im.mode.startswith('I')
+    x = image_to_tensor(im)
+    assert x.shape == (1, 3, 16, 16) and len(x.unique()) > 200         # not clipped to two grey levels
+    torch.testing.assert_close(x[0, 0], torch.from_numpy(ramp / 65535 * 2 - 1).float(), atol=1e-5, rtol=0)
+    rgba = np.zeros((4, 4, 4), np.uint8); rgba[..., :3] = 255; rgba[:2, :, 3] = 255      # white, top half opaque
+    y = image_to_tensor(Image.fromarray(rgba, 'RGBA'))
+    assert (y[0, :, :2] == 1).all() and (y[0, :, 2:] == -1).all()     # transparent -> black
+    with pytest.raises(ValueError, match="mode 'F'"): image_to_tensor(Image.new('F', (4, 4)))
+
+def test_components_dataclass(c):
+    import dataclasses
+    from miniai.sampling import Components
+    from miniai.loading import with_scheduler
+    assert isinstance(c, Components)
+    r = repr(c)
+    for part in ('tokenizer=CLIPTokenizer', 'text_encoder=CLIPTextModel', 'vae=AutoencoderKL', 'unet=UNet2DConditionModel', 'scheduler=', 'device=cpu'):
+        assert part in r, (part, r)
+    other = torch.nn.Identity()
+    c2 = dataclasses.replace(c, unet=other)
+    assert c2.unet is other and c.unet is not other and c2.vae is c.vae   # a swap makes a new object; c is unchanged
+    cd = with_scheduler(c, 'ddim')
+    assert type(cd.scheduler).__name__ == 'DDIMScheduler' and cd.unet is c.unet and type(c.scheduler).__name__ == 'LMSDiscreteScheduler'
+
+def test_predict_noise_guidance_is_explicit(c):
+    from miniai.sampling import predict_noise, embed_text
+    x = torch.randn(2, 4, 8, 8)
+    emb = embed_text(c, ['a', 'b'])
+    with pytest.raises(ValueError, match='do_classifier_free_guidance=True it needs 4'):
+        predict_noise(c, x, 10, emb, do_classifier_free_guidance=True)
+    with pytest.raises(ValueError, match='do_classifier_free_guidance=False it needs 2'):
+        predict_noise(c, x, 10, torch.cat([emb, emb]))
+    u, t = predict_noise(c, x, 10, embed_text(c, ['', ''])), predict_noise(c, x, 10, emb)
+    torch.testing.assert_close(predict_noise(c, x, 10, torch.cat([embed_text(c, ['', '']), emb]), do_classifier_free_guidance=True, guidance_scale=3.0),
+                               u + 3.0 * (t - u), rtol=1e-4, atol=1e-5)
+
+def test_named_pieces(c):
+    from miniai.sampling import latent_shape, start_step, random_latents, make_generator, encode_prompts, embed_text
+    assert latent_shape(c, 3, 16, 24) == (3, 4, 8, 12)
+    assert [start_step(10, s) for s in (1.0, 0.8, 0.5, 0.0)] == [0, 2, 5, 10]
+    torch.testing.assert_close(random_latents(c, (1, 4, 2, 2), make_generator(seed=3)), torch.randn(1, 4, 2, 2, generator=torch.Generator().manual_seed(3)))
+    emb = embed_text(c, ['x', 'y', 'z'])
+    with pytest.raises(ValueError, match='negative_prompt has 2 entries but there are 3 embeddings'):
+        encode_prompts(c, None, ['a', 'b'], emb)
+    u, t = encode_prompts(c, None, None, emb)
+    assert u.shape == t.shape == emb.shape
