@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np, torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.script import call_parse
-from .data import valid_digit_image
+from .data import valid_digit_image, check_number, image_grid
 from .miniature import digit_prompt
-from .data import check_number
-from .sampling import generate_latents, decode, image_grid, check_prompt
+from .sampling import generate_latents, decode, check_prompt
 from .loading import load_components, embedded_models, with_scheduler, SCHEDULERS
 from .diffedit import DIFFEDIT, mask_maps, mask_overlay, diffedit
 from .imagic import IMAGIC, imagic

@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/foundations.html.md"""
 
 # %% auto #0
 __all__ = ['MNIST_URL', 'MNIST_MD5', 'file_hash', 'atomic_path', 'download_verified', 'check_int', 'check_number', 'chunks',
-           'Matrix', 'get_mnist', 'digits_to_images', 'valid_digit_image']
+           'Matrix', 'get_mnist', 'digits_to_images', 'valid_digit_image', 'image_grid']
 
 # %% ../nbs/01_foundations.ipynb #245b41c5
 import functools, gzip, hashlib, math, os, pickle, shutil
@@ -156,3 +156,13 @@ def valid_digit_image(digit, k=0):
     _, _, xv, yv = _mnist()
     x = xv[yv == digit][k]
     return Image.fromarray(((digits_to_images(x[None])[0, 0] + 1) * 127.5).round().byte().numpy()).convert('RGB')
+
+def image_grid(imgs, rows=None, cols=None):
+    "Paste equally sized images into one grid image"
+    if not imgs: raise ValueError("image_grid needs at least one image")
+    if cols is None: cols = math.ceil(len(imgs) / rows) if rows else len(imgs)
+    rows = math.ceil(len(imgs) / cols)
+    w, h = imgs[0].size
+    grid = Image.new('RGB', (cols * w, rows * h))
+    for i, im in enumerate(imgs): grid.paste(im, ((i % cols) * w, (i // cols) * h))
+    return grid

@@ -10,19 +10,18 @@ __all__ = ['guided_student', 'alpha_sigma', 'GuidedDistillLoss', 'distill_data',
            'save_student', 'distill', 'distill_cli', 'stages_figure', 'bench_distill']
 
 # %% ../nbs/11_distill.ipynb #e47c7fef
-import copy, json, math, shutil, time, warnings
+import copy, json, math, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
 import torch.nn.functional as F
-from .data import get_mnist, digits_to_images, atomic_path
+from .data import get_mnist, digits_to_images, atomic_path, check_int, image_grid
 from .matmul import time_call
 from .miniature import random_caption, captions, digit_prompt
-from .sampling import embed_text, cfg, guidance_embedding, generate, image_grid, diffusers_pipeline
-from .data import check_int
+from .sampling import embed_text, cfg, guidance_embedding, generate, diffusers_pipeline
 from .loading import load_components, with_scheduler
 from .cli import cli_errors
-from .training import fit, frozen_copy
+from .training import fit, frozen_copy, is_main_process, check_checkpoint_dir, clear_checkpoints
 from .train_tiny import encode_dataset, draw_latents
 from fastcore.script import call_parse
 
@@ -203,9 +202,10 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
         raise ValueError(f"start_steps must be a power of two >= 2, got {start_steps!r}")
     if not (isinstance(final_steps, int) and 1 <= final_steps < start_steps):
         raise ValueError(f"final_steps must be an int in [1, start_steps), got {final_steps!r}")
-    out = Path(out)
-    ck = out / 'checkpoints'
-    if fresh and ck.exists(): shutil.rmtree(ck)
+    out, main = Path(out), is_main_process()
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"out: {out} is a file, not a folder")
+    ck = check_checkpoint_dir(out / 'checkpoints', fresh)   # fresh: refuses one that holds anything of the user's
+    if fresh and main: clear_checkpoints(ck)
     # 2. the teacher and the data
     t0 = time.time()
     c = with_scheduler(load_components(model), 'ddim')
@@ -217,7 +217,7 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     student, losses = distill_guidance(c, data, steps=guided_steps, checkpoint_dir=ck/'guided', **kw)
     log['minutes']['guided'] = round((time.time() - t0) / 60, 1)
     log['final_loss']['guided'] = float(np.mean(losses[-100:]))
-    save_student(c, student, out/'student-guided', log=log)
+    if main: save_student(c, student, out/'student-guided', log=log)
     # 4. stage 2: halve the steps, each student the next one's teacher
     n = start_steps // 2
     while n >= final_steps:
@@ -225,11 +225,13 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
         student, losses = distill_halve(student, c, data, n, steps=round_steps, checkpoint_dir=ck/f'halve-{n}', **kw)
         log['minutes'][f'{2 * n}->{n}'] = round((time.time() - t1) / 60, 1)
         log['final_loss'][f'{2 * n}->{n}'] = float(np.mean(losses[-100:]))
-        save_student(c, student, out/f'student-{n}', steps=n, log=log)
+        if main: save_student(c, student, out/f'student-{n}', steps=n, log=log)
         n //= 2
     log['total_minutes'] = round((time.time() - t0) / 60, 1)
-    (out/'distill_log.json').write_text(json.dumps(log, indent=1))
-    shutil.rmtree(ck)
+    if main:
+        with atomic_path(out/'distill_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
+        clear_checkpoints(ck, strict=False)
+        if ck.is_dir() and not any(ck.iterdir()): ck.rmdir()
     return log
 
 # %% ../nbs/11_distill.ipynb #4d63ed32

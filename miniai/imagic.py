@@ -17,10 +17,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from PIL import Image
-from .data import get_mnist, valid_digit_image
+from .data import get_mnist, valid_digit_image, check_int, check_number, image_grid
 from .miniature import digit_prompt
-from .sampling import (encode_image, embed_text, generate_latents, generate, decode, latent_shape, random_latents,
-                             make_generator, default_size, image_grid, check_prompt, check_int, check_number)
+from .sampling import (encode_image, embed_text, generate_latents, generate, decode, latent_shape,
+                             random_latents, make_generator, default_size, check_prompt)
 from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
 from .training import fit, frozen_copy

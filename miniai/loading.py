@@ -6,8 +6,8 @@ Docs: https://miniai.github.io/miniai/loading.html.md"""
 
 # %% auto #0
 __all__ = ['SD_SCHEDULER_CONFIG', 'MODEL_SCHEDULE_KEYS', 'SCHEDULERS', 'make_scheduler', 'model_schedule', 'quiet_libraries',
-           'components_from_parts', 'with_scheduler', 'notebook_setup', 'assets_dir', 'embedded_models',
-           'default_model_dir', 'load_components']
+           'check_parts_fit', 'components_from_parts', 'with_scheduler', 'notebook_setup', 'assets_dir',
+           'embedded_models', 'default_model_dir', 'load_components']
 
 # %% ../nbs/04b_loading.ipynb #e62ce1cd
 import dataclasses, json, os, socket, warnings
@@ -72,12 +72,26 @@ def _check_device(device, dtype):
     try: device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     except (RuntimeError, TypeError):
         raise ValueError(f"device must be 'cpu', 'cuda' or another torch device, got {device!r}") from None
+    if device.type == 'meta': raise ValueError("device='meta' holds no weights, so nothing could be sampled: use 'cpu'")
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"device={str(device)!r} but CUDA is not available here (a CPU build of torch, or no GPU "
                          "visible): use device='cpu'")
     if dtype is None: dtype = torch.float16 if device.type == 'cuda' else torch.float32
     if not isinstance(dtype, torch.dtype): raise TypeError(f"dtype must be a torch.dtype, got {dtype!r}")
     return device, dtype
+
+def check_parts_fit(parts, where='the model'):
+    "The four parts must fit one another: the UNet reads the text encoder's width and the VAE's latent channels"
+    te, vae, unet, tok = (parts[k] for k in ('text_encoder', 'vae', 'unet', 'tokenizer'))
+    try: tok('a digit')
+    except Exception as e: raise OSError(f"{where}: its tokenizer cannot read text ({type(e).__name__}: {e})") from None
+    problems = [f"the UNet reads text of width {unet.config.cross_attention_dim} but the text encoder writes "
+                f"{te.config.hidden_size}" if unet.config.cross_attention_dim != te.config.hidden_size else '',
+                f"the UNet takes {unet.config.in_channels} latent channels but the VAE makes "
+                f"{vae.config.latent_channels}" if unet.config.in_channels != vae.config.latent_channels else '',
+                f"the tokenizer has {len(tok)} tokens but the text encoder reads {te.config.vocab_size}"
+                if not 0 < len(tok) <= te.config.vocab_size else '']
+    if any(problems): raise OSError(f"{where}: its parts do not fit together: {'; '.join(filter(None, problems))}")
 
 def components_from_parts(parts, *, device=None, dtype=None, scheduler='lms', scheduler_config=None, info=None):
     """`Components` from the parts (a dict: tokenizer, text_encoder, vae, unet): on one device and dtype, frozen for
@@ -157,27 +171,49 @@ def _load_parts(model, local_only):
     from diffusers import AutoencoderKL, UNet2DConditionModel
     kw = dict(local_files_only=local_only)
     def load(cls, sub, **extra):
-        try: return cls.from_pretrained(model, subfolder=sub, **kw, **extra)
+        try: out = cls.from_pretrained(model, subfolder=sub, **kw, **extra)
         except OSError as e:
             if not Path(str(model)).is_dir(): raise
             raise OSError(f"model folder {model}: cannot load {sub}/ (truncated or corrupt?): "
                           f"{str(e).splitlines()[0]}") from None
         except Exception as e:   # safetensors and json parsers raise their own types for damaged files
             first = str(e).splitlines()[0] if str(e) else ''
-            raise OSError(f"model {model}: cannot load {sub}/ (a truncated or corrupt file?): "
-                          f"{type(e).__name__}: {first}") from None
+            why = 'weights that do not fit its config' if 'shape' in first else 'a truncated or corrupt file'
+            raise OSError(f"model {model}: cannot load {sub}/ ({why}?): {type(e).__name__}: {first}") from None
+        if 'output_loading_info' not in extra: return out
+        m, notes = out
+        wrong = {k.replace('_', ' '): v for k, v in notes.items() if k.endswith('_keys') and v}
+        if wrong: raise OSError(f"model {model}: the weights in {sub}/ do not fit its config (another architecture?): "
+                                + '; '.join(f"{len(v)} {k}, e.g. {sorted(v)[0]}" for k, v in wrong.items()))
+        return m
+    weights = dict(use_safetensors=True, output_loading_info=True)
     parts = dict(tokenizer=load(CLIPTokenizer, 'tokenizer'),
-                 text_encoder=load(CLIPTextModel, 'text_encoder', use_safetensors=True),
-                 vae=load(AutoencoderKL, 'vae', use_safetensors=True),
-                 unet=load(UNet2DConditionModel, 'unet', use_safetensors=True))
-    try:
-        from diffusers import DDIMScheduler
-        parts['scheduler_config'] = dict(DDIMScheduler.load_config(model, subfolder='scheduler', **kw))
-    except (OSError, ValueError): parts['scheduler_config'] = {}
-    # a local model's notes on itself (e.g. the steps a student was distilled for)
-    log = Path(str(model))/'training_log.json'
-    parts['info'] = json.loads(log.read_text()) if log.is_file() else {}
+                 text_encoder=load(CLIPTextModel, 'text_encoder', **weights),
+                 vae=load(AutoencoderKL, 'vae', **weights), unet=load(UNet2DConditionModel, 'unet', **weights))
+    parts['info'] = _model_notes(model)
+    parts['scheduler_config'] = _scheduler_config(model, kw, student=parts['unet'].config.get('time_cond_proj_dim'))
     return parts
+
+def _model_notes(model):
+    "A local model's notes on itself, `training_log.json` (e.g. the steps a student was distilled for), or {}"
+    log = Path(str(model))/'training_log.json'
+    if not log.is_file(): return {}
+    try: return json.loads(log.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise OSError(f"model folder {model}: {log} is not valid JSON ({e})") from None
+
+def _scheduler_config(model, kw, student=None):
+    """The model's `scheduler/` config, or {} (then LMS) where it has none; an unreadable one is an error, and so is a
+    missing one for a guidance-distilled student, whose sampler (DDIM, trailing spacing) is part of the model"""
+    from diffusers import DDIMScheduler
+    local = Path(str(model)).is_dir()
+    if local and not (Path(model)/'scheduler'/'scheduler_config.json').is_file() and not student: return {}
+    try: return dict(DDIMScheduler.load_config(model, subfolder='scheduler', **kw))
+    except (OSError, ValueError) as e:
+        if not (local or student): return {}
+        raise OSError(f"model {model}: scheduler/scheduler_config.json is missing or unreadable, and "
+                      f"{'this student is distilled for its own sampler' if student else 'it cannot be guessed'}: "
+                      f"{str(e).splitlines()[0]}") from None
 
 def load_components(model=None, *, device=None, dtype=None, scheduler=None):
     """Tokenizer, text encoder, VAE, UNet and scheduler from a hub id, a local folder, an embedded model's name
@@ -185,7 +221,9 @@ def load_components(model=None, *, device=None, dtype=None, scheduler=None):
     is one of them, else LMS. `dtype`: default float16 on CUDA, float32 on the CPU; `torch.bfloat16` also works on
     the CPU (on the digits models accuracy and FID hold; whether it is faster depends on the CPU and the model's
     size: `11_distill` measures both)"""
+    device, dtype = _check_device(device, dtype)   # before the work of loading
     with quiet_libraries(): parts = _load_model_parts(model)
+    check_parts_fit(parts, f"model {model if model is not None else 'tiny-sd'}")
     return components_from_parts(parts, device=device, dtype=dtype, scheduler=scheduler,
                                  scheduler_config=parts.pop('scheduler_config'), info=parts.pop('info', {}))
 

@@ -8,17 +8,17 @@ Docs: https://miniai.github.io/miniai/stable_diffusion.html.md"""
 __all__ = ['Components', 'check_strength', 'as_prompts', 'check_prompt', 'vae_scale_factor', 'embed_text', 'encode_prompts',
            'cfg', 'rescale_cfg', 'guidance_embedding', 'predict_noise', 'latent_shape', 'make_generator',
            'random_latents', 'start_step', 'image_to_tensor', 'encode_image', 'img2img_start', 'native_size',
-           'default_size', 'is_guidance_distilled', 'generate_latents', 'decode', 'generate', 'image_grid',
-           'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif']
+           'default_size', 'is_guidance_distilled', 'generate_latents', 'decode', 'generate', 'diffusers_pipeline',
+           'slerp', 'interpolate', 'save_gif']
 
 # %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
-import dataclasses, inspect, math, warnings
+import copy, dataclasses, inspect, math, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .data import check_int, check_number
+from .data import check_int, check_number, image_grid
 
 # %% ../nbs/04_stable_diffusion.ipynb #6751bbef
 def _size(m):
@@ -101,9 +101,8 @@ def rescale_cfg(pred, text, phi):
     return phi * rescaled + (1 - phi) * pred
 
 def guidance_embedding(scales, dim):
-    """The sinusoidal embedding of guidance `scales` that a guidance-distilled UNet (diffusers' `time_cond_proj_dim`)
-    takes as `timestep_cond`: of `(scale - 1) * 1000`, as diffusers'
-    `StableDiffusionPipeline.get_guidance_scale_embedding` computes it"""
+    """The sinusoidal embedding of `(scale - 1) * 1000` that a guidance-distilled UNet takes as `timestep_cond`, as
+    diffusers' `StableDiffusionPipeline.get_guidance_scale_embedding` computes it"""
     w = (torch.as_tensor(scales, dtype=torch.float64).reshape(-1) - 1).float() * 1000
     half = dim // 2
     freqs = torch.exp(torch.arange(half, dtype=torch.float32) * -(torch.log(torch.tensor(10000.0)) / (half - 1)))
@@ -113,9 +112,8 @@ def guidance_embedding(scales, dim):
 # %% ../nbs/04_stable_diffusion.ipynb #935b6511
 def predict_noise(c, latents, ts, emb, *, do_classifier_free_guidance=False, guidance_scale=7.5, guidance=cfg,
                   guidance_rescale=0.0, timestep_cond=None):
-    """The UNet's noise prediction for `latents` at timestep `ts`. Without guidance `emb` has a row per latent; with
-    `do_classifier_free_guidance`, the unconditional and text embeddings stacked (two rows per latent).
-    `timestep_cond`: the guidance embedding a guidance-distilled UNet takes (then one call does the guidance)"""
+    """The UNet's noise prediction for `latents` at timestep `ts`. `emb`: a row per latent, or with guidance the
+    unconditional and text rows stacked. `timestep_cond`: a guidance-distilled UNet's guidance embedding"""
     rows = len(latents) * (2 if do_classifier_free_guidance else 1)
     if len(emb) != rows:
         raise ValueError(f"emb has {len(emb)} rows for {len(latents)} latents: with do_classifier_free_guidance="
@@ -172,13 +170,15 @@ def _rgb_array(image):
     return np.asarray(image.convert('RGB'), dtype=np.float32) / 255
 
 def image_to_tensor(image):
-    "A PIL image or a (3,H,W)/(1,3,H,W) tensor in [0,1] → a (1,3,H,W) float tensor in [-1,1] (see `_rgb_array`)"
+    "A PIL image, or a (3,H,W)/(1,3,H,W) tensor (float in [0,1], or uint8) → a (1,3,H,W) float tensor in [-1,1]"
     if isinstance(image, Image.Image):
         x = torch.from_numpy(_rgb_array(image)).permute(2, 0, 1)[None]
     elif isinstance(image, torch.Tensor):
         x = image[None] if image.ndim == 3 else image
         if x.ndim != 4 or x.shape[:2] != (1, 3):
             raise ValueError(f"image tensor must be (3,H,W) or (1,3,H,W), got {tuple(image.shape)}")
+        if x.dtype == torch.uint8: x = x / 255   # as torchvision.io.read_image gives it
+        elif not x.is_floating_point(): raise TypeError(f"image tensor must be float in [0, 1] or uint8, got {x.dtype}")
         x = x.float().cpu()
     else:
         raise TypeError(f"image must be a PIL image or a tensor, got {type(image).__name__}")
@@ -192,9 +192,8 @@ def encode_image(c, image):
     return c.vae.encode(x.to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
 
 def img2img_start(c, noise, steps, strength, init_image=None, start_latents=None):
-    """Image-to-image's starting point (after `c.scheduler.set_timesteps(steps)`): the timesteps left at `strength`,
-    and the latents to start from: `start_latents` as given (e.g. from DDIM inversion), or `init_image` encoded
-    and noised with `noise` to the level of the first timestep left"""
+    """Image-to-image's start (after `set_timesteps(steps)`): the timesteps left at `strength`, and the latents:
+    `start_latents` as given (e.g. from DDIM inversion), or `init_image` encoded and noised with `noise`"""
     sch, first = c.scheduler, start_step(steps, strength) * c.scheduler.order
     timesteps = sch.timesteps[first:]
     if hasattr(sch, 'set_begin_index'): sch.set_begin_index(first)
@@ -233,8 +232,8 @@ def _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance
         warnings.warn(f"guidance_scale={guidance_scale} is outside the range this student was trained on ({lo} to "
                       f"{hi})")
 
-def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale, callback_every,
-                  latents, start_latents, init_image):
+def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale, guidance_rescale,
+                  callback_every, latents, start_latents, init_image):
     """Every argument check of `generate_latents`, before any work. Returns the image size: as asked, or the init
     image's, or the model's"""
     check_int(steps, 'steps')
@@ -244,6 +243,7 @@ def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidan
         except ValueError: raise ValueError("guidance_scale must be a finite number or a function (i, n) -> float, "
                                             f"got {guidance_scale!r}") from None
     check_int(callback_every, 'callback_every')
+    check_number(guidance_rescale, 'guidance_rescale', 0, 1)
     if embeddings is None: n = len(as_prompts(prompts))
     elif not isinstance(embeddings, torch.Tensor) or embeddings.ndim != 3:
         raise TypeError("embeddings must be a (batch, tokens, dim) tensor, got "
@@ -251,6 +251,7 @@ def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidan
     else: n = len(embeddings)
     if init_image is not None:   # image-to-image: the size is the image's
         x = image_to_tensor(init_image)
+        if not torch.isfinite(x).all(): raise ValueError("init_image holds NaN or inf")
         ih, iw = x.shape[-2:]
         _check_size(c, ih, iw)
         height, width = ih if height is None else height, iw if width is None else width
@@ -268,6 +269,13 @@ def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidan
         want = ' or '.join(str((k, *shape[1:])) for k in dict.fromkeys((1, n)))
         raise ValueError(f"start_latents must have shape {want}, got {tuple(start_latents.shape)}")
     return height, width
+
+def _check_finite(finite):
+    "Name the first step after which the latents held NaN or inf, from one flag per step (read here, once)"
+    ok = torch.stack(finite).cpu() if finite else torch.ones(0, dtype=torch.bool)
+    if not ok.all():
+        raise ValueError(f"the latents stopped being finite (NaN or inf) at step {int((~ok).nonzero()[0]) + 1} of "
+                         f"{len(ok)}: look at the guidance function, the callback and the inputs")
 
 def _callback_result(r, x):
     "What a callback returned: None keeps the latents `x`, a tensor of their shape replaces them"
@@ -288,7 +296,7 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     used instead of noising `init_image`."""
     # 1. check the inputs, all of them, before any work
     height, width = _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale,
-                                  callback_every, latents, start_latents, init_image)
+                                  guidance_rescale, callback_every, latents, start_latents, init_image)
     # the guidance scale is the UNet's input: one call per step, no unconditional half
     student = is_guidance_distilled(c)
     if student: _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
@@ -301,7 +309,9 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     uncond, cond = encode_prompts(c, prompts, negative_prompt, embeddings)
     emb = torch.cat([uncond, cond]) if do_classifier_free_guidance else cond
 
-    # 3. prepare the timesteps and the starting latents: pure noise, or (image-to-image) an image noised part-way
+    # 3. prepare the timesteps and the starting latents: pure noise, or (image-to-image) an image noised part-way.
+    # The scheduler changes as it steps, so this call gets its own copy: threads may share `c`
+    c = dataclasses.replace(c, scheduler=copy.deepcopy(c.scheduler))
     sch = c.scheduler
     sch.set_timesteps(steps, device=c.device)
     if latents is None: noise = random_latents(c, latent_shape(c, len(cond), height, width), generator)
@@ -311,8 +321,9 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     else:
         timesteps, x = img2img_start(c, noise, steps, strength, init_image, start_latents)
 
-    # 4. the denoising loop
+    # 4. the denoising loop; whether the latents are finite is kept per step and read once, at the end
     step_kw = {'generator': generator} if 'generator' in inspect.signature(sch.step).parameters else {}
+    finite = []
     for i, ts in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
         scale = guidance_scale(i, len(timesteps)) if callable(guidance_scale) else guidance_scale
         inp = sch.scale_model_input(x, ts)
@@ -323,6 +334,8 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
                              timestep_cond=w)
         x = sch.step(pred, ts, x, **step_kw).prev_sample
         if callback is not None and (i + 1) % callback_every == 0: x = _callback_result(callback(i, ts, x), x)
+        finite.append(torch.isfinite(x).all())
+    _check_finite(finite)
     return x
 
 # %% ../nbs/04_stable_diffusion.ipynb #56849e69
@@ -341,16 +354,6 @@ def decode(c, latents):
 def generate(c, prompts, **kwargs):
     "Prompts → list of PIL images (`generate_latents` then `decode`)"
     return decode(c, generate_latents(c, prompts, **kwargs))
-
-def image_grid(imgs, rows=None, cols=None):
-    "Paste equally sized images into one grid image"
-    if not imgs: raise ValueError("image_grid needs at least one image")
-    if cols is None: cols = math.ceil(len(imgs) / rows) if rows else len(imgs)
-    rows = math.ceil(len(imgs) / cols)
-    w, h = imgs[0].size
-    grid = Image.new('RGB', (cols * w, rows * h))
-    for i, im in enumerate(imgs): grid.paste(im, ((i % cols) * w, (i // cols) * h))
-    return grid
 
 # %% ../nbs/04_stable_diffusion.ipynb #322c9755
 def diffusers_pipeline(c, scheduler=None, pipeline_class=None, **kwargs):

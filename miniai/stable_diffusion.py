@@ -16,10 +16,11 @@ __all__ = ['Components', 'as_prompts', 'check_strength', 'check_prompt', 'vae_sc
 
 # %% ../nbs/04d_stable_diffusion.ipynb #45dabc1b
 from .sampling import (Components, as_prompts, check_strength, check_prompt, vae_scale_factor, embed_text,
-                             encode_prompts, cfg, rescale_cfg, guidance_embedding, predict_noise,
-                             latent_shape, make_generator, random_latents, start_step, image_to_tensor, encode_image,
-                             img2img_start, is_guidance_distilled, generate_latents, decode, generate, image_grid,
+                             encode_prompts, cfg, rescale_cfg, guidance_embedding, predict_noise, latent_shape,
+                             make_generator, random_latents, start_step, image_to_tensor, encode_image,
+                             img2img_start, is_guidance_distilled, generate_latents, decode, generate,
                              diffusers_pipeline, slerp, interpolate, save_gif)
+from .data import image_grid
 from .miniature import byte_tokenizer, tiny_configs, tiny_models, tiny_parts
 from .loading import (SD_SCHEDULER_CONFIG, SCHEDULERS, make_scheduler, components_from_parts, with_scheduler,
                             assets_dir, embedded_models, default_model_dir, load_components)

@@ -9,18 +9,19 @@ __all__ = ['train_bpe', 'make_tokenizer', 'VAELoss', 'vae_latent_shape', 'train_
            'NoiseLoss', 'train_unet', 'save_model', 'plot_losses', 'train_tiny', 'train_tiny_cli']
 
 # %% ../nbs/07_tiny_sd.ipynb #5f857a1e
-import json, os, shutil, tempfile, time
+import json, os, tempfile, time
 from collections import Counter
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
 import torch.nn.functional as F
 from fastcore.script import call_parse
-from .data import get_mnist, digits_to_images, atomic_path
+from .data import get_mnist, digits_to_images, atomic_path, check_int
 from .miniature import captions, random_caption, byte_tokenizer, tiny_models
 from .sampling import diffusers_pipeline
 from .loading import make_scheduler
-from .training import fit
+from .cli import cli_errors
+from .training import fit, is_main_process, check_checkpoint_dir, clear_checkpoints
 
 # %% ../nbs/07_tiny_sd.ipynb #5035bbc9
 def _merge(sym, pair):
@@ -153,15 +154,19 @@ def plot_losses(vae_losses, unet_losses, path=None):
 # %% ../nbs/07_tiny_sd.ipynb #fc9f7e99
 def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=True, checkpoint_every=500, fresh=False):
     "Train the miniature SD on the MNIST train split and save it to `out`, checkpointing to `out/checkpoints`"
-    out = Path(out)
-    ckpt = out/'checkpoints'
-    if fresh:
-        if ckpt.exists():
-            print(f"train_tiny: fresh start, removing {ckpt}")
-            shutil.rmtree(ckpt)
-    elif (out/'model_index.json').exists() and not ckpt.exists():
+    # 1. check the inputs and the folder before any work
+    for name, v in dict(vae_steps=vae_steps, unet_steps=unet_steps, bs=bs, checkpoint_every=checkpoint_every).items():
+        check_int(v, name)
+    out, main = Path(out), is_main_process()
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"out: {out} is a file, not a folder")
+    ckpt = check_checkpoint_dir(out/'checkpoints', fresh)   # fresh: refuses one that holds anything of the user's
+    if fresh and main and ckpt.exists():
+        print(f"train_tiny: fresh start, removing the checkpoints in {ckpt}")
+        clear_checkpoints(ckpt)
+    elif not fresh and (out/'model_index.json').exists() and not ckpt.exists():
         raise FileExistsError(f"{out} already holds a finished model: pick another folder, or start over with "
                               "fresh=True (--fresh)")
+    # 2. train
     t0 = time.time()
     x_train, y_train, _, _ = get_mnist()
     images = digits_to_images(x_train)
@@ -174,14 +179,17 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
     scaling_factor = float(1 / means.std())
     unet_losses = train_unet(parts['unet'], parts['text_encoder'], tok, means, stds, y_train, scaling_factor,
                              steps=unet_steps, checkpoint_dir=ckpt / 'unet', **kw)
+    # 3. the main process writes the model, its log and figure, and removes the checkpoints (only what fit wrote)
+    if not main: return None
     save_model(out, tok, parts['text_encoder'], parts['vae'], parts['unet'], scaling_factor)
     plot_losses(vae_losses, unet_losses, out/'training_loss.png')
     log = dict(vae_steps=vae_steps, unet_steps=unet_steps, batch_size=bs, seed=seed, scaling_factor=scaling_factor,
                vae_final_loss=float(np.mean(vae_losses[-100:])), unet_final_loss=float(np.mean(unet_losses[-100:])),
                vae_minutes=round((t1 - t0) / 60, 1), total_minutes=round((time.time() - t0) / 60, 1),
                torch_threads=torch.get_num_threads(), train_images=len(images))
-    (out/'training_log.json').write_text(json.dumps(log, indent=1))
-    shutil.rmtree(ckpt)
+    with atomic_path(out/'training_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
+    clear_checkpoints(ckpt, strict=False)
+    if ckpt.is_dir() and not any(ckpt.iterdir()): ckpt.rmdir()
     return log
 
 # %% ../nbs/07_tiny_sd.ipynb #f70a68af
@@ -194,10 +202,8 @@ def train_tiny_cli(out:str=None,              # folder to write the model to (di
                    checkpoint_every:int=500,  # steps between checkpoints (OUT/checkpoints; a rerun resumes)
                    fresh:bool=False):         # start over: delete OUT's checkpoints, overwrite a finished model
     "Train the miniature digits Stable Diffusion: `python -m miniai.train_tiny --out DIR`"
-    if out is None: raise SystemExit("miniai.train_tiny: --out DIR is required (where to write the model)")
-    try:
+    with cli_errors('python -m miniai.train_tiny'):
+        if out is None: raise ValueError("--out DIR is required (where to write the model)")
         log = train_tiny(out, vae_steps=vae_steps, unet_steps=unet_steps, bs=bs, seed=seed,
                          checkpoint_every=checkpoint_every, fresh=fresh)
-    except (FileExistsError, ValueError) as e:
-        raise SystemExit(f"miniai.train_tiny: {e}")
-    print(json.dumps(log, indent=1))
+        if log is not None: print(json.dumps(log, indent=1))   # None: not the main process, which prints it

@@ -100,3 +100,11 @@ def test_a_bad_data_folder_is_a_path_error(tmp_path, capsys):
     f = tmp_path/'a_file'; f.write_text('x')
     with pytest.raises(OSError, match='cannot use .* as the data folder'): get_mnist(f/'sub')
     assert 'could not download' not in capsys.readouterr().out
+
+def test_image_grid():
+    from miniai.data import image_grid
+    from PIL import Image
+    ims = [Image.new('RGB', (4, 3), (i, 0, 0)) for i in range(5)]
+    assert image_grid(ims, cols=2).size == (8, 9)
+    assert image_grid(ims).size == (20, 3)
+    with pytest.raises(ValueError): image_grid([])

@@ -123,3 +123,13 @@ def test_cli_never_overwrites_its_input(folder, img, tmp_path, flag):
                         flag, str(src)] + args, capture_output=True, text=True)
     assert r.returncode != 0 and f'{flag} is the input image' in r.stderr and 'Traceback' not in r.stderr
     assert src.read_bytes() == before
+
+@pytest.mark.parametrize('steps, strength', [(50, 0.01), (1, 0.5), (3, 0.3)])
+def test_no_denoising_step_is_refused_naming_both(c, steps, strength):
+    "strength x steps < 1 would return the input unchanged (or fail with an IndexError): refused, naming both"
+    from miniai.diffedit import diffedit, mask_maps, ddim_encode
+    im = Image.new('RGB', (16, 16))
+    for f in (lambda: diffedit(c, im, 'a', 'b', strength=strength, steps=steps, progress=False),
+              lambda: mask_maps(c, im, 'a', 'b', strength=strength, steps=steps),
+              lambda: ddim_encode(c, im, strength=strength, steps=steps, progress=False)):
+        with pytest.raises(ValueError, match=f'strength {strength:g} x steps {steps} = .*not one denoising step'): f()

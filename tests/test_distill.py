@@ -127,6 +127,18 @@ def test_save_student_is_a_loadable_diffusers_folder(tiny, tmp_path):
     assert type(c.scheduler).__name__ == 'DDIMScheduler' and c.scheduler.config.timestep_spacing == 'trailing'
     assert c.info['distilled_steps'] == 2 and c.info['note'] == 'test' and c.unet.config.time_cond_proj_dim == 16
 
+def test_distill_leaves_the_user_s_files_and_refuses_a_fresh_start_over_them(tmp_path):
+    "A whole (very short) run beside a file of the user's in OUT/checkpoints: the file stays, ours go"
+    ck = tmp_path/'checkpoints'
+    ck.mkdir()
+    (ck/'resnet-epoch90.pt').write_bytes(b'weeks of training')
+    log = distill(tmp_path, guided_steps=2, round_steps=2, start_steps=2, final_steps=1, bs=4, progress=False)
+    assert set(log['minutes']) == {'guided', '2->1'} and (tmp_path/'student-1'/'model_index.json').exists()
+    assert sorted(p.name for p in ck.iterdir()) == ['resnet-epoch90.pt']
+    with pytest.raises(FileExistsError, match=r'fit did not write \(resnet-epoch90.pt\)'):
+        distill(tmp_path, guided_steps=2, round_steps=2, start_steps=2, final_steps=1, bs=4, fresh=True, progress=False)
+    assert (ck/'resnet-epoch90.pt').read_bytes() == b'weeks of training'
+
 def test_distill_checks_its_arguments(tmp_path):
     with pytest.raises(ValueError, match='start_steps must be a power of two'): distill(tmp_path, start_steps=6)
     with pytest.raises(ValueError, match='final_steps'): distill(tmp_path, start_steps=8, final_steps=8)

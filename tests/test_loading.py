@@ -22,3 +22,61 @@ def test_default_model_loads(recwarn):
     c = load_components()
     assert c.device.type in ('cpu', 'cuda') and hasattr(c.scheduler, 'step')
     assert generate(c, ['3'], steps=2, seed=0, progress=False)[0].size[0] > 0
+
+# --- a folder whose parts do not fit is refused at load, with one message that says which part ---
+
+def _tiny_folder(d):
+    from miniai.miniature import tiny_parts
+    for name, part in tiny_parts(seed=0).items(): part.save_pretrained(d/name)
+    make_scheduler('lms').save_pretrained(d/'scheduler')
+    return d
+
+def _other_unet(**change):
+    from diffusers import UNet2DConditionModel
+    from miniai.miniature import tiny_parts
+    config = {k: v for k, v in tiny_parts(seed=0)['unet'].config.items() if not k.startswith('_')}
+    return UNet2DConditionModel.from_config({**config, **change})
+
+def _student_without_scheduler(d):
+    _other_unet(time_cond_proj_dim=8).save_pretrained(d/'unet')
+    import shutil; shutil.rmtree(d/'scheduler')
+
+def _other_architecture(d):
+    import shutil
+    _other_unet(block_out_channels=(32, 48)).save_pretrained(d/'other')
+    shutil.copy(d/'other'/'diffusion_pytorch_model.safetensors', d/'unet'/'diffusion_pytorch_model.safetensors')
+
+def _missing_weights(d):
+    from safetensors.torch import load_file, save_file
+    f = d/'unet'/'diffusion_pytorch_model.safetensors'
+    save_file({k: v for i, (k, v) in enumerate(load_file(f).items()) if i % 5}, f)
+
+def _empty_tokenizer(d):
+    import json
+    f = d/'tokenizer'/'tokenizer.json'
+    t = json.loads(f.read_text())
+    t['model'].update(vocab={}, merges=[]); t['added_tokens'] = []
+    f.write_text(json.dumps(t))
+
+BROKEN = {
+    'a student without its scheduler': (_student_without_scheduler, 'this student is distilled for its own sampler'),
+    'a corrupt scheduler config': (lambda d: (d/'scheduler'/'scheduler_config.json').write_text('{not json'),
+                                   'scheduler/scheduler_config.json is missing or unreadable'),
+    'UNet weights of another architecture': (_other_architecture, 'weights that do not fit its config'),
+    'UNet weights with tensors missing': (_missing_weights, 'the weights in unet/ do not fit its config'),
+    'a UNet for another text encoder': (lambda d: _other_unet(cross_attention_dim=48).save_pretrained(d/'unet'),
+                                        'the UNet reads text of width 48 but the text encoder writes 32'),
+    'an empty tokenizer': (_empty_tokenizer, 'its tokenizer cannot read text'),
+    'a corrupt training_log.json': (lambda d: (d/'training_log.json').write_text('{"steps": 4'), 'is not valid JSON'),
+}
+
+@pytest.mark.parametrize('what', BROKEN)
+def test_a_broken_folder_is_one_clear_error(tmp_path, what):
+    d = _tiny_folder(tmp_path/'m')
+    damage, message = BROKEN[what]
+    damage(d)
+    with pytest.raises(OSError, match=message) as e: load_components(d, device='cpu')
+    assert str(d) in str(e.value) and '\n' not in str(e.value).strip()
+
+def test_the_meta_device_is_refused_before_loading():
+    with pytest.raises(ValueError, match="device='meta' holds no weights"): load_components(device='meta')

@@ -3,7 +3,7 @@ import os, subprocess, sys, warnings
 import numpy as np, pytest, torch
 from PIL import Image
 from miniai.sampling import (diffusers_pipeline, generate_latents, decode, generate, encode_image, encode_prompts,
-                             slerp, interpolate, save_gif, image_grid, vae_scale_factor)
+                             slerp, interpolate, save_gif, vae_scale_factor)
 from miniai.loading import load_components, make_scheduler
 from miniai.guidance import guidance_decay, cfg_rescale_pred, cfg_rescale_update
 
@@ -167,12 +167,6 @@ def test_init_image_mode_converted(c):
     x = generate_latents(c, ['a'], init_image=gray, strength=0.5, steps=2, seed=0, progress=False)
     assert x.shape == (1, 4, 8, 8)
 
-def test_image_grid():
-    ims = [Image.new('RGB', (4, 3), (i, 0, 0)) for i in range(5)]
-    assert image_grid(ims, cols=2).size == (8, 9)
-    assert image_grid(ims).size == (20, 3)
-    with pytest.raises(ValueError): image_grid([])
-
 def test_start_latents_shape_error_names_the_shapes(c):
     with pytest.raises(ValueError, match=r"start_latents must have shape \(1, 4, 8, 8\) or \(2, 4, 8, 8\), got \(1, 4, 8, 16\)"):
         generate_latents(c, PROMPTS, steps=2, strength=0.5, start_latents=torch.zeros(1, 4, 8, 16), progress=False)
@@ -229,3 +223,48 @@ def test_named_pieces(c):
         encode_prompts(c, None, ['a', 'b'], emb)
     u, t = encode_prompts(c, None, None, emb)
     assert u.shape == t.shape == emb.shape
+
+# --- silently wrong before: now the right result, or a clear error ---
+
+@pytest.mark.parametrize('sched', ['ddim', 'lms', 'euler', 'dpm'])
+def test_two_threads_sharing_components_get_what_one_alone_gets(c, sched):
+    "The scheduler changes as it steps: each call works on its own copy, so threads may share one Components"
+    import threading
+    from miniai.loading import with_scheduler
+    cs = with_scheduler(c, sched)
+    kw = dict(steps=12, progress=False)
+    alone = {s: generate_latents(cs, PROMPTS, seed=s, **kw) for s in (1, 2)}
+    got, errors = {}, []
+    def run(s):
+        try: got[s] = generate_latents(cs, PROMPTS, seed=s, **kw)
+        except Exception as e: errors.append(e)
+    threads = [threading.Thread(target=run, args=(s,)) for s in (1, 2)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    assert not errors, errors
+    for s in (1, 2): torch.testing.assert_close(got[s], alone[s], rtol=0, atol=0)
+
+def test_uint8_image_tensor_is_read_as_pixels(c):
+    "torchvision.io.read_image gives uint8 (3, H, W): it is converted, not taken for floats in [0, 255]"
+    from miniai.sampling import image_to_tensor
+    px = torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(image_to_tensor(px), image_to_tensor(px.float() / 255))
+    with pytest.raises(TypeError, match='float in \\[0, 1\\] or uint8, got torch.int32'): image_to_tensor(px.int())
+
+@pytest.mark.parametrize('what', ['guidance', 'callback', 'init_image'])
+def test_non_finite_latents_name_the_step(c, what):
+    kw = dict(steps=6, progress=False, seed=0)
+    if what == 'guidance':
+        kw['guidance'] = lambda u, t, g: u * float('nan')   # a broken guidance function
+        match = r'stopped being finite \(NaN or inf\) at step 1 of 6'
+    elif what == 'callback':
+        kw['callback'] = lambda i, t, x: x * float('inf') if i == 3 else None
+        match = r'stopped being finite \(NaN or inf\) at step 4 of 6'
+    else:
+        kw.update(init_image=torch.full((3, 16, 16), float('nan')), strength=0.5)
+        match = 'init_image holds NaN or inf'
+    with pytest.raises(ValueError, match=match): generate_latents(c, PROMPTS[:1], **kw)
+
+def test_guidance_rescale_nan_is_refused(c):
+    with pytest.raises(ValueError, match=r'guidance_rescale must be in \[0, 1\], got nan'):
+        generate_latents(c, PROMPTS[:1], steps=2, guidance_rescale=float('nan'), progress=False)

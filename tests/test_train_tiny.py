@@ -113,3 +113,42 @@ def test_ddim_encode_decode_reconstructs():
     assert rel < RECON_TOL, rel
 
 RECON_TOL = 0.05   # measured 1.7%-2.1% relative L2 error on four validation digits (50 steps, strength 0.5)
+
+TINY = dict(vae_steps=2, unet_steps=2, bs=8, progress=False)
+
+def test_the_user_s_files_in_the_checkpoint_folder_survive(tmp_path):
+    "OUT/checkpoints holding a file of the user's: a run leaves it, a fresh start refuses and deletes nothing"
+    out = tmp_path/'m'
+    (out/'checkpoints').mkdir(parents=True)
+    (out/'checkpoints'/'resnet-epoch90.pt').write_bytes(b'weeks of training')
+    train_tiny(out, **TINY)
+    assert (out/'checkpoints'/'resnet-epoch90.pt').read_bytes() == b'weeks of training'
+    assert sorted(p.name for p in (out/'checkpoints').iterdir()) == ['resnet-epoch90.pt']   # ours are gone
+    (out/'checkpoints'/'vae').mkdir()
+    (out/'checkpoints'/'vae'/'notes.txt').write_text('mine')
+    with pytest.raises(FileExistsError, match='fit did not write'): train_tiny(out, fresh=True, **TINY)
+    assert (out/'checkpoints'/'vae'/'notes.txt').exists() and (out/'checkpoints'/'resnet-epoch90.pt').exists()
+
+@pytest.mark.parametrize('args, message', [
+    (['--bs', '0'], 'bs must be an int >= 1, got 0'),
+    (['--unet-steps', '0'], 'unet_steps must be an int >= 1, got 0'),
+    (['--out', 'FILE'], 'is a file, not a folder'),
+])
+def test_cli_bad_arguments_before_any_work(tmp_path, args, message):
+    (tmp_path/'FILE').write_text('x')
+    args = [str(tmp_path/a) if a == 'FILE' else a for a in args]
+    if '--out' not in args: args += ['--out', str(tmp_path/'m')]
+    t0 = time.time()
+    r = subprocess.run([sys.executable, '-m', 'miniai.train_tiny', *args], capture_output=True, text=True)
+    assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert not (tmp_path/'m').exists()
+
+def test_two_processes_write_one_model(tmp_path):
+    "torchrun --nproc_per_node 2: only the main process writes the model, and the run ends cleanly"
+    out = tmp_path/'m'
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '-m', 'miniai.train_tiny',
+                        '--out', str(out), '--vae-steps', '2', '--unet-steps', '2', '--bs', '8'],
+                       capture_output=True, text=True, timeout=600, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (out/'model_index.json').exists() and not (out/'checkpoints').exists()
+    assert load_components(out, device='cpu').unet.config.sample_size == 8

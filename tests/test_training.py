@@ -180,3 +180,86 @@ def test_two_processes_agree_and_only_rank0_writes(tmp_path):
     assert [p.name for p in list_checkpoints(tmp_path/'ck')] == ['checkpoint-0000003', 'checkpoint-0000006']
     meta = json.loads((tmp_path/'ck'/'checkpoint-0000006'/'checkpoint.json').read_text())['meta']
     assert meta['processes'] == 2
+
+# --- nothing of the user's is ever deleted ---
+
+def test_fresh_never_deletes_what_fit_did_not_write(tmp_path):
+    "A checkpoint folder that is also a project folder: fit writes beside the user's files; a fresh start refuses"
+    (tmp_path/'train.py').write_text('mine')
+    (tmp_path/'data').mkdir(); (tmp_path/'data'/'x.csv').write_text('1')
+    (tmp_path/'checkpoint-1.pt').write_bytes(b'theirs')            # named like ours, but not ours
+    toy(checkpoint_dir=tmp_path, checkpoint_every=20)
+    assert [p.name for p in list_checkpoints(tmp_path)] == ['checkpoint-0000040', 'checkpoint-0000060']
+    with pytest.raises(FileExistsError, match=r'fit did not write \(checkpoint-1.pt, data, train.py\)'):
+        toy(checkpoint_dir=tmp_path, fresh=True)
+    assert (tmp_path/'train.py').read_text() == 'mine' and (tmp_path/'data'/'x.csv').exists()
+    assert (tmp_path/'checkpoint-1.pt').read_bytes() == b'theirs' and len(list_checkpoints(tmp_path)) == 2
+
+def test_fresh_removes_fit_s_own_and_the_folder(tmp_path):
+    from miniai.training import clear_checkpoints
+    ck = tmp_path/'ck'
+    toy(checkpoint_dir=ck, checkpoint_every=20)
+    (ck/'.tmp-checkpoint-0000080').mkdir()
+    assert clear_checkpoints(ck) == [] and not ck.exists()
+
+def crashing(after):
+    "A batch source that raises after `after` batches, as a run killed mid-way"
+    draw, calls = batches_from(*sine_data(), bs=32), []
+    def f(g):
+        calls.append(1)
+        if len(calls) > after: raise RuntimeError('crash')
+        return draw(g)
+    return f
+
+def test_damaged_checkpoints_are_set_aside_not_counted(tmp_path):
+    "The newest two damaged: the run starts over, and its first new checkpoint survives the next crash"
+    full, _ = toy()
+    toy(checkpoint_dir=tmp_path, checkpoint_every=20)
+    for s in (40, 60):
+        f = tmp_path/f'checkpoint-{s:07d}'/'model.safetensors'
+        f.write_bytes(f.read_bytes()[:100])
+    with pytest.warns(UserWarning, match='checkpoint-0000040 is damaged'), pytest.raises(RuntimeError, match='crash'):
+        fit(ToyRegressor(), crashing(30), 60, checkpoint_dir=tmp_path, checkpoint_every=20, **KW)
+    assert [p.name for p in list_checkpoints(tmp_path)] == ['checkpoint-0000020']
+    assert sorted(p.name for p in tmp_path.glob('corrupt-*')) == ['corrupt-checkpoint-0000040', 'corrupt-checkpoint-0000060']
+    resumed, _ = toy(checkpoint_dir=tmp_path, checkpoint_every=20)
+    assert weights_hash(resumed) == weights_hash(full)
+
+# --- python -m miniai.training: one line and exit status 2 for a bad argument, 130 for Ctrl-C ---
+
+def run_training(*args, **kw):
+    return subprocess.run([sys.executable, '-m', 'miniai.training', *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, 'OMP_NUM_THREADS': '1'}, **kw)
+
+@pytest.mark.parametrize('args, message', [
+    (['--steps', '0'], 'steps must be an int >= 1, got 0'),
+    (['--bs', '0'], 'bs must be an int >= 1, got 0'),
+    (['--mixed-precision', 'fp8'], "mixed_precision must be one of ('no', 'bf16', 'fp16'), got 'fp8'"),
+    (['--checkpoint-dir', 'FILE'], 'is a file'),
+    (['--checkpoint-dir', 'READONLY/ck'], 'cannot write in'),
+])
+def test_cli_bad_arguments_are_one_line(tmp_path, args, message):
+    (tmp_path/'FILE').write_text('x')
+    ro = tmp_path/'READONLY'; ro.mkdir(); ro.chmod(0o555)
+    if 'READONLY/ck' in args and os.access(ro, os.W_OK): pytest.skip('running as root: permissions are not enforced')
+    try: r = run_training(*[str(tmp_path/a) if a in ('FILE', 'READONLY/ck') else a for a in args])
+    finally: ro.chmod(0o755)
+    assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+def test_cli_resume_with_another_batch_size_is_refused(tmp_path):
+    assert run_training('--steps', '10', '--bs', '16', '--checkpoint-dir', tmp_path).returncode == 0
+    r = run_training('--steps', '10', '--bs', '32', '--checkpoint-dir', tmp_path)
+    assert r.returncode == 2 and 'bs: 16 there, 32 now' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_cli_ctrl_c_is_one_line_and_130(tmp_path):
+    proc = subprocess.Popen([sys.executable, '-m', 'miniai.training', '--steps', '1000000', '--checkpoint-dir',
+                             str(tmp_path), '--checkpoint-every', '20'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    t0 = time.time()
+    while not list_checkpoints(tmp_path):
+        assert proc.poll() is None and time.time() - t0 < 60, proc.stderr.read()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and 'interrupted' in err and 'Traceback' not in err, err
