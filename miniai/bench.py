@@ -8,6 +8,7 @@ Docs: https://miniai.github.io/miniai/bench.html.md"""
 __all__ = ['BENCHMARKS', 'run_benchmark', 'bench_cli']
 
 # %% ../nbs/99_bench.ipynb #b8537c11
+from pathlib import Path
 from fastcore.imports import IN_NOTEBOOK
 
 # %% ../nbs/99_bench.ipynb #5b86eed1
@@ -68,6 +69,9 @@ def bench_cli(argv=None):
     opts = {k: v for k, v in args.items() if v is not None and v is not False}   # options given
     for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair', 'per_digit'):
         if k in opts and opts[k] < 1: p.error(f"argument --{k.replace('_', '-')}: must be >= 1, got {opts[k]}")
+    if 'run' in opts and not (Path(opts['run'])/'student-guided').is_dir():
+        p.error(f"argument --run: {opts['run']} is not a full distillation run's folder (no student-guided/ in it; "
+                "made by python -m miniai.distill --out RUN)")
     if opts.get('device') == 'cuda':
         import torch
         if not torch.cuda.is_available():
@@ -76,6 +80,8 @@ def bench_cli(argv=None):
         run_benchmark(what, **opts)
     except ValueError as e:
         p.error(str(e))
+    except KeyboardInterrupt:
+        p.exit(130, f"{p.prog}: interrupted\n")
 
 # %% ../nbs/99_bench.ipynb #96023050
 if __name__ == '__main__' and not IN_NOTEBOOK:

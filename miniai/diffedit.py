@@ -89,8 +89,10 @@ def _ddim_move(x, eps, a, a_next):
     return a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps
 
 @torch.inference_mode()
-def ddim_encode(c, image, prompt='', *, strength=DIFFEDIT.strength, steps=DIFFEDIT.steps, progress=True):
-    "Deterministic DDIM inversion: the latents at every level from clean (index 0) up to `strength`"
+def ddim_encode(c, image, prompt='', *, strength=DIFFEDIT.strength, steps=DIFFEDIT.steps, progress=True,
+                callback=None):
+    """Deterministic DDIM inversion: the latents at every level from clean (index 0) up to `strength`;
+    `callback(i, t, latents)` runs after every step"""
     check_denoising_steps(steps, strength)
     ddim = with_scheduler(c, 'ddim')
     sch = ddim.scheduler
@@ -104,16 +106,21 @@ def ddim_encode(c, image, prompt='', *, strength=DIFFEDIT.strength, steps=DIFFED
         a_next = ac[int(ts)]
         xs.append(_ddim_move(xs[-1].float(), eps.float(), a, a_next).to(ddim.dtype))
         a = a_next
+        if callback is not None: callback(len(xs) - 2, ts, xs[-1])
     return xs
 
 # %% ../nbs/05_diffedit.ipynb #57912fea
 def masked_decode(c, enc, query, mask, *, strength=DIFFEDIT.strength, steps=DIFFEDIT.steps,
-                  guidance_scale=DIFFEDIT.guidance_scale, progress=True):
-    "DDIM from the top of the encoding `enc` with `query`; outside `mask`, latents are reset to `enc` after every step"
+                  guidance_scale=DIFFEDIT.guidance_scale, progress=True, callback=None):
+    """DDIM from the top of the encoding `enc` with `query`; outside `mask`, latents are reset to `enc` after every
+    step (and then `callback(i, t, latents)` runs)"""
     ddim = with_scheduler(c, 'ddim')
     top = len(enc) - 1   # the number of decoding steps
     m = mask.to(ddim.device, ddim.dtype)[None, None]
-    def keep_background(i, ts, x): return m * x + (1 - m) * enc[top - 1 - i]
+    def keep_background(i, ts, x):
+        x = m * x + (1 - m) * enc[top - 1 - i]
+        if callback is not None: callback(i, ts, x)
+        return x
     f = vae_scale_factor(ddim)
     return generate_latents(ddim, [query], steps=steps, strength=strength, guidance_scale=guidance_scale,
                             height=enc[0].shape[-2] * f, width=enc[0].shape[-1] * f,   # the image's own size
@@ -122,8 +129,9 @@ def masked_decode(c, enc, query, mask, *, strength=DIFFEDIT.strength, steps=DIFF
 # %% ../nbs/05_diffedit.ipynb #783b2468
 def diffedit(c, image, reference, query, *, mask=None, strength=DIFFEDIT.strength, steps=DIFFEDIT.steps,
              guidance_scale=DIFFEDIT.guidance_scale, seed=None, n=DIFFEDIT.n, threshold=DIFFEDIT.threshold,
-             encode_prompt='', return_mask=False, progress=True):
-    "Edit `image` from `reference` text towards `query` text, only where they disagree (DiffEdit)"
+             encode_prompt='', return_mask=False, progress=True, callback=None):
+    """Edit `image` from `reference` text towards `query` text, only where they disagree (DiffEdit).
+    `callback(i, t, latents)` runs after every step of the encoding and of the decoding"""
     check_image(c, image)
     check_denoising_steps(steps, strength)
     query = check_prompt(query, 'query')
@@ -132,11 +140,11 @@ def diffedit(c, image, reference, query, *, mask=None, strength=DIFFEDIT.strengt
     if not mask.any():
         warnings.warn("DiffEdit's mask is empty (the reference and the query agree everywhere, or the threshold is "
                       "too high): the result reconstructs the input; lower the threshold or make the texts differ")
-    enc = ddim_encode(c, image, encode_prompt, strength=strength, steps=steps, progress=progress)
+    enc = ddim_encode(c, image, encode_prompt, strength=strength, steps=steps, progress=progress, callback=callback)
     if tuple(mask.shape) != tuple(enc[0].shape[-2:]):
         raise ValueError(f"mask must have the latent shape {tuple(enc[0].shape[-2:])}, got {tuple(mask.shape)}")
     latents = masked_decode(c, enc, query, mask, strength=strength, steps=steps, guidance_scale=guidance_scale,
-                            progress=progress)
+                            progress=progress, callback=callback)
     out = decode(c, latents)[0]
     return (out, mask) if return_mask else out
 

@@ -65,7 +65,9 @@ def pil_to_digits(images):
 
 # %% ../nbs/08_evaluate.ipynb #0a2aedce
 def _as_features(f, name):
-    f = torch.as_tensor(np.asarray(f) if not isinstance(f, torch.Tensor) else f).detach().cpu().double()
+    f = torch.as_tensor(np.asarray(f) if not isinstance(f, torch.Tensor) else f).detach().cpu()
+    if f.is_complex(): raise TypeError(f"{name} must hold real numbers, got {f.dtype}")
+    f = f.double()
     if f.ndim != 2 or len(f) < 2:
         raise ValueError(f"{name} must be an (N, D) array with N >= 2, got shape {tuple(f.shape)}")
     if not torch.isfinite(f).all(): raise ValueError(f"{name} holds NaN or inf")
@@ -80,7 +82,9 @@ def fid(feats_a, feats_b):
     w, v = torch.linalg.eigh(cov_a)
     s = (v * w.clamp_min(0).sqrt()) @ v.T                                   # Σa^½
     tr_sqrt = torch.linalg.eigvalsh(s @ cov_b @ s).clamp_min(0).sqrt().sum()  # Tr (Σa Σb)^½
-    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * tr_sqrt)
+    d = ((a.mean(0) - b.mean(0)) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * tr_sqrt
+    # a distance is >= 0; for two (nearly) equal sets, rounding in the square root can leave it a hair below
+    return max(float(d), 0.0)
 
 # %% ../nbs/08_evaluate.ipynb #3ca16617
 def balanced(x, y, per_digit):

@@ -86,18 +86,19 @@ def _image_and_target(c, image, target):
 
 # %% ../nbs/12_imagic.ipynb #7327a593
 def optimize_embedding(c, image, target, *, steps=IMAGIC.embedding_steps, lr=IMAGIC.embedding_lr, bs=IMAGIC.bs,
-                       seed=0, progress=True):
+                       seed=0, progress=True, callback=None):
     """Imagic's stage A: starting from the embedding of `target`, the text embedding with which the frozen model best
     denoises `image`. Returns `(e_opt, e_tgt, losses)`; `c` is not changed"""
     x0, e_tgt = _image_and_target(c, image, target)
     sched = with_scheduler(c, 'ddim').scheduler
     loss = DenoisingLoss(frozen_copy(c.unet), sched, x0, e_tgt, learn_embedding=True)
     losses = fit(loss, noise_draw(x0.shape[1:], bs, sched.config.num_train_timesteps), steps, lr=lr, weight_decay=0.0,
-                 warmup=0, seed=seed, progress=progress, desc='A: embedding')
+                 warmup=0, seed=seed, progress=progress, desc='A: embedding', callback=callback)
     return loss.emb.detach(), e_tgt, losses
 
 # %% ../nbs/12_imagic.ipynb #99288488
-def finetune_unet(c, image, emb, *, steps=IMAGIC.unet_steps, lr=IMAGIC.unet_lr, bs=IMAGIC.bs, seed=0, progress=True):
+def finetune_unet(c, image, emb, *, steps=IMAGIC.unet_steps, lr=IMAGIC.unet_lr, bs=IMAGIC.bs, seed=0, progress=True,
+                  callback=None):
     """Imagic's stage B: a float32 copy of `c`'s UNet fine-tuned to denoise `image` under the fixed embedding `emb`.
     Returns `(unet, losses)`; `c` is not changed"""
     check_image(c, image)
@@ -106,7 +107,7 @@ def finetune_unet(c, image, emb, *, steps=IMAGIC.unet_steps, lr=IMAGIC.unet_lr, 
     unet = frozen_copy(c.unet).requires_grad_(True)
     loss = DenoisingLoss(unet, sched, x0, emb.float().to(x0.device))
     losses = fit(loss, noise_draw(x0.shape[1:], bs, sched.config.num_train_timesteps), steps, lr=lr, weight_decay=0.0,
-                 warmup=0, seed=seed, progress=progress, desc='B: UNet')
+                 warmup=0, seed=seed, progress=progress, desc='B: UNet', callback=callback)
     return unet.requires_grad_(False).eval(), losses
 
 # %% ../nbs/12_imagic.ipynb #182b03a0
@@ -116,7 +117,7 @@ def mix_embeddings(e_tgt, e_opt, eta):
 
 
 def sample_edits(c, unet, e_tgt, e_opt, etas=(IMAGIC.eta,), *, steps=IMAGIC.steps, guidance_scale=IMAGIC.guidance_scale,
-                 seed=0, height=None, width=None, progress=True):
+                 seed=0, height=None, width=None, progress=True, callback=None):
     """Imagic's stage C: one image per η, sampled by `unet` (the fine-tuned copy) from `mix_embeddings`, all from the
     same noise"""
     if (unet.device, unet.dtype) != (c.device, c.dtype):
@@ -127,7 +128,8 @@ def sample_edits(c, unet, e_tgt, e_opt, etas=(IMAGIC.eta,), *, steps=IMAGIC.step
     noise = random_latents(c, latent_shape(c, 1, height, width), make_generator(seed=seed))
     noise = noise.expand(len(etas), -1, -1, -1)
     return decode(c, generate_latents(tuned, None, embeddings=emb, latents=noise, height=height, width=width,
-                                      steps=steps, guidance_scale=guidance_scale, progress=progress))
+                                      steps=steps, guidance_scale=guidance_scale, progress=progress,
+                                      callback=callback))
 
 # %% ../nbs/12_imagic.ipynb #4d2cc717
 def image_to_size(image):
@@ -146,23 +148,25 @@ def _check_imagic_args(c, image, target, eta, **counts):
 
 def imagic(c, image, target, *, eta=IMAGIC.eta, seed=0, embedding_steps=IMAGIC.embedding_steps,
            embedding_lr=IMAGIC.embedding_lr, unet_steps=IMAGIC.unet_steps, unet_lr=IMAGIC.unet_lr, bs=IMAGIC.bs,
-           steps=IMAGIC.steps, guidance_scale=IMAGIC.guidance_scale, progress=True, return_details=False):
+           steps=IMAGIC.steps, guidance_scale=IMAGIC.guidance_scale, progress=True, return_details=False,
+           callback=None):
     """Edit `image` towards the text `target` with Imagic: the edited image, or a list of them when `eta` is a list.
     `c` is never changed: stage B fine-tunes a copy of its UNet, released when the call returns. Defaults: `IMAGIC`.
-    `return_details`: also return a dict with both stages' losses and the two embeddings"""
+    `return_details`: also return a dict with both stages' losses and the two embeddings. `callback`: run after every
+    step of each stage (`fit`'s `(step, loss)` in A and B, the sampler's `(i, t, latents)` in C)"""
     # 1. check the inputs, all of them, before any work
     etas = _check_imagic_args(c, image, target, eta, embedding_steps=embedding_steps, unet_steps=unet_steps,
                               steps=steps, bs=bs)
     h, w = image_to_size(image)
     # 2. stage A: the embedding with which the frozen model reconstructs the image
     e_opt, e_tgt, losses_a = optimize_embedding(c, image, target, steps=embedding_steps, lr=embedding_lr, bs=bs,
-                                                seed=seed, progress=progress)
+                                                seed=seed, progress=progress, callback=callback)
     # 3. stage B: a copy of the UNet fine-tuned on the image, with that embedding fixed
     unet, losses_b = finetune_unet(c, image, e_opt, steps=unet_steps, lr=unet_lr, bs=bs, seed=seed + 1,
-                                   progress=progress)
+                                   progress=progress, callback=callback)
     # 4. stage C: interpolate the embeddings and sample with the fine-tuned copy
     edits = sample_edits(c, unet, e_tgt, e_opt, etas, steps=steps, guidance_scale=guidance_scale, seed=seed, height=h,
-                         width=w, progress=progress)
+                         width=w, progress=progress, callback=callback)
     del unet
     out = edits if isinstance(eta, (list, tuple)) else edits[0]
     return (out, dict(losses_a=losses_a, losses_b=losses_b, e_opt=e_opt, e_tgt=e_tgt)) if return_details else out

@@ -226,13 +226,13 @@ def _to(batch, device):
 # %% ../nbs/06_training.ipynb #bbac9650
 def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip=None, ema_decay=None, grad_accum=1,
         mixed_precision='no', checkpoint_dir=None, checkpoint_every=500, keep=2, fresh=False, seed=0, progress=True,
-        desc='fit', meta=None):
+        desc='fit', meta=None, callback=None):
     """Train `model` for `steps` optimiser steps with AdamW and a warm-up + cosine schedule; returns the list of
     losses. `model(*draw(generator))` must return the loss; `draw` takes the loop's random `generator`. With
     `checkpoint_dir`, a checkpoint is written every `checkpoint_every` steps and at the end, and a rerun continues
     from the newest intact one (`fresh=True` deletes them, and only them, and starts over). With `ema_decay`, the
     model ends with the EMA weights. `meta`: extra settings (batch size, ...) that a checkpoint must match to be
-    resumed."""
+    resumed. `callback(step, loss)` runs after every step (raising stops the run, e.g. when a request is cancelled)"""
     # 1. check inputs (every process: an error on one alone would leave the others waiting for it)
     _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip, checkpoint_every, keep)
     if checkpoint_dir is not None: checkpoint_dir = check_checkpoint_dir(checkpoint_dir, fresh)
@@ -260,6 +260,7 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
         losses.append(_train_step(acc, ddp_model, opt_, params, draw, generator, grad_accum, grad_clip))
         sched.step()
         if ema: ema.update()
+        if callback is not None: callback(step, losses[-1])
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)   # shown at the bar's own pace
         if checkpoint_dir is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
             _save(acc, checkpoint_dir, step + 1, model, opt, sched, ema, generator, losses, config, keep)

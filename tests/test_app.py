@@ -10,7 +10,7 @@ from miniai.data import valid_digit_image
 from miniai.miniature import digit_prompt
 from miniai.evaluate import classify, pil_to_digits
 from miniai.training import weights_hash
-from miniai import app as miniapp
+from miniai import app as miniapp, serving
 
 def free_port():
     with socket.socket() as s:
@@ -23,7 +23,7 @@ def server(tmp_path_factory):
     os.environ['GRADIO_TEMP_DIR'] = str(tmp_path_factory.mktemp('gradio'))
     demo = miniapp.make_app()
     port = free_port()
-    demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True, share=False)
+    demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True, **miniapp.LAUNCH)
     yield f'http://127.0.0.1:{port}/'
     demo.close()
     if old is None: os.environ.pop('GRADIO_TEMP_DIR')
@@ -47,8 +47,6 @@ def test_diffedit_turns_a_three_into_an_eight(client, clf, tmp_path):
     out = client.predict(image=handle_file(str(p)), reference=digit_prompt(3), query=digit_prompt(8), api_name='/diffedit')
     assert Image.open(out).size == (32, 32)
     assert digit_of(out, clf) == 8
-    kept = [f for f in Path(os.environ['GRADIO_TEMP_DIR']).rglob('three.png')]
-    assert kept == [], f"the uploaded file was kept: {kept}"
 
 def test_imagic_endpoint(client, tmp_path):
     p = tmp_path/'three.png'
@@ -72,7 +70,7 @@ def test_bad_input_is_a_message_and_the_server_lives_on(client, tmp_path, what):
         'empty prompt': (dict(prompt='  ', api_name='/generate'), 'prompt is empty'),
         'steps 0':      (dict(prompt=digit_prompt(5), steps=0, api_name='/generate'), 'steps must be from 1 to 100, got 0'),
         'not an image': (dict(image=handle_file(str(text)), **edit), 'not an image file'),
-        'huge image':   (dict(image=handle_file(str(huge_png(tmp_path/'huge.png'))), **edit), 'this app takes images up to 2048x2048'),
+        'huge image':   (dict(image=handle_file(str(huge_png(tmp_path/'huge.png'))), **edit), 'image has too many pixels to decode'),
         'no image':     (dict(image=None, **edit), 'give an image'),
     }[what]
     with pytest.raises(AppError, match=expect): client.predict(**call)
@@ -120,3 +118,72 @@ def test_browser_diffedit_tab(server, tmp_path, clf):
         path = img.get_attribute('src').split('/file=', 1)[1]
         assert digit_of(path, clf) == 8
     finally: drv.quit()
+
+
+# --- a hostile or careless client: nothing of anyone else's is touched, no request holds the worker for long ---
+
+def test_naming_another_user_s_result_deletes_nothing(client, tmp_path):
+    "A result's path in Gradio's cache is a hash of its content: sending the same bytes names the same file"
+    out = client.predict(prompt=digit_prompt(4), steps=4, seed=3, n=1, api_name='/generate')
+    cache = Path(os.environ['GRADIO_TEMP_DIR'])
+    theirs = [p for p in cache.rglob('*.png') if p.read_bytes() == Path(out).read_bytes()]
+    assert theirs, 'the result is not in the server cache'
+    mine = tmp_path/theirs[0].name
+    mine.write_bytes(theirs[0].read_bytes())
+    client.predict(image=handle_file(str(mine)), reference=digit_prompt(4), query=digit_prompt(9), steps=4,
+                   api_name='/diffedit')
+    assert all(p.exists() for p in theirs), 'another user\'s result was deleted'
+
+@pytest.mark.parametrize('model', ['/etc', '/no/such/folder', '../../etc', 'tiny-sd/../tiny-sd'])
+def test_only_the_served_models_load(client, model):
+    "Any other model is one message, the same whether or not the folder exists, and nothing new is cached"
+    before = len(serving._models)
+    with pytest.raises(AppError, match=r"tiny-sd.*digits-4step"):   # Gradio's menu, or our own check, names them
+        client.predict(prompt=digit_prompt(1), steps=2, model=model, api_name='/generate')
+    assert len(serving._models) == before
+
+def test_a_request_s_work_is_bounded(client, tmp_path):
+    big = tmp_path/'big.png'
+    Image.new('RGB', (512, 512)).save(big)
+    with pytest.raises(AppError, match=r'more than the 2,000,000 this server takes at once'):
+        client.predict(image=handle_file(str(big)), reference=digit_prompt(3), query=digit_prompt(8), n=32, steps=100,
+                       strength=1.0, api_name='/diffedit')
+    with pytest.raises(AppError, match=r'more than the 2,000,000'):
+        client.predict(image=handle_file(str(big)), target=digit_prompt(8), api_name='/imagic')
+
+def test_uploads_over_the_size_limit_are_refused(client, tmp_path):
+    junk = tmp_path/'junk.png'
+    junk.write_bytes(os.urandom(21 * 1024 * 1024))
+    with pytest.raises(Exception): client.predict(image=handle_file(str(junk)), reference='a', query='b',
+                                                  api_name='/diffedit')
+    assert Image.open(client.predict(prompt=digit_prompt(1), steps=2, n=1, api_name='/generate')).size == (32, 32)
+
+def test_a_cancelled_job_stops(client):
+    "Cancelling a job stops its loop at the next step: the shared UNet is called no more"
+    import time
+    unet = miniapp.get_model().unet
+    calls, forward = [], unet.forward
+    unet.forward = lambda *a, **k: calls.append(1) or forward(*a, **k)
+    try:
+        job = client.submit(prompt=digit_prompt(2), steps=100, n=16, api_name='/generate')
+        t0 = time.time()
+        while len(calls) < 3:
+            assert time.time() - t0 < 60, 'the job did not start'
+            time.sleep(0.02)
+        job.cancel()
+        time.sleep(2)
+        stopped_at = len(calls)
+        time.sleep(1)
+        assert len(calls) == stopped_at < 200, (stopped_at, len(calls))   # 100 steps would be 100 calls
+    finally: del unet.forward
+    assert Image.open(client.predict(prompt=digit_prompt(1), steps=2, n=1, api_name='/generate')).size == (32, 32)
+
+def test_cli_bad_model_and_busy_port_are_one_line():
+    exe = str(Path(sys.executable).parent/'miniai-app')
+    r = subprocess.run([exe, '--model', '/nonexistent'], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no such folder '/nonexistent'" in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run([exe, '--port', str(port)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and f'--port {port}: cannot listen' in r.stderr and 'Traceback' not in r.stderr, r.stderr

@@ -111,6 +111,7 @@ def test_sample_checks_before_loading_the_model(tmp_path):
     (['--reference', 'a', '--query', 'b', '--strength', '0'], '--strength must be in (0, 1], got 0.0'),
     (['--reference', 'a', '--query', 'b', '--threshold', '2'], '--threshold must be in [0, 1]'),
     (['--reference', 'a', '--query', 'b', '--n', '0'], '--n must be an int >= 1'),
+    (['--reference', 'a', '--query', 'b', '--strength', '0.01'], '--strength 0.01 x --steps 50 = 0.5: not one denoising'),
     (['--reference', 'a', '--query', 'b', '--out', 'x.png', '--figure', 'x.png'], 'must be different files'),
 ])
 def test_diffedit_command_errors(folder, tmp_path, args, expected):
@@ -122,11 +123,21 @@ def test_diffedit_command_errors(folder, tmp_path, args, expected):
 def test_diffedit_unreadable_and_odd_images(folder, tmp_path):
     txt = tmp_path/'notes.png'; txt.write_text('not an image')
     r, _ = run(['miniai.diffedit', str(txt), '--reference', 'a', '--query', 'b', '--model', str(folder)])
-    one_line_error(r, "image: cannot read")
+    one_line_error(r, "image: notes.png is not an image file")
     odd = tmp_path/'odd.png'; Image.new('RGB', (15, 16)).save(odd)
     r, _ = run(['miniai.diffedit', str(odd), '--reference', 'a', '--query', 'b', '--model', str(folder), '--out', str(tmp_path/'o.png')])
     one_line_error(r, 'width and height must be multiples of 2')
     assert not (tmp_path/'o.png').exists()
+
+@pytest.mark.parametrize('command', ['miniai.diffedit', 'miniai.imagic'])
+def test_a_decompression_bomb_is_one_line(folder, tmp_path, command):
+    "A small file that claims 400 million pixels is refused from its header, before any decoding"
+    bomb = tmp_path/'bomb.png'
+    Image.new('1', (20000, 20000)).save(bomb)
+    texts = ['--reference', 'a', '--query', 'b'] if command == 'miniai.diffedit' else ['--target', 'b']
+    r, secs = run([command, str(bomb), '--model', str(folder)] + texts)
+    one_line_error(r, 'image has too many pixels to decode')
+    assert secs < 30, secs
 
 def test_help_shows_required_texts():
     r = subprocess.run([sys.executable, '-m', 'miniai.diffedit', '--help'], capture_output=True, text=True)

@@ -27,3 +27,9 @@ def test_sub_command_help():
     r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'sd', '--help'], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith('usage: python -m miniai.bench sd') and '--channels-last' in r.stdout
     assert '--full' not in r.stdout
+
+def test_distill_run_that_is_not_there_is_refused(tmp_path):
+    import subprocess, sys
+    r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'distill', '--run', str(tmp_path/'nonexistent')],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "is not a full distillation run's folder" in r.stderr and 'Traceback' not in r.stderr

@@ -38,3 +38,15 @@ def test_save_image_is_atomic(tmp_path):
             open(fn, 'wb').write(b'half'); raise OSError('disk full')
     with pytest.raises(OSError, match='disk full'): save_image(Broken(), p)
     assert Image.open(p).getpixel((0, 0)) == (255, 0, 0) and sorted(x.name for x in p.parent.iterdir()) == ['a.png']
+
+def test_ctrl_c_is_one_line_and_130(tmp_path):
+    import signal, time
+    proc = subprocess.Popen([sys.executable, '-m', 'miniai.stable_diffusion', 'a handwritten digit one', '--steps',
+                             '100000', '--n', '1', '--out', str(tmp_path/'g.png')], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(8)   # past the imports and the model's loading, into the loop
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == 'miniai-sample: interrupted', err[-2000:]
+    assert 'Traceback' not in err and 'KeyboardInterrupt' not in err
+    assert not (tmp_path/'g.png').exists()

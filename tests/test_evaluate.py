@@ -71,3 +71,11 @@ def test_evaluate_quality_prints_accuracy_and_fid(c, clf):
     text = '\n'.join(lines)
     assert 'classifier: accuracy' in text and 'FID against the 1000 validation digits' in text and 'images/s' in text
     assert res['fid'] > res['fid_floor'] > 0
+
+def test_fid_of_a_set_with_itself_is_zero_not_negative():
+    from miniai.evaluate import fid
+    x = torch.randn(100, 32, generator=torch.Generator().manual_seed(0)) * 10   # rounding once made this -5e-12
+    assert fid(x, x) == 0.0 or 0 < fid(x, x) < 1e-9
+    assert fid(x, x) >= 0
+    with pytest.raises(TypeError, match='feats_a must hold real numbers, got torch.complex64'):
+        fid(x.to(torch.complex64), x)

@@ -129,4 +129,4 @@ def test_command_errors(tmp_path, args, expected):
 def test_command_unreadable_image(tmp_path):
     txt = tmp_path/'notes.png'; txt.write_text('not an image')
     r = run([str(txt), '--target', 'an eight', '--model', '/no/such/model'], timeout=60)
-    assert r.returncode == 2 and 'image: cannot read' in r.stderr and 'Traceback' not in r.stderr
+    assert r.returncode == 2 and 'image: notes.png is not an image file' in r.stderr and 'Traceback' not in r.stderr
