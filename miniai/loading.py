@@ -72,7 +72,6 @@ def _check_device(device, dtype):
     try: device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     except (RuntimeError, TypeError):
         raise ValueError(f"device must be 'cpu', 'cuda' or another torch device, got {device!r}") from None
-    if device.type == 'meta': raise ValueError("device='meta' holds no weights, so nothing could be sampled: use 'cpu'")
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"device={str(device)!r} but CUDA is not available here (a CPU build of torch, or no GPU "
                          "visible): use device='cpu'")
@@ -222,6 +221,7 @@ def load_components(model=None, *, device=None, dtype=None, scheduler=None):
     the CPU (on the digits models accuracy and FID hold; whether it is faster depends on the CPU and the model's
     size: `11_distill` measures both)"""
     device, dtype = _check_device(device, dtype)   # before the work of loading
+    if device.type == 'meta': raise ValueError("device='meta' holds no weights, so loading would lose them: use 'cpu'")
     with quiet_libraries(): parts = _load_model_parts(model)
     check_parts_fit(parts, f"model {model if model is not None else 'tiny-sd'}")
     return components_from_parts(parts, device=device, dtype=dtype, scheduler=scheduler,

@@ -290,10 +290,9 @@ def _callback_result(r, x):
 def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=None, steps=50, guidance_scale=7.5,
                      guidance=None, guidance_rescale=0.0, generator=None, seed=None, latents=None, init_image=None,
                      strength=0.8, callback=None, callback_every=1, progress=True, embeddings=None, start_latents=None):
-    """Denoised latents for `prompts` (or text `embeddings`), with classifier-free guidance.
-    `callback(i, t, latents)` runs every `callback_every` steps; if it returns a tensor, that replaces the latents.
-    `start_latents`: latents already at the noise level where `strength` starts (e.g. from DDIM inversion),
-    used instead of noising `init_image`."""
+    """Denoised latents for `prompts` (or text `embeddings`), with classifier-free guidance. `callback(i, t, latents)`
+    runs every `callback_every` steps; a tensor it returns replaces the latents. `start_latents`: latents already at
+    the noise level where `strength` starts (e.g. from DDIM inversion), used instead of noising `init_image`."""
     # 1. check the inputs, all of them, before any work
     height, width = _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale,
                                   guidance_rescale, callback_every, latents, start_latents, init_image)
@@ -301,14 +300,11 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     student = is_guidance_distilled(c)
     if student: _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
     generator = make_generator(generator, seed)
-    # a guidance function sets its own scale
     do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None
                                                    or guidance_scale > 1)
-
     # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked once for every step
     uncond, cond = encode_prompts(c, prompts, negative_prompt, embeddings)
     emb = torch.cat([uncond, cond]) if do_classifier_free_guidance else cond
-
     # 3. prepare the timesteps and the starting latents: pure noise, or (image-to-image) an image noised part-way.
     # The scheduler changes as it steps, so this call gets its own copy: threads may share `c`
     c = dataclasses.replace(c, scheduler=copy.deepcopy(c.scheduler))
@@ -320,7 +316,6 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
         timesteps, x = sch.timesteps, noise * sch.init_noise_sigma
     else:
         timesteps, x = img2img_start(c, noise, steps, strength, init_image, start_latents)
-
     # 4. the denoising loop; whether the latents are finite is kept per step and read once, at the end
     step_kw = {'generator': generator} if 'generator' in inspect.signature(sch.step).parameters else {}
     finite = []

@@ -227,12 +227,10 @@ def _to(batch, device):
 def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip=None, ema_decay=None, grad_accum=1,
         mixed_precision='no', checkpoint_dir=None, checkpoint_every=500, keep=2, fresh=False, seed=0, progress=True,
         desc='fit', meta=None, callback=None):
-    """Train `model` for `steps` optimiser steps with AdamW and a warm-up + cosine schedule; returns the list of
-    losses. `model(*draw(generator))` must return the loss; `draw` takes the loop's random `generator`. With
-    `checkpoint_dir`, a checkpoint is written every `checkpoint_every` steps and at the end, and a rerun continues
-    from the newest intact one (`fresh=True` deletes them, and only them, and starts over). With `ema_decay`, the
-    model ends with the EMA weights. `meta`: extra settings (batch size, ...) that a checkpoint must match to be
-    resumed. `callback(step, loss)` runs after every step (raising stops the run, e.g. when a request is cancelled)"""
+    """Train `model` (`model(*draw(generator))` returns the loss) for `steps` AdamW steps, warm-up then cosine; returns
+    the losses. With `checkpoint_dir`, a checkpoint every `checkpoint_every` steps and at the end, and a rerun resumes
+    from the newest intact one (`fresh=True` deletes them, only them, and starts over). `ema_decay`: end with the EMA
+    weights. `meta`: settings a checkpoint must match to be resumed. `callback(step, loss)`: after every step"""
     # 1. check inputs (every process: an error on one alone would leave the others waiting for it)
     _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip, checkpoint_every, keep)
     if checkpoint_dir is not None: checkpoint_dir = check_checkpoint_dir(checkpoint_dir, fresh)

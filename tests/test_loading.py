@@ -79,4 +79,4 @@ def test_a_broken_folder_is_one_clear_error(tmp_path, what):
     assert str(d) in str(e.value) and '\n' not in str(e.value).strip()
 
 def test_the_meta_device_is_refused_before_loading():
-    with pytest.raises(ValueError, match="device='meta' holds no weights"): load_components(device='meta')
+    with pytest.raises(ValueError, match="device='meta' holds no weights, so loading would lose them"): load_components(device='meta')

@@ -2,7 +2,7 @@ import numpy as np, pytest, torch
 from hypothesis import given, settings, strategies as st, HealthCheck
 import miniai.matmul as mm
 
-FAST = ['numba', 'elementwise', 'broadcast', 'einsum', 'torch', 'blocked']
+FAST = ['numba', 'elementwise', 'dot', 'broadcast', 'einsum', 'torch', 'blocked']
 ALL = ['naive'] + FAST + ['cuda']
 
 def get(name): return getattr(mm, f'matmul_{name}')

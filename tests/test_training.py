@@ -263,3 +263,19 @@ def test_cli_ctrl_c_is_one_line_and_130(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and 'interrupted' in err and 'Traceback' not in err, err
+
+def test_cli_read_only_folder_and_full_disk_are_one_line(tmp_path, monkeypatch, capsys):
+    "In-process, so that root (who may write anywhere) sees them too: a folder it cannot write in, and a full disk"
+    import errno
+    import miniai.training as tr
+    monkeypatch.setattr(tr.os, 'access', lambda *a, **k: False)
+    with pytest.raises(SystemExit) as e: tr.training_cli(steps=5, checkpoint_dir=str(tmp_path/'ck'))
+    assert e.value.code == 2 and 'cannot write in' in capsys.readouterr().err
+    monkeypatch.undo()
+    def full(*a, **k): raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(tr, 'save_checkpoint', full)
+    with pytest.raises(SystemExit) as e: tr.training_cli(steps=5, checkpoint_dir=str(tmp_path/'ck'), checkpoint_every=5)
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]   # after the progress bar
+    assert e.value.code == 1 and last == 'python -m miniai.training: error: [Errno 28] No space left on device'
+    assert 'Traceback' not in err
