@@ -12,7 +12,7 @@ __all__ = ['Components', 'check_strength', 'as_prompts', 'check_prompt', 'vae_sc
            'slerp', 'interpolate', 'save_gif']
 
 # %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
-import copy, dataclasses, inspect, math, warnings
+import copy, dataclasses, inspect, math, threading, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
@@ -70,14 +70,16 @@ def vae_scale_factor(c):
     "How many pixels one latent pixel covers: one halving per extra VAE block"
     return 2 ** (len(c.vae.config.block_out_channels) - 1)
 
+_TOKENIZER_LOCK = threading.Lock()
+
 @torch.no_grad()
 def embed_text(c, prompts):
     "CLIP embeddings (batch, 77, dim) of a list of strings, truncated to the tokenizer's limit with a warning"
-    tok = c.tokenizer
-    ids = tok(prompts, padding='max_length', max_length=tok.model_max_length, truncation=True,
-              return_tensors='pt').input_ids
-    if any(len(tok.tokenize(p)) + 2 > tok.model_max_length for p in prompts):   # + the start and end tokens
-        warnings.warn(f"a prompt is longer than the {tok.model_max_length} tokens CLIP can read and was truncated")
+    tok, limit = c.tokenizer, c.tokenizer.model_max_length
+    with _TOKENIZER_LOCK:   # a fast tokenizer sets its padding per call: two threads at once would mix them up
+        ids = tok(prompts, padding='max_length', max_length=limit, truncation=True, return_tensors='pt').input_ids
+        too_long = any(len(tok.tokenize(p)) + 2 > limit for p in prompts)   # + the start and end tokens
+    if too_long: warnings.warn(f"a prompt is longer than the {limit} tokens CLIP can read and was truncated")
     return c.text_encoder(ids.to(c.device))[0].to(c.dtype)
 
 # %% ../nbs/04_stable_diffusion.ipynb #1ee600e3

@@ -178,12 +178,13 @@ def test_a_cancelled_job_stops(client):
     finally: del unet.forward
     assert Image.open(client.predict(prompt=digit_prompt(1), steps=2, n=1, api_name='/generate')).size == (32, 32)
 
-def test_cli_bad_model_and_busy_port_are_one_line():
+def test_cli_bad_model_and_busy_port_are_one_line(capsys):
     exe = str(Path(sys.executable).parent/'miniai-app')
     r = subprocess.run([exe, '--model', '/nonexistent'], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "no such folder '/nonexistent'" in r.stderr and 'Traceback' not in r.stderr, r.stderr
-    with socket.socket() as s:
+    with socket.socket() as s:   # in-process: the same command, without a second start of Gradio
         s.bind(('127.0.0.1', 0)); s.listen()
         port = s.getsockname()[1]
-        r = subprocess.run([exe, '--port', str(port)], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and f'--port {port}: cannot listen' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+        with pytest.raises(SystemExit) as e: miniapp.app_cli(port=port)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f'--port {port}: cannot listen' in err and len(err.strip().splitlines()) == 1, err

@@ -244,6 +244,23 @@ def test_two_threads_sharing_components_get_what_one_alone_gets(c, sched):
     assert not errors, errors
     for s in (1, 2): torch.testing.assert_close(got[s], alone[s], rtol=0, atol=0)
 
+def test_threads_tokenizing_at_once_get_their_own_embeddings(c):
+    "The fast tokenizer keeps its padding settings between calls: without the lock, threads mixed them up"
+    import threading
+    from miniai.sampling import embed_text
+    batches = [['a cat'] * k + ['a dog on a red background'] for k in range(1, 9)]
+    alone = [embed_text(c, b) for b in batches]
+    got, errors = {}, []
+    def run(i):
+        try:
+            for _ in range(20): got[i] = embed_text(c, batches[i])
+        except Exception as e: errors.append(e)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    assert not errors, errors
+    for i, a in enumerate(alone): torch.testing.assert_close(got[i], a, rtol=0, atol=0)
+
 def test_uint8_image_tensor_is_read_as_pixels(c):
     "torchvision.io.read_image gives uint8 (3, H, W): it is converted, not taken for floats in [0, 255]"
     from miniai.sampling import image_to_tensor
