@@ -21,7 +21,8 @@ from .miniature import random_caption, captions, digit_prompt
 from .sampling import embed_text, cfg, guidance_embedding, generate, diffusers_pipeline
 from .loading import load_components, with_scheduler
 from .cli import cli_errors
-from .training import fit, frozen_copy, is_main_process, check_checkpoint_dir, clear_checkpoints
+from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
+                             finish_checkpoints)
 from .train_tiny import encode_dataset, draw_latents
 from fastcore.script import call_parse
 
@@ -203,8 +204,7 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     if not (isinstance(final_steps, int) and 1 <= final_steps < start_steps):
         raise ValueError(f"final_steps must be an int in [1, start_steps), got {final_steps!r}")
     out, main = Path(out), is_main_process()
-    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"out: {out} is a file, not a folder")
-    ck = check_checkpoint_dir(out / 'checkpoints', fresh)   # fresh: refuses one that holds anything of the user's
+    ck = stage_checkpoint_dir(out, fresh)
     if fresh and main: clear_checkpoints(ck)
     # 2. the teacher and the data
     t0 = time.time()
@@ -230,8 +230,7 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     log['total_minutes'] = round((time.time() - t0) / 60, 1)
     if main:
         with atomic_path(out/'distill_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
-        clear_checkpoints(ck, strict=False)
-        if ck.is_dir() and not any(ck.iterdir()): ck.rmdir()
+        finish_checkpoints(ck)
     return log
 
 # %% ../nbs/11_distill.ipynb #4d63ed32

@@ -21,7 +21,7 @@ from .miniature import captions, random_caption, byte_tokenizer, tiny_models
 from .sampling import diffusers_pipeline
 from .loading import make_scheduler
 from .cli import cli_errors
-from .training import fit, is_main_process, check_checkpoint_dir, clear_checkpoints
+from .training import fit, is_main_process, stage_checkpoint_dir, clear_checkpoints, finish_checkpoints
 
 # %% ../nbs/07_tiny_sd.ipynb #5035bbc9
 def _merge(sym, pair):
@@ -158,8 +158,7 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
     for name, v in dict(vae_steps=vae_steps, unet_steps=unet_steps, bs=bs, checkpoint_every=checkpoint_every).items():
         check_int(v, name)
     out, main = Path(out), is_main_process()
-    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"out: {out} is a file, not a folder")
-    ckpt = check_checkpoint_dir(out/'checkpoints', fresh)   # fresh: refuses one that holds anything of the user's
+    ckpt = stage_checkpoint_dir(out, fresh)
     if fresh and main and ckpt.exists():
         print(f"train_tiny: fresh start, removing the checkpoints in {ckpt}")
         clear_checkpoints(ckpt)
@@ -188,8 +187,7 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
                vae_minutes=round((t1 - t0) / 60, 1), total_minutes=round((time.time() - t0) / 60, 1),
                torch_threads=torch.get_num_threads(), train_images=len(images))
     with atomic_path(out/'training_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
-    clear_checkpoints(ckpt, strict=False)
-    if ckpt.is_dir() and not any(ckpt.iterdir()): ckpt.rmdir()
+    finish_checkpoints(ckpt)
     return log
 
 # %% ../nbs/07_tiny_sd.ipynb #f70a68af

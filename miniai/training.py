@@ -7,8 +7,8 @@ Docs: https://miniai.github.io/miniai/training.html.md"""
 # %% auto #0
 __all__ = ['CHECKPOINT_NAME', 'CHECKPOINT_MARK', 'sine_data', 'ToyRegressor', 'batches_from', 'warmup_cosine', 'EMA',
            'is_main_process', 'list_checkpoints', 'save_checkpoint', 'check_checkpoint_dir', 'clear_checkpoints',
-           'check_checkpoint', 'latest_checkpoint', 'rng_states', 'set_rng_states', 'fit', 'frozen_copy',
-           'weights_hash', 'training_cli']
+           'stage_checkpoint_dir', 'finish_checkpoints', 'check_checkpoint', 'latest_checkpoint', 'rng_states',
+           'set_rng_states', 'fit', 'frozen_copy', 'weights_hash', 'training_cli']
 
 # %% ../nbs/06_training.ipynb #88efdced
 import copy, hashlib, json, math, os, random, re, shutil, sys, warnings
@@ -150,6 +150,17 @@ def clear_checkpoints(folder, strict=True):
         elif p.name != CHECKPOINT_MARK: shutil.rmtree(p)
     if folder.is_dir() and not left and (folder/CHECKPOINT_MARK).is_file(): shutil.rmtree(folder)
     return left
+
+def stage_checkpoint_dir(out, fresh=False):
+    "`out/checkpoints`, where a command that trains in stages (`train_tiny`, `distill`) keeps one folder per stage"
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"out: {out} is a file, not a folder")
+    return check_checkpoint_dir(out/'checkpoints', fresh)   # fresh: refuses one that holds anything of the user's
+
+def finish_checkpoints(folder):
+    "Once a run has written its results: `fit`'s checkpoints in `folder` removed, and `folder` too if nothing is left"
+    clear_checkpoints(folder, strict=False)
+    if folder.is_dir() and not any(folder.iterdir()): folder.rmdir()
 
 def check_checkpoint(path):
     "None if the checkpoint folder `path` is complete and every file matches its recorded hash, else the problem"
