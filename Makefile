@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export HF_HUB_OFFLINE ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: test demo lab app venv export-check nbtest pytest readme clean
+.PHONY: test demo lab app venv export-check nbtest pytest readme clean gpu-wheels gpu-check
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -57,3 +57,15 @@ clean:
 # the web page (Generate, DiffEdit, Imagic) on http://127.0.0.1:7860
 app: venv
 	$(VENV)/bin/miniai-app
+
+# the GPU check (nbs/09a_gpu_check.ipynb). Here: the wheels a bare CUDA machine lacks, for its Python 3.12, into .whl/
+# (ignored by git). There (the working tree and .whl carried): install them, then the check, 8 minutes at most
+GPU_WHEELS := diffusers==0.42.1 fastcore==2.2.41 importlib_metadata==8.7.0
+gpu-wheels: venv
+	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
+
+GPU_OUT ?= $(or $(OUT),out/gpu)
+gpu-check:
+	python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+	PYTHONPATH=/tmp/site:$(CURDIR) PYTHONUNBUFFERED=1 timeout 480 python3 -m miniai.bench gpu --out $(GPU_OUT)

@@ -14,7 +14,8 @@ from fastcore.imports import IN_NOTEBOOK
 # %% ../nbs/99_bench.ipynb #5b86eed1
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
-              'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.imagic', 'compare_editors')}
+              'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.imagic', 'compare_editors'),
+              'gpu': ('miniai.gpu_check', 'gpu_check')}
 
 def run_benchmark(what, **kwargs):
     "Run the benchmark called `what` with `kwargs` and return what it returns"
@@ -59,6 +60,10 @@ def _parser():
                        help='SDEdit, DiffEdit and Imagic on the same validation digits, each at its best setting')
     e.add_argument('--per-pair', type=int, help='measured digits per (from, to) pair (default 10)')
     e.add_argument('--sweep-per-pair', type=int, help='digits per pair for choosing the settings (default 2)')
+    g = sub.add_parser('gpu', help='the prepared GPU check: CUDA tests, fp16 agreement, SD v1.5 timings, numba kernel')
+    g.add_argument('--out', help='folder for gpu_check.json and gpu_check.md (default out/gpu)')
+    g.add_argument('--wheels', help='folder of the carried wheels (default .whl)')
+    g.add_argument('--repeats', type=int, help='alternating pairs per SD v1.5 timing (default 3)')
     return p
 
 def bench_cli(argv=None):

@@ -286,14 +286,14 @@ def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out
     out(f"{name:<34} {steps:>5} {scale:>8} {r['accuracy']:>8.1%} {r['fid']:>7.2f} {sec * 1000:>9.1f} {1 / sec:>9.1f}")
     return r
 
-def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.5, out=print):
+def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.5, clf=None, out=print):
     """The teacher at 30, 8 and 4 guided steps against the students at their own steps (the shipped `digits-4step`, and
     those of a full run's folder `run`): accuracy, FID, speed; the 4-step student against diffusers' pipeline, its
-    guidance, bfloat16"""
+    guidance, bfloat16. `clf`: the judge (trained here unless given)"""
     from miniai.evaluate import train_classifier
     # 1. the judge, the reference digits, the models
     x_train, y_train, x_valid, _ = get_mnist()
-    clf = train_classifier(x_train, y_train)
+    clf = clf or train_classifier(x_train, y_train)
     teacher, s4 = load_components('tiny-sd'), load_components('digits-4step')
     students = [('student-guided', 16), ('student-8', 8), ('student-2', 2), ('student-1', 1)] if run else []
     students = [(f'{n} ({s} DDIM steps)', load_components(Path(run) / n), s)

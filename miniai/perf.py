@@ -119,8 +119,9 @@ def _pipeline(c):
     return p
 
 def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scale=7.5, repeats=8, compile=False,
-             channels_last=False, diffedit=True, out=print):
-    "Time our sampler against diffusers' pipeline on identical components; print and return the figures"
+             channels_last=False, diffedit=True, compile_diffusers=False, out=print):
+    """Time our sampler against diffusers' pipeline on identical components; print and return the figures.
+    `compile_diffusers`: diffusers' pipeline gets the same compiled UNet as ours (else its own, eager)"""
     c = components_for(size, device)
     steps = steps or (50 if size == 'sd15' else 30)
     batch = batch or (1 if size == 'sd15' else 10)
@@ -129,7 +130,8 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     out(f"bench sd: size={size} device={dev.type} dtype={str(c.dtype).replace('torch.', '')} steps={steps} "
         f"batch={batch} guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} "
         f"torch={torch.__version__} "
-        f"threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}{' compile' if compile else ''}")
+        f"threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}{' compile' if compile else ''}"
+        f"{' (diffusers too)' if compile and compile_diffusers else ''}")
     if dev.type == 'cuda': out(f"GPU: {torch.cuda.get_device_name()}")
     flops = unet_flops_per_step(c, batch)
     out(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step (UNet on {2*batch} "
@@ -143,6 +145,7 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
         unet = copy.deepcopy(c.unet).to(memory_format=torch.channels_last)
     if compile: unet = torch.compile(unet)
     ours_c = dataclasses.replace(c, unet=unet)
+    if compile and compile_diffusers: pipe.unet = unet   # the same compiled module: a like-for-like second row
     run_ours = lambda: generate_latents(ours_c, prompts, steps=steps, guidance_scale=guidance_scale,
                                         latents=lat.clone(), progress=False)
     run_theirs = lambda: pipe(prompts, num_inference_steps=steps, guidance_scale=guidance_scale, latents=lat.clone(),

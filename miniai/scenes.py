@@ -6,12 +6,12 @@ Docs: https://miniai.github.io/miniai/scenes.html.md"""
 
 # %% auto #0
 __all__ = ['PALETTE', 'INKS', 'BACKGROUNDS', 'SLOTS', 'HELD_OUT', 'SIDE', 'Scene', 'digit_pool', 'draw_layout', 'render',
-           'caption', 'scenes']
+           'with_article', 'caption', 'scenes', 'scenes_tensor']
 
 # %% ../nbs/06a_scenes.ipynb #e6e9623c
 import functools, random
 from dataclasses import dataclass
-import torch
+import numpy as np, torch
 from PIL import Image
 from .data import get_mnist, check_int
 from .miniature import WORDS
@@ -81,13 +81,13 @@ def render(alpha, used, ink, bg):
     return (a * ink_rgb + (1 - a) * bg_rgb).round().to(torch.uint8)
 
 # %% ../nbs/06a_scenes.ipynb #a954eb85
-def _a(word):
+def with_article(word):
     "The word with its article: 'a seven', 'an eight', 'an orange' (by sound: 'a one')"
     return f"{'an' if word.startswith(('eight', 'orange')) else 'a'} {word}"
 
 def _phrase(digit, ink, with_ink):
     "'a red seven', or 'a seven' without the colour"
-    return _a(f"{ink} {WORDS[digit]}" if with_ink else WORDS[digit])
+    return with_article(f"{ink} {WORDS[digit]}" if with_ink else WORDS[digit])
 
 def caption(slots, background, rng, p_drop=0.3, p_handwritten=0.1):
     """A caption of a scene from its attributes (`slots`: per slot `(digit, ink)` or None), each left out at random
@@ -98,7 +98,7 @@ def caption(slots, background, rng, p_drop=0.3, p_handwritten=0.1):
     parts = [_phrase(d, ink, rng.random() >= p_drop) + (f" on the {s}" if where else '') for s, (d, ink) in digits]
     if not where: rng.shuffle(parts)   # without positions, the order says nothing either
     text = ' and '.join(parts)
-    if rng.random() >= p_drop: text += f"{',' if where else ''} on {_a(background)} background"
+    if rng.random() >= p_drop: text += f"{',' if where else ''} on {with_article(background)} background"
     return text
 
 # %% ../nbs/06a_scenes.ipynb #89d0614c
@@ -116,3 +116,8 @@ def scenes(n, seed=0, split='train'):
         out.append(Scene(Image.fromarray(images[i]), caption(slots, BACKGROUNDS[bg[i]], rng), slots,
                          BACKGROUNDS[bg[i]]))
     return out
+
+# %% ../nbs/06a_scenes.ipynb #522e0488
+def scenes_tensor(images):
+    "PIL scenes as one (n, 3, 32, 64) uint8 tensor: what `render` made them from"
+    return torch.from_numpy(np.stack([np.asarray(im.convert('RGB')) for im in images])).permute(0, 3, 1, 2)

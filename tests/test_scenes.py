@@ -61,3 +61,10 @@ def test_dropout_leaves_attributes_out_and_keeps_full_captions():
     assert any('red' not in c for c in caps) and all('seven' in c and 'two' in c for c in caps)
     one = [caption(((8, 'orange'), None), 'black', rng) for _ in range(400)]
     assert 'a handwritten digit eight' in one and 'an orange eight' in one and 'an eight' in one
+
+def test_scenes_tensor_is_what_render_drew():
+    from miniai.scenes import scenes_tensor
+    sc = scenes(5, seed=8)
+    x = scenes_tensor([s.image for s in sc])
+    assert x.shape == (5, 3, 32, 64) and x.dtype == torch.uint8
+    assert (x[0].permute(1, 2, 0).numpy() == np.asarray(sc[0].image)).all()

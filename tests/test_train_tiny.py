@@ -6,23 +6,11 @@ from miniai.sampling import generate, generate_latents
 from miniai.loading import default_model_dir, load_components, with_scheduler
 import os, signal, subprocess, sys
 from safetensors.torch import load_file
-from miniai.train_tiny import train_bpe, make_tokenizer, train_tiny, VAELoss, vae_latent_shape
+from miniai.train_tiny import train_tiny, VAELoss, vae_latent_shape
+from miniai.clip import make_tokenizer
 from miniai.data import get_mnist, digits_to_images
 from miniai.miniature import captions, digit_prompt, WORDS
-from miniai.evaluate import train_classifier, classify, pil_to_digits
-
-def test_bpe_merges_most_frequent_pair_first():
-    merges = train_bpe(['aab aab aab ab'], n_merges=3)
-    assert merges[0] == ('a', 'b</w>')          # 'a b</w>' occurs 4 times, 'a a' 3 times
-    assert train_bpe(['aab aab aab ab'], 3) == merges   # deterministic
-
-def test_tokenizer_words_are_single_tokens():
-    tok = make_tokenizer([c for d in range(10) for c in captions(d)])
-    for w in WORDS + ['handwritten', 'digit', 'number']:
-        ids = tok(w).input_ids
-        assert len(ids) == 3, (w, tok.convert_ids_to_tokens(ids))
-    assert len(tok('zebra').input_ids) > 3          # unknown words fall back to characters
-    assert tok.model_max_length == 77
+from miniai.evaluate import classify, pil_to_digits
 
 def test_training_smoke(tmp_path):
     "A few steps of each stage produce a folder that both our loader and diffusers read"
