@@ -120,11 +120,14 @@ def plot_losses(vae_losses, unet_losses, path=None):
     return fig
 
 # %% ../nbs/07_tiny_sd.ipynb #fc9f7e99
-def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=True, checkpoint_every=500, fresh=False):
-    "Train the miniature SD on the MNIST train split and save it to `out`, checkpointing to `out/checkpoints`"
+def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=True, checkpoint_every=500, fresh=False,
+               n_images=None):
+    """Train the miniature SD on the MNIST train split (its first `n_images` digits, if given) and save it to `out`,
+    checkpointing to `out/checkpoints`"""
     # 1. check the inputs and the folder before any work
     for name, v in dict(vae_steps=vae_steps, unet_steps=unet_steps, bs=bs, checkpoint_every=checkpoint_every).items():
         check_int(v, name)
+    if n_images is not None: check_int(n_images, 'n_images')
     out, main = Path(out), is_main_process()
     ckpt = stage_checkpoint_dir(out, fresh)
     if fresh and main and ckpt.exists():
@@ -136,6 +139,7 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
     # 2. train
     t0 = time.time()
     x_train, y_train, _, _ = get_mnist()
+    x_train, y_train = x_train[:n_images], y_train[:n_images]   # all of them when n_images is None
     images = digits_to_images(x_train)
     tok = make_tokenizer([c for d in range(10) for c in captions(d)])
     parts = tiny_models(tok, seed)
@@ -166,10 +170,11 @@ def train_tiny_cli(out:str=None,              # folder to write the model to (di
                    bs:int=64,                 # batch size
                    seed:int=0,                # random seed
                    checkpoint_every:int=500,  # steps between checkpoints (OUT/checkpoints; a rerun resumes)
-                   fresh:bool=False):         # start over: delete OUT's checkpoints, overwrite a finished model
+                   fresh:bool=False,          # start over: delete OUT's checkpoints, overwrite a finished model
+                   n_images:int=None):        # train on the first N training digits only (default: all 4,000)
     "Train the miniature digits Stable Diffusion: `python -m miniai.train_tiny --out DIR`"
     with cli_errors('python -m miniai.train_tiny'):
         if out is None: raise ValueError("--out DIR is required (where to write the model)")
         log = train_tiny(out, vae_steps=vae_steps, unet_steps=unet_steps, bs=bs, seed=seed,
-                         checkpoint_every=checkpoint_every, fresh=fresh)
+                         checkpoint_every=checkpoint_every, fresh=fresh, n_images=n_images)
         if log is not None: print(json.dumps(log, indent=1))   # None: not the main process, which prints it

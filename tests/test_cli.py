@@ -40,13 +40,21 @@ def test_save_image_is_atomic(tmp_path):
     assert Image.open(p).getpixel((0, 0)) == (255, 0, 0) and sorted(x.name for x in p.parent.iterdir()) == ['a.png']
 
 def test_ctrl_c_is_one_line_and_130(tmp_path):
-    import signal, time
+    import signal, threading, time
     proc = subprocess.Popen([sys.executable, '-m', 'miniai.stable_diffusion', 'a handwritten digit one', '--steps',
-                             '100000', '--n', '1', '--out', str(tmp_path/'g.png')], stdout=subprocess.PIPE,
+                             '100000', '--n', '1', '--out', str(tmp_path/'g.png')], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(8)   # past the imports and the model's loading, into the loop
+    chars = []   # stderr as it comes: Ctrl-C goes in once the loop's progress bar is up, not during the imports
+    reader = threading.Thread(target=lambda: chars.extend(iter(lambda: proc.stderr.read(1), '')), daemon=True)
+    reader.start()
+    t0 = time.time()
+    while '/100000' not in ''.join(chars[-400:]):
+        assert proc.poll() is None and time.time() - t0 < 120, ''.join(chars)[-2000:]
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    reader.join(timeout=10)
+    err = ''.join(chars)
     assert proc.returncode == 130 and err.rstrip().endswith('miniai-sample: interrupted'), err[-2000:]   # after the bar
     assert 'Traceback' not in err and 'KeyboardInterrupt' not in err
     assert not (tmp_path/'g.png').exists()

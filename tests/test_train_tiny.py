@@ -14,8 +14,8 @@ from miniai.evaluate import classify, pil_to_digits
 
 def test_training_smoke(tmp_path):
     "A few steps of each stage produce a folder that both our loader and diffusers read"
-    log = train_tiny(tmp_path/'m', vae_steps=3, unet_steps=3, progress=False)
-    assert log['unet_steps'] == 3 and log['scaling_factor'] > 0
+    log = train_tiny(tmp_path/'m', vae_steps=3, unet_steps=3, progress=False, n_images=64)
+    assert log['unet_steps'] == 3 and log['scaling_factor'] > 0 and log['train_images'] == 64
     files = {p.relative_to(tmp_path/'m').as_posix() for p in (tmp_path/'m').rglob('*') if p.is_file()}
     assert not any(f.endswith('.bin') for f in files) and 'unet/diffusion_pytorch_model.safetensors' in files
     assert not (tmp_path/'m'/'checkpoints').exists() and not (tmp_path/'m'/'.tmp-model').exists()
@@ -24,8 +24,8 @@ def test_training_smoke(tmp_path):
     from diffusers import StableDiffusionPipeline
     pipe = StableDiffusionPipeline.from_pretrained(tmp_path/'m')
     assert pipe.unet.config.cross_attention_dim == c.text_encoder.config.hidden_size
-    with pytest.raises(FileExistsError, match='already holds a finished model'): train_tiny(tmp_path/'m', vae_steps=3, unet_steps=3, progress=False)
-    assert train_tiny(tmp_path/'m', vae_steps=3, unet_steps=4, progress=False, fresh=True)['unet_steps'] == 4
+    with pytest.raises(FileExistsError, match='already holds a finished model'): train_tiny(tmp_path/'m', vae_steps=3, unet_steps=3, progress=False, n_images=64)
+    assert train_tiny(tmp_path/'m', vae_steps=3, unet_steps=4, progress=False, fresh=True, n_images=64)['unet_steps'] == 4
 
 def test_vae_loss_matches_diffusers_sampling():
     "VAELoss with the noise drawn outside equals the loss with diffusers' own latent_dist.sample (same generator)"
@@ -40,7 +40,7 @@ def test_vae_loss_matches_diffusers_sampling():
 
 def test_cli_killed_then_rerun_resumes_to_the_same_model(tmp_path):
     "python -m miniai.train_tiny killed with SIGKILL after a UNet checkpoint; the same command again says where it resumed"
-    args = ['--vae-steps', '4', '--unet-steps', '12', '--bs', '8', '--checkpoint-every', '3']
+    args = ['--vae-steps', '4', '--unet-steps', '12', '--bs', '8', '--checkpoint-every', '3', '--n-images', '64']
     out = tmp_path/'killed'
     cmd = [sys.executable, '-m', 'miniai.train_tiny', '--out', str(out)] + args
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -53,7 +53,7 @@ def test_cli_killed_then_rerun_resumes_to_the_same_model(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'vae: resumed from step 4' in r.stdout and 'unet: resumed from step' in r.stdout
-    train_tiny(tmp_path/'whole', vae_steps=4, unet_steps=12, bs=8, checkpoint_every=3, progress=False)
+    train_tiny(tmp_path/'whole', vae_steps=4, unet_steps=12, bs=8, checkpoint_every=3, progress=False, n_images=64)
     for part in ('unet/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors', 'text_encoder/model.safetensors'):
         a, b = load_file(out/part), load_file(tmp_path/'whole'/part)
         assert all(torch.equal(a[k], b[k]) for k in a), part
@@ -102,7 +102,7 @@ def test_ddim_encode_decode_reconstructs():
 
 RECON_TOL = 0.05   # measured 1.7%-2.1% relative L2 error on four validation digits (50 steps, strength 0.5)
 
-TINY = dict(vae_steps=2, unet_steps=2, bs=8, progress=False)
+TINY = dict(vae_steps=2, unet_steps=2, bs=8, progress=False, n_images=64)
 
 def test_the_user_s_files_in_the_checkpoint_folder_survive(tmp_path):
     "OUT/checkpoints holding a file of the user's: a run leaves it, a fresh start refuses and deletes nothing"
@@ -135,7 +135,7 @@ def test_two_processes_write_one_model(tmp_path):
     "torchrun --nproc_per_node 2: only the main process writes the model, and the run ends cleanly"
     out = tmp_path/'m'
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '-m', 'miniai.train_tiny',
-                        '--out', str(out), '--vae-steps', '2', '--unet-steps', '2', '--bs', '8'],
+                        '--out', str(out), '--vae-steps', '2', '--unet-steps', '2', '--bs', '8', '--n-images', '64'],
                        capture_output=True, text=True, timeout=600, env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0, r.stderr[-3000:]
     assert (out/'model_index.json').exists() and not (out/'checkpoints').exists()
