@@ -41,18 +41,23 @@ def test_save_image_is_atomic(tmp_path):
 
 def test_ctrl_c_is_one_line_and_130(tmp_path):
     import signal, threading, time
+    # a shell without job control starts background jobs with SIGINT ignored, and Python keeps it so: the child
+    # gets the default back, as a terminal's Ctrl-C would find it
     proc = subprocess.Popen([sys.executable, '-m', 'miniai.stable_diffusion', 'a handwritten digit one', '--steps',
                              '100000', '--n', '1', '--out', str(tmp_path/'g.png')], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    chars = []   # stderr as it comes: Ctrl-C goes in once the loop's progress bar is up, not during the imports
+                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    chars = []   # stderr as it comes: Ctrl-C goes in once the loop's progress bar is up
     reader = threading.Thread(target=lambda: chars.extend(iter(lambda: proc.stderr.read(1), '')), daemon=True)
     reader.start()
-    t0 = time.time()
-    while '/100000' not in ''.join(chars[-400:]):
-        assert proc.poll() is None and time.time() - t0 < 120, ''.join(chars)[-2000:]
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=60)
+    try:
+        t0 = time.time()
+        while '/100000' not in ''.join(chars[-400:]):
+            assert proc.poll() is None and time.time() - t0 < 120, ''.join(chars)[-2000:]
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()   # never left running behind a failed test
     reader.join(timeout=10)
     err = ''.join(chars)
     assert proc.returncode == 130 and err.rstrip().endswith('miniai-sample: interrupted'), err[-2000:]   # after the bar
