@@ -24,9 +24,9 @@ from .loading import SCHEDULERS
 from .diffedit import DIFFEDIT, check_denoising_steps
 from .imagic import IMAGIC, imagic, image_to_size
 from .cli import cli_errors
-from .serving import (MAX_UPLOAD_SIDE, MAX_UPLOAD_BYTES, serve_models, get_model, for_request, read_upload,
-                            fit_to_model, sketch_to_digit, stoppable, generate_stream, threshold_overlay, enlarge,
-                            edit_with_cache, check_work)
+from .serving import (MAX_UPLOAD_SIDE, MAX_UPLOAD_BYTES, SERVING, serve_models, get_model, for_request,
+                            read_upload, fit_to_model, sketch_to_digit, stoppable, generate_stream, threshold_overlay,
+                            enlarge, edit_with_cache, check_work)
 try: import gradio as gr
 except ImportError as e: raise ImportError('miniai.app needs Gradio: pip install "miniai[app]"') from e
 
@@ -124,9 +124,9 @@ def generate_images(prompt, negative_prompt='', steps=30, guidance_scale=7.5, sc
     c = for_request(get_model(model), None if scheduler in (None, OWN_SCHEDULER) else scheduler)
     steps, n = check_int(_as_int(steps), 'steps'), check_int(_as_int(n), 'n')
     guided = 2 if check_number(guidance_scale, 'guidance_scale') > 1 else 1
-    check_work(c, (native_size(c),) * 2, n * steps * guided)
+    check_work(c, native_size(c), n * steps * guided)
     for item in generate_stream(c, prompt, negative_prompt=negative_prompt, steps=steps, guidance_scale=guidance_scale,
-                                seed=_as_int(seed), n=n, poll=0.2):
+                                seed=_as_int(seed), n=n, poll=0.2, compile=SERVING['compile']):
         if item is None:
             yield gr.skip()   # nothing new yet: a point where a cancelled job stops
             continue
@@ -254,11 +254,12 @@ def imagic_tab(model_box, api_image, api_out):
 CACHE_SWEEP = (300, 1800)   # every 5 minutes Gradio deletes cached uploads and results older than 30
 LAUNCH = dict(share=False, max_file_size=MAX_UPLOAD_BYTES)   # what every launch of the page passes
 
-def make_app(models=()):
+def make_app(models=(), compile=False):
     """The page: Generate, DiffEdit and Imagic tabs on `models` (folders or names; the first is selected at first) and
     the embedded ones, loaded once, with `/generate`, `/diffedit` and `/imagic` in its API under the Python API's
-    parameter names. Launch it with `LAUNCH`'s settings"""
-    models = serve_models([models] if isinstance(models, (str, Path)) else models)
+    parameter names. `compile`: Generate samples with the compiled UNet (each new batch size compiles once). Launch it
+    with `LAUNCH`'s settings"""
+    models = serve_models([models] if isinstance(models, (str, Path)) else models, compile)
     default = models[0] if models else None
     get_model(default)   # now: a bad folder is refused before serving, and the first request does not wait
     # no web fonts
@@ -297,11 +298,12 @@ SERVE_HELP = "a folder or embedded model to serve, the first selected at first; 
 @call_parse
 def app_cli(model:Annotated[str, SERVE_HELP, {'action': 'append'}]=None,
             port:int=7860,          # the port to serve on
-            host:str='127.0.0.1'):  # the address to listen on: loopback unless you mean to open it to a network
+            host:str='127.0.0.1',   # the address to listen on: loopback unless you mean to open it to a network
+            compile:bool=False):    # Generate with the UNet compiled with freezing (the first request compiles)
     "Serve the miniai page: Generate, DiffEdit and Imagic on the embedded models, offline"
     with cli_errors('miniai-app'):
         _check_port(host, port)
         if not _is_loopback(host):
             print(f"miniai-app: listening on {host}: anyone who can reach this machine there can use the page (it has "
                   "no login)")
-        make_app(model or ()).launch(server_name=host, server_port=port, **LAUNCH)
+        make_app(model or (), compile).launch(server_name=host, server_port=port, **LAUNCH)

@@ -43,7 +43,10 @@ def _parser():
     sd.add_argument('--steps', type=int, help='denoising steps (default 30, or 50 for sd15)')
     sd.add_argument('--batch', type=int, help='images per run (default 10, or 1 for sd15)')
     sd.add_argument('--repeats', type=int, help='alternating pairs to time (default 8)')
-    sd.add_argument('--compile', action='store_true', help='torch.compile our UNet')
+    sd.add_argument('--compile', action='store_true',
+                    help='our UNet compiled with freezing; then also against diffusers with the same compiled UNet')
+    sd.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'],
+                    help="our loop's dtype (default: the device's, float32 on the CPU); diffusers keeps the default")
     sd.add_argument('--channels-last', action='store_true', help='our UNet in channels_last (NHWC) layout')
     gd = sub.add_parser('guidance', help='every guidance variant across guidance scales')
     gd.add_argument('--full', action='store_true',
@@ -56,6 +59,8 @@ def _parser():
                         "shipped 4-step one")
     d.add_argument('--per-digit', type=int, help='images per digit for accuracy and FID (default 20)')
     d.add_argument('--repeats', type=int, help='timed repeats (default 3)')
+    d.add_argument('--compile', action='store_true',
+                   help='also the teacher and the 4-step student in bfloat16 with the compiled UNet')
     e = sub.add_parser('edit',
                        help='SDEdit, DiffEdit and Imagic on the same validation digits, each at its best setting')
     e.add_argument('--per-pair', type=int, help='measured digits per (from, to) pair (default 10)')
@@ -77,6 +82,9 @@ def bench_cli(argv=None):
     if 'run' in opts and not (Path(opts['run'])/'student-guided').is_dir():
         p.error(f"argument --run: {opts['run']} is not a full distillation run's folder (no student-guided/ in it; "
                 "made by python -m miniai.distill --out RUN)")
+    if 'dtype' in opts:
+        import torch
+        opts['dtype'] = getattr(torch, opts['dtype'])
     if opts.get('device') == 'cuda':
         import torch
         if not torch.cuda.is_available():

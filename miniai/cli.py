@@ -126,7 +126,8 @@ def sample_cli(prompt:str,          # what to draw; several prompts separated by
                model:str=None,      # hub id, local folder or embedded model name (default: the digits model)
                scheduler:str=None,  # lms, ddim, euler or dpm (default: the model's own if one of them, else lms)
                out:str='grid.png',  # where to write the image grid
-               force:bool=False):   # allow sizes beyond MAX_LATENT_POSITIONS (slow, memory-hungry)
+               force:bool=False,    # allow sizes beyond MAX_LATENT_POSITIONS (slow, memory-hungry)
+               compile:bool=False): # compile the UNet with freezing first (about a minute, then faster steps)
     "Generate `n` images per prompt and write them as one grid (a row per prompt)"
     with cli_errors('miniai-sample'):
         # 1. the checks that need no model, before it loads
@@ -145,7 +146,7 @@ def sample_cli(prompt:str,          # what to draw; several prompts separated by
         # 3. the work
         batch = [p for p in prompts for _ in range(n)]
         imgs = generate(c, batch, negative_prompt=None if negative is None else [negative] * len(batch), steps=steps,
-                        guidance_scale=guidance, seed=seed, height=h, width=w)
+                        guidance_scale=guidance, seed=seed, height=h, width=w, compile=compile)
         rows = len(prompts) > 1
         save_image(image_grid(imgs, rows=len(prompts) if rows else None, cols=n if rows else min(n, 4)), out, '--out')
     print(f"wrote {out} ({len(imgs)} images, {imgs[0].size[0]}x{imgs[0].size[1]})")

@@ -20,11 +20,11 @@ from torch import nn
 import torch.nn.functional as F
 from PIL import Image
 from fastcore.script import call_parse
-from .data import check_int, check_number, atomic_path
+from .data import check_int, check_number
 from .miniature import WORDS, byte_tokenizer, captions
 from .scenes import (INKS, BACKGROUNDS, HELD_OUT, SIDE, digit_pool, draw_layout, render, caption, scenes,
                            scenes_tensor, with_article)
-from .training import fit, is_main_process, stage_checkpoint_dir, finish_checkpoints
+from .training import fit, is_main_process, stage_checkpoint_dir, finish_checkpoints, measure_every
 from .cli import cli_errors
 
 # %% ../nbs/06b_clip.ipynb #2050d889
@@ -195,7 +195,7 @@ class ContrastiveLoss(nn.Module):
 @torch.no_grad()
 def embed_scenes(model, images):
     "Unit-length image embeddings (n, projection) of PIL scenes or an (n, 3, 32, 64) uint8 tensor"
-    x = images if isinstance(images, torch.Tensor) else scenes_tensor(images)
+    x = scenes_tensor(images)
     return F.normalize(model.get_image_features(pixel_values=scene_pixels(x)).pooler_output, dim=-1)
 
 @torch.no_grad()
@@ -322,28 +322,23 @@ def train_clip(out, steps=5000, bs=128, p_drop=0.3, hard_negatives=False, dim=64
     model = CLIPModel(clip_config(len(tok), dim, layers))
     draw = lambda g: clip_batch(g, tok, bs, p_drop=p_drop, hard_negatives=hard_negatives)
     # 3. train, measuring at every checkpoint: the curve of quality against steps, kept on disk across a kill
-    curve_file, t0 = out/'training_curve.json', time.time()
-    curve = json.loads(curve_file.read_text()) if curve_file.exists() and not fresh else []
-    def measure(step, loss):
-        if (step + 1) % checkpoint_every and step + 1 != steps: return
+    def measure():
         m = clip_measures(model, tok, n=n_measure // 2, seed=seed + 1)
-        curve[:] = [c for c in curve if c['step'] < step + 1] + [
-            dict(step=step + 1, binding=m['binding']['all'], partial_digit=m['partial']['digit'])]
-        if is_main_process():
-            out.mkdir(parents=True, exist_ok=True)
-            with atomic_path(curve_file) as tmp: tmp.write_text(json.dumps(curve))
         model.train()
+        return dict(binding=m['binding']['all'], partial_digit=m['partial']['digit'])
+    callback, curve = measure_every(checkpoint_every, steps, measure, out/'training_curve.json', fresh)
+    t0 = time.time()
     settings = dict(bs=bs, p_drop=p_drop, hard_negatives=hard_negatives, dim=dim, layers=layers)
     losses = fit(ContrastiveLoss(model), draw, steps, lr=lr, warmup=min(200, steps // 5), seed=seed,
                  checkpoint_dir=ckpt/'clip', checkpoint_every=checkpoint_every, fresh=fresh, progress=progress,
-                 desc='clip', meta=settings, callback=measure)
+                 desc='clip', meta=settings, callback=callback)
     # 4. the main process measures, writes the folder and removes the checkpoints (only what fit wrote)
     if not is_main_process(): return None
     log = dict(steps=steps, lr=lr, seed=seed, **settings, minutes=round((time.time() - t0) / 60, 1),
                torch_threads=torch.get_num_threads(), final_loss=float(np.mean(losses[-100:])),
                measures=clip_measures(model, tok, n=n_measure), curve=curve)
     save_clip(out, model, tok, log)
-    curve_file.unlink(missing_ok=True)
+    (out/'training_curve.json').unlink(missing_ok=True)
     finish_checkpoints(ckpt)
     return log
 

@@ -275,21 +275,23 @@ def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=7.5, seed=0, path=
     return fig
 
 # %% ../nbs/11_distill.ipynb #c875f991
-def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out):
+def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out, compile=False):
     "One row: accuracy and FID of `per_digit` images per digit, and seconds per image at `batch`"
     from miniai.evaluate import sample_digits, accuracy, fid_against
-    xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=scale)
-    run = lambda: generate(c, [digit_prompt(7)] * batch, steps=steps, guidance_scale=scale, seed=0, progress=False)
+    xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=scale, compile=compile)
+    run = lambda: generate(c, [digit_prompt(7)] * batch, steps=steps, guidance_scale=scale, seed=0, progress=False,
+                           compile=compile)
     sec = time_call(run, budget=math.inf, max_reps=repeats, stat=min) / batch
     r = dict(model=name, steps=steps, guidance=scale, accuracy=accuracy(clf, xg, yg), fid=fid_against(clf, xg, x_valid),
              s_per_image=sec, images_per_s=1 / sec)
     out(f"{name:<34} {steps:>5} {scale:>8} {r['accuracy']:>8.1%} {r['fid']:>7.2f} {sec * 1000:>9.1f} {1 / sec:>9.1f}")
     return r
 
-def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.5, clf=None, out=print):
+def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.5, clf=None, compile=False, out=print):
     """The teacher at 30, 8 and 4 guided steps against the students at their own steps (the shipped `digits-4step`, and
     those of a full run's folder `run`): accuracy, FID, speed; the 4-step student against diffusers' pipeline, its
-    guidance, bfloat16. `clf`: the judge (trained here unless given)"""
+    guidance, bfloat16; with `compile`, the teacher and the student in bfloat16 with the compiled UNet too. `clf`: the
+    judge (trained here unless given)"""
     from miniai.evaluate import train_classifier
     # 1. the judge, the reference digits, the models
     x_train, y_train, x_valid, _ = get_mnist()
@@ -321,21 +323,33 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.
     bf = load_components('digits-4step', dtype=torch.bfloat16)
     rows.append(_measure('digits-4step in bfloat16', bf, clf, x_valid, per_digit, 4, guidance_scale, batch, repeats,
                          out))
-    return dict(rows=rows, speedup_vs_diffusers=speedup)
+    res = dict(rows=rows, speedup_vs_diffusers=speedup)
+    if compile: res.update(_compiled_rows(teacher, bf, clf, x_valid, per_digit, guidance_scale, batch, repeats, out))
+    return res
 
-def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out):
+def _compiled_rows(teacher, student_bf16, clf, x_valid, per_digit, guidance_scale, batch, repeats, out):
+    "The teacher (30 steps) and the student in bfloat16, compiled: quality and speed, and the student against diffusers"
+    teacher_bf16 = load_components('tiny-sd', dtype=torch.bfloat16)
+    rows = [_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch, repeats, out, compile=True)
+            for name, c, steps in (('teacher in bfloat16, compiled', teacher_bf16, 30),
+                                   ('digits-4step in bfloat16, compiled', student_bf16, 4))]
+    speedup = _speed_vs_diffusers(student_bf16, teacher, batch, repeats, guidance_scale, out, compile=True)
+    return dict(compiled_rows=rows, compiled_speedup_vs_diffusers=speedup)
+
+def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, compile=False):
     "The 4-step `student`'s images per second over those of diffusers' pipeline on the teacher at 30 guided steps"
     pipe = diffusers_pipeline(teacher)
     pipe.set_progress_bar_config(disable=True)
     p = [digit_prompt(7)] * batch
-    ours = lambda: generate(student, p, steps=4, guidance_scale=guidance_scale, seed=0, progress=False)
+    ours = lambda: generate(student, p, steps=4, guidance_scale=guidance_scale, seed=0, progress=False, compile=compile)
     theirs = lambda: pipe(p, num_inference_steps=30, guidance_scale=guidance_scale).images
     ts, tt = [], []   # both make PIL images: text encoding, the loop and the VAE decode, nothing else
     for _ in range(repeats + 1):
         ts.append(time_call(ours, max_reps=1, stat=min))
         tt.append(time_call(theirs, max_reps=1, stat=min))
     speedup = min(tt) / min(ts)
-    out(f"speed, batch {batch}, PIL images, alternating: the 4-step student {min(ts) / batch * 1000:.1f} ms/image, "
+    what = f"the 4-step student{' (bfloat16, compiled)' if compile else ''}"
+    out(f"speed, batch {batch}, PIL images, alternating: {what} {min(ts) / batch * 1000:.1f} ms/image, "
         f"diffusers' pipeline on the teacher (30 steps, CFG) {min(tt) / batch * 1000:.1f} ms/image: {speedup:.1f}x "
         "the images/s")
     return speedup

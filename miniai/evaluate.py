@@ -8,22 +8,25 @@ Docs: https://miniai.github.io/miniai/evaluate.html.md"""
 __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'digit_classifier', 'ClassifierLoss', 'train_classifier', 'classify', 'features',
            'pil_to_digits', 'fid', 'balanced', 'sample_digits', 'accuracy', 'per_digit_accuracy', 'fid_against',
            'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_background', 'slot_ink', 'ink_amounts',
-           'read_scenes', 'scene_scores', 'judge_dir', 'train_judge', 'load_judge', 'slot_features', 'slot_fid']
+           'read_slots', 'read_scenes', 'scene_scores', 'judge_dir', 'train_judge', 'load_judge', 'slot_features',
+           'slot_fid', 'asked', 'follows', 'prompt_scores', 'scene_prompts', 'spread', 'spread_ratio', 'scene_quality']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
-import json, time
+import json, random, re, time
 from pathlib import Path
 import numpy as np, torch
+from tqdm.auto import tqdm
 from torch import nn
 import torch.nn.functional as F
 from .data import get_mnist, valid_digit_image, atomic_path
 from .matmul import time_call
-from .miniature import digit_prompt
+from .miniature import WORDS, digit_prompt
 from .sampling import generate, native_size
 from .loading import load_components
 from .diffedit import diffedit, upsample_mask
 from .training import fit
-from .scenes import PALETTE, INKS, BACKGROUNDS, SIDE, scenes_tensor
+from .scenes import PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes, scenes_tensor, caption
+from .clip import complete_caption, clip_score, load_clip
 
 # %% ../nbs/08_evaluate.ipynb #e11021e0
 def digit_classifier(seed=0):
@@ -120,11 +123,11 @@ DIFFEDIT_PAIRS = ((1, 7), (7, 1), (3, 8), (4, 9), (6, 5), (0, 8))
 
 def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, threshold=0.3, seed=0):
     "DiffEdit on validation digits: share classified as the target, mean |pixel change| outside and inside the mask"
-    size = native_size(c)
+    h, w = native_size(c)
     hits, outside, inside = [], [], []
     for a, b in pairs:
         for k in range(per_pair):
-            im = valid_digit_image(a, k).resize((size, size))
+            im = valid_digit_image(a, k).resize((w, h))
             edited, m = diffedit(c, im, digit_prompt(a), digit_prompt(b), strength=strength, threshold=threshold,
                                  seed=seed + k, return_mask=True, progress=False)
             hits.append(int(classify(clf, pil_to_digits([edited]))[0]) == b)
@@ -173,25 +176,23 @@ def evaluate_quality(c=None, clf=None, per_digit=20, steps=30, guidance_scale=7.
     return res
 
 # %% ../nbs/08_evaluate.ipynb #8cd0eaeb
-_RGB = torch.tensor([PALETTE[c] for c in BACKGROUNDS], dtype=torch.float32)   # row i: BACKGROUNDS[i], i + 1: INKS[i]
-
 def scene_background(x):
     "Index into BACKGROUNDS of each scene's background (`x`: (n, 3, 32, 64) floats): the colour of most pixels"
-    return torch.cdist(x.flatten(2).median(2).values, _RGB).argmin(1)
+    return torch.cdist(x.flatten(2).median(2).values, PALETTE_RGB).argmin(1)
 
 def slot_ink(x, bg, k):
     "Index into INKS of slot `k`'s ink: the ink nearest the mean of its 8 pixels farthest from the background"
-    part = x[..., SIDE * k:SIDE * (k + 1)] - _RGB[bg][:, :, None, None]
+    part = x[..., SIDE * k:SIDE * (k + 1)] - PALETTE_RGB[bg][:, :, None, None]
     far = part.norm(dim=1).flatten(1).topk(8).indices
-    inkiest = torch.gather(part.flatten(2), 2, far[:, None].expand(-1, 3, -1)).mean(2) + _RGB[bg]
-    d = torch.cdist(inkiest, _RGB[1:])
+    inkiest = torch.gather(part.flatten(2), 2, far[:, None].expand(-1, 3, -1)).mean(2) + PALETTE_RGB[bg]
+    d = torch.cdist(inkiest, PALETTE_RGB[1:])
     d[bg > 0, bg[bg > 0] - 1] = torch.inf                                  # never the background's own colour
     return d.argmin(1)
 
 def ink_amounts(x, bg, ink, k):
     "Slot `k`'s ink amount per pixel, (n, 32, 32) in [0, 1]: where each pixel lies from background to ink colour"
-    part = x[..., SIDE * k:SIDE * (k + 1)] - _RGB[bg][:, :, None, None]
-    step = _RGB[ink + 1] - _RGB[bg]
+    part = x[..., SIDE * k:SIDE * (k + 1)] - PALETTE_RGB[bg][:, :, None, None]
+    step = PALETTE_RGB[ink + 1] - PALETTE_RGB[bg]
     return ((part * step[:, :, None, None]).sum(1) / (step ** 2).sum(1)[:, None, None]).clamp(0, 1)
 
 # %% ../nbs/08_evaluate.ipynb #4821077e
@@ -199,18 +200,24 @@ def _slot_digits(alpha):
     "Ink amounts (n, 32, 32) as the classifier's (n, 784) input: the 28x28 middle, the scenes' padding cropped"
     return alpha[:, 2:30, 2:30].reshape(len(alpha), 784)
 
-@torch.no_grad()
-def read_scenes(clf, images, min_ink=12):
-    """What the judge reads in each scene (PIL scenes or an (n, 3, 32, 64) uint8 tensor), with no text model: a dict of
-    `slots` (per slot `(digit, ink)`, or None if empty: under `min_ink` pixels half inked) and `background`"""
-    x = (images if isinstance(images, torch.Tensor) else scenes_tensor(images)).float()
-    bg, slots = scene_background(x), []
+def read_slots(images, min_ink=12):
+    """The backgrounds of the scenes `images` (PIL scenes or an (n, 3, 32, 64) uint8 tensor) and, per slot, its ink,
+    its ink amounts and whether it holds a digit (at least `min_ink` pixels half inked): all but the digits"""
+    x = scenes_tensor(images).float()
+    bg, per_slot = scene_background(x), []
     for k in range(2):
         ink = slot_ink(x, bg, k)
         alpha = ink_amounts(x, bg, ink, k)
-        present = (alpha > 0.5).flatten(1).sum(1) >= min_ink
-        digit = classify(clf, _slot_digits(alpha))
-        slots.append([(int(d), INKS[i]) if p else None for d, i, p in zip(digit, ink, present)])
+        per_slot.append((ink, alpha, (alpha > 0.5).flatten(1).sum(1) >= min_ink))
+    return bg, per_slot
+
+@torch.no_grad()
+def read_scenes(clf, images, min_ink=12):
+    """What the judge reads in each scene, with no text model: a dict of `slots` (per slot `(digit, ink)`, or None if
+    empty) and `background`"""
+    bg, per_slot = read_slots(images, min_ink)
+    slots = [[(int(d), INKS[i]) if p else None for d, i, p in zip(classify(clf, _slot_digits(alpha)), ink, present)]
+             for ink, alpha, present in per_slot]
     return [dict(slots=s, background=BACKGROUNDS[b]) for s, b in zip(zip(*slots), bg.tolist())]
 
 # %% ../nbs/08_evaluate.ipynb #e0f56c9d
@@ -262,14 +269,95 @@ def load_judge(folder=None):
 @torch.no_grad()
 def slot_features(clf, images, min_ink=12):
     "The classifier's features (m, 128) of the ink amounts of every filled slot in the scenes `images`"
-    x = (images if isinstance(images, torch.Tensor) else scenes_tensor(images)).float()
-    bg, feats = scene_background(x), []
-    for k in range(2):
-        alpha = ink_amounts(x, bg, slot_ink(x, bg, k), k)
-        present = (alpha > 0.5).flatten(1).sum(1) >= min_ink
-        feats.append(features(clf, _slot_digits(alpha[present])))
-    return torch.cat(feats)
+    _, per_slot = read_slots(images, min_ink)
+    return torch.cat([features(clf, _slot_digits(alpha[present])) for _, alpha, present in per_slot])
 
 def slot_fid(clf, images, reference):
     "FID between the filled slots of the scenes `images` and those of the `reference` scenes"
     return fid(slot_features(clf, images), slot_features(clf, reference))
+
+# %% ../nbs/08_evaluate.ipynb #3a305213
+_PHRASE = re.compile(r"an? (?:(?P<ink>\w+) )?(?P<digit>\w+)(?: on the (?P<slot>left|right))?")
+
+def asked(text):
+    "What a scene caption asks for: `(background or None, [(digit, ink or None, slot index or None), ...])`"
+    if text.startswith('a handwritten digit ') and text.split()[-1] in WORDS:
+        return None, [(WORDS.index(text.split()[-1]), None, None)]
+    background, body = None, text
+    if m := re.search(r',? on an? (\w+) background$', text): body, background = text[:m.start()], m.group(1)
+    digits = []
+    for part in body.split(' and '):
+        m = _PHRASE.fullmatch(part)
+        known = m and m['digit'] in WORDS and (m['ink'] or 'red') in INKS and (background or 'black') in BACKGROUNDS
+        if not known: raise ValueError(f"text must be a scene caption ('a red seven on the left, on a blue "
+                                       f"background'), got {text!r}")
+        digits.append((WORDS.index(m['digit']), m['ink'], None if m['slot'] is None else SLOTS.index(m['slot'])))
+    return background, digits
+
+# %% ../nbs/08_evaluate.ipynb #f14ca98e
+def follows(read, text):
+    """Which of what `text` asks for the read scene (from `read_scenes`) has: `digits`, `ink`, `slot`, `background`
+    (those named), and `binding`, all of them"""
+    background, want = asked(text)
+    held = [(k, s) for k, s in enumerate(read['slots']) if s is not None]
+    out = dict(digits=sorted(s[0] for _, s in held) == sorted(d for d, _, _ in want))
+    where = [[k for k, s in held if s[0] == d and slot in (None, k)] for d, _, slot in want]   # slots that fit
+    inks = [any(read['slots'][k][1] == ink for k in ks) for (_, ink, _), ks in zip(want, where) if ink]
+    slots = [bool(ks) for (_, _, slot), ks in zip(want, where) if slot is not None]
+    if inks: out['ink'] = all(inks)
+    if slots: out['slot'] = all(slots)
+    if background: out['background'] = read['background'] == background
+    out['binding'] = all(out.values())
+    return out
+
+def prompt_scores(reads, texts):
+    "Share of scenes following their prompts, per attribute (over the prompts naming it), from `follows`"
+    if len(reads) != len(texts): raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
+    rows = [follows(r, t) for r, t in zip(reads, texts)]
+    kinds = [k for k in ('digits', 'ink', 'slot', 'background', 'binding') if any(k in r for r in rows)]
+    return {k: float(np.mean([r[k] for r in rows if k in r])) for k in kinds}
+
+# %% ../nbs/08_evaluate.ipynb #cd1d2cc1
+def _is_held_out(s): return any(d in HELD_OUT for d in s.slots if d)
+
+def scene_prompts(n=100, seed=0):
+    """`n` prompts of each kind ('handwritten', 'one digit', 'two digits', 'held out'), from validation scenes drawn
+    with `seed`"""
+    sc, rng = scenes(40 * n, seed=seed, split='valid'), random.Random(seed)
+    one = [s for s in sc if sum(d is not None for d in s.slots) == 1 and not _is_held_out(s)][:n]
+    two = [s for s in sc if all(s.slots) and not _is_held_out(s)][:n]
+    return {'handwritten': [f"a handwritten digit {WORDS[i % 10]}" for i in range(n)],
+            'one digit': [caption(s.slots, s.background, rng, p_drop=0.5, p_handwritten=0) for s in one],
+            'two digits': [complete_caption(s.slots, s.background) for s in two],
+            'held out': [complete_caption(s.slots, s.background) for s in sc if _is_held_out(s)][:n]}
+
+def spread(images):
+    "Mean distance between every two of `images` (scenes), pixels in [0, 1]"
+    return float(torch.pdist(scenes_tensor(images).float().flatten(1) / 255).mean())
+
+def spread_ratio(c, texts, per_prompt=8, steps=30, guidance_scale=7.5, seed=0, pool=4000):
+    "Per prompt: the spread of `per_prompt` samples over that of as many real validation scenes fitting the prompt"
+    real = scenes(pool, seed=seed + 1, split='valid')
+    ratios = []
+    for t in texts:
+        fits = [s.image for s in real if follows(dict(slots=s.slots, background=s.background), t)['binding']]
+        made = generate(c, [t] * per_prompt, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False)
+        ratios.append(spread(made) / spread(fits[:per_prompt]))
+    return ratios
+
+# %% ../nbs/08_evaluate.ipynb #64a4d62e
+def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed=0, n_spread=4):
+    """The colour model `c`'s measures per kind of prompt (`scene_prompts`): the judge's `prompt_scores`, slot FID
+    against validation scenes, the CLIP score (`clip`: (model, processor); the embedded CLIP by default), and the
+    spread ratio of `n_spread` one-digit prompts"""
+    model, processor = clip or load_clip()
+    reference = [s.image for s in scenes(1000, seed=5, split='valid')]
+    res = {}
+    for kind, texts in tqdm(scene_prompts(n, seed).items(), desc='scene quality'):
+        images = generate(c, texts, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False)
+        res[kind] = dict(prompt_scores(read_scenes(judge, images), texts), n=len(texts),
+                         slot_fid=slot_fid(judge, images, reference),
+                         clip_score=clip_score(model, processor.tokenizer, images, texts))
+    one = scene_prompts(n_spread, seed + 1)['one digit']
+    res['spread_ratio'] = spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale, seed=seed)
+    return res

@@ -33,16 +33,18 @@ def byte_tokenizer(merges=()):
     return CLIPTokenizer(vocab=vocab, merges=list(merges), model_max_length=77)
 
 def tiny_configs(vocab_size, dim=64, unet_channels=(64, 128), vae_channels=(32, 64, 64), groups=16, latent_size=8):
-    "Configs (plain dicts) of a miniature SD's text encoder, VAE and UNet: SD's classes with fewer, narrower layers"
-    n = len(vae_channels)
+    """Configs (plain dicts) of a miniature SD's text encoder, VAE and UNet: SD's classes with fewer, narrower layers.
+    `latent_size`: the latents' side, or `(height, width)`"""
+    n, square = len(vae_channels), isinstance(latent_size, int)
+    side, unet_size = (latent_size, latent_size) if square else (max(latent_size), tuple(latent_size))
     return dict(
         text_encoder=dict(vocab_size=vocab_size, hidden_size=dim, intermediate_size=2*dim, num_hidden_layers=2,
                           num_attention_heads=4, max_position_embeddings=77, bos_token_id=vocab_size-2,
                           eos_token_id=vocab_size-1, pad_token_id=vocab_size-1),
         vae=dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=tuple(vae_channels),
                  down_block_types=('DownEncoderBlock2D',)*n, up_block_types=('UpDecoderBlock2D',)*n,
-                 layers_per_block=1, norm_num_groups=groups, sample_size=latent_size * 2**(n-1)),
-        unet=dict(sample_size=latent_size, in_channels=4, out_channels=4, block_out_channels=tuple(unet_channels),
+                 layers_per_block=1, norm_num_groups=groups, sample_size=side * 2**(n-1)),
+        unet=dict(sample_size=unet_size, in_channels=4, out_channels=4, block_out_channels=tuple(unet_channels),
                   layers_per_block=1, down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'),
                   up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'), cross_attention_dim=dim, attention_head_dim=8,
                   norm_num_groups=groups))

@@ -6,13 +6,13 @@ Docs: https://miniai.github.io/miniai/performance.html.md"""
 
 # %% auto #0
 __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_flops_per_step', 'gpu_peak_tflops', 'timed',
-           'alternate', 'bench_sd', 'bench_diffedit']
+           'alternate', 'matmul_gflops', 'bench_sd', 'bench_diffedit']
 
 # %% ../nbs/09_performance.ipynb #dade2b3b
 import copy, dataclasses, os, statistics, threading, time
 import torch
 from .sampling import (generate_latents, vae_scale_factor, native_size, default_size, latent_shape,
-                             diffusers_pipeline)
+                             diffusers_pipeline, compiled_unet)
 from .miniature import byte_tokenizer, tiny_parts
 from .loading import load_components, components_from_parts, with_scheduler
 
@@ -118,50 +118,60 @@ def _pipeline(c):
     p.set_progress_bar_config(disable=True)
     return p
 
+def matmul_gflops(dtype=torch.float32, device='cpu', n=2048, repeats=5):
+    "The best rate, GFLOP/s, of an n x n matrix product in `dtype` over `repeats`: the machine's limit for dense work"
+    a, b = (torch.randn(n, n, generator=torch.Generator().manual_seed(i)).to(device, dtype) for i in range(2))
+    torch.mm(a, b)   # warm-up
+    return 2 * n ** 3 / min(timed(lambda: torch.mm(a, b), device)[1] for _ in range(repeats)) / 1e9
+
 def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scale=7.5, repeats=8, compile=False,
-             channels_last=False, diffedit=True, compile_diffusers=False, out=print):
-    """Time our sampler against diffusers' pipeline on identical components; print and return the figures.
-    `compile_diffusers`: diffusers' pipeline gets the same compiled UNet as ours (else its own, eager)"""
+             dtype=None, channels_last=False, diffedit=True, out=print):
+    """Time our sampler against diffusers' pipeline, both on the same model; print and return the figures. Diffusers
+    runs the device's default dtype, eager; ours `dtype` (default: the very same components), in `channels_last`
+    layout, or `compile`d with freezing, and then also against diffusers with the same compile (`vs_compiled`)"""
+    # 1. the components: diffusers' as a user gets them; ours the very same objects unless another dtype is asked for
     c = components_for(size, device)
-    steps = steps or (50 if size == 'sd15' else 30)
-    batch = batch or (1 if size == 'sd15' else 10)
-    dev = c.device
-    h = w = native_size(c)
-    out(f"bench sd: size={size} device={dev.type} dtype={str(c.dtype).replace('torch.', '')} steps={steps} "
-        f"batch={batch} guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} "
-        f"torch={torch.__version__} "
-        f"threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}{' compile' if compile else ''}"
-        f"{' (diffusers too)' if compile and compile_diffusers else ''}")
-    if dev.type == 'cuda': out(f"GPU: {torch.cuda.get_device_name()}")
+    ours_c = c if dtype in (None, c.dtype) else components_for(size, device, dtype)
+    if channels_last:   # our own copy of the UNet in NHWC layout; diffusers keeps the original
+        ours_c = dataclasses.replace(ours_c, unet=copy.deepcopy(ours_c.unet).to(memory_format=torch.channels_last))
+    steps, batch = steps or (50 if size == 'sd15' else 30), batch or (1 if size == 'sd15' else 10)
+    dev, (h, w) = c.device, native_size(c)
+    _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, out)
     flops = unet_flops_per_step(c, batch)
     out(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step (UNet on {2*batch} "
         f"latents) = {flops/1e9:.2f} GFLOP")
-    pipe = _pipeline(c)
+    # 2. the runs: the same prompts and starting latents; diffusers eager, and with our compiled UNet
     prompts = ['a handwritten digit seven'] * batch
-    lat = torch.randn(latent_shape(c, batch, h, w), generator=torch.Generator().manual_seed(0))
-    lat = lat.to(dev, c.dtype)
-    unet = c.unet
-    if channels_last:   # our own copy of the UNet in NHWC layout; diffusers keeps the original
-        unet = copy.deepcopy(c.unet).to(memory_format=torch.channels_last)
-    if compile: unet = torch.compile(unet)
-    ours_c = dataclasses.replace(c, unet=unet)
-    if compile and compile_diffusers: pipe.unet = unet   # the same compiled module: a like-for-like second row
+    lat = torch.randn(latent_shape(c, batch, h, w), generator=torch.Generator().manual_seed(0)).to(dev)
     run_ours = lambda: generate_latents(ours_c, prompts, steps=steps, guidance_scale=guidance_scale,
-                                        latents=lat.clone(), progress=False)
-    run_theirs = lambda: pipe(prompts, num_inference_steps=steps, guidance_scale=guidance_scale, latents=lat.clone(),
-                              output_type='latent').images
-    if compile:
-        _, t_first, _ = timed(run_ours, dev)
-    a, _, _ = timed(run_ours, dev)
-    b, _, _ = timed(run_theirs, dev)  # warm-up (and the agreement check)
-    if compile:
-        _, t_warm, _ = timed(run_ours, dev)
-        out(f"torch.compile: first call {t_first:.1f} s, of which about {t_first - t_warm:.1f} s compiling")
-    diff = (a.float() - b.float()).abs().max().item()
-    (ours, mem_o), (theirs, mem_t) = alternate(run_ours, run_theirs, repeats, dev)
-    res = _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out)
+                                        latents=lat.clone(), progress=False, compile=compile)
+    def diffusers_run(pipe):
+        return lambda: pipe(prompts, num_inference_steps=steps, guidance_scale=guidance_scale,
+                            latents=lat.clone().to(c.dtype), output_type='latent').images
+    rows = [('diffusers', diffusers_run(_pipeline(c)))]
+    if compile: rows.append(('diffusers compiled', diffusers_run(_pipeline(dataclasses.replace(c, unet=compiled_unet(
+        c.unet))))))
+    # 3. warm-up (the compile time on its own line), then per row the agreement check and the alternating pairs
+    _, t_first, _ = timed(run_ours, dev)
+    a, t_warm, _ = timed(run_ours, dev)
+    if compile: out(f"torch.compile (freezing): first call {t_first:.1f} s, of which about {t_first - t_warm:.1f} s "
+                    "compiling")
+    limits = {d: matmul_gflops(d, dev) for d in {c.dtype, ours_c.dtype}} if dev.type == 'cpu' else {}
+    results = [_row(name, run_ours, run, a, size, dev, steps, batch, flops, repeats, limits, ours_c.dtype, c.dtype,
+                    out) for name, run in rows]
+    res = dict(results[0], **({'vs_compiled': results[1]} if compile else {}))
     if diffedit and size != 'sd15': res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
     return res
+
+def _row(name, run_ours, run_theirs, ours_latents, size, dev, steps, batch, flops, repeats, limits, ours_dtype,
+         their_dtype, out):
+    "One comparison: diffusers' warm-up and agreement, the alternating pairs, the report"
+    out(f"--- ours against {name}")
+    b, _, _ = timed(run_theirs, dev)
+    diff = (ours_latents.float() - b.float()).abs().max().item()
+    (ours, mem_o), (theirs, mem_t) = alternate(run_ours, run_theirs, repeats, dev)
+    res = _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out)
+    return dict(res, **(_cpu_limits(flops * steps, res, ours_dtype, their_dtype, limits, out) if limits else {}))
 
 def _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out):
     "The table and the summary of `bench_sd`'s alternating pairs; returns the figures as a dict"
@@ -186,6 +196,25 @@ def _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_
         f"diffusers| = {diff:.2e}")
     return res
 
+def _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, out):
+    name = lambda d: str(d).replace('torch.', '')
+    out(f"bench sd: size={size} device={c.device.type} dtype={name(ours_c.dtype)} (diffusers {name(c.dtype)}) "
+        f"steps={steps} batch={batch} guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} "
+        f"torch={torch.__version__} threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}"
+        f"{' compile' if compile else ''}")
+    if c.device.type == 'cuda': out(f"GPU: {torch.cuda.get_device_name()}")
+
+def _cpu_limits(flops_per_run, res, ours_dtype, their_dtype, limits, out):
+    "Each loop's achieved GFLOP/s against the matmul rate of its own dtype, measured in the same run"
+    name = lambda d: str(d).replace('torch.', '')
+    for d, rate in limits.items(): out(f"CPU limit: a 2048x2048 matmul in {name(d)} runs at {rate:.0f} GFLOP/s")
+    got = {}
+    for who, s, d in (('ours', res['ours_s'], ours_dtype), ('diffusers', res['diffusers_s'], their_dtype)):
+        gf = flops_per_run / s / 1e9
+        got.update({f'{who}_gflops': gf, f'{who}_share_of_matmul': gf / limits[d]})
+        out(f"{who:<10} {gf:.0f} GFLOP/s sustained over the run = {gf / limits[d]:.0%} of the {name(d)} matmul rate")
+    return dict(got, matmul_gflops={name(d): r for d, r in limits.items()})
+
 # %% ../nbs/09_performance.ipynb #d8e4e76a
 def bench_diffedit(c, steps=30, repeats=3, out=print):
     "Time our mask + encode + edit against StableDiffusionDiffEditPipeline's generate_mask + invert + __call__"
@@ -197,9 +226,9 @@ def bench_diffedit(c, steps=30, repeats=3, out=print):
                               scheduler=DDIMScheduler.from_config(ddim.scheduler.config),
                               inverse_scheduler=DDIMInverseScheduler.from_config(ddim.scheduler.config))
     pipe.set_progress_bar_config(disable=True)
-    size = native_size(c)
-    img = Image.new('RGB', (size, size))
-    img.paste((255, 255, 255), (size // 4, size // 4, 3 * size // 4, 3 * size // 4))
+    h, w = native_size(c)
+    img = Image.new('RGB', (w, h))
+    img.paste((255, 255, 255), (w // 4, h // 4, 3 * w // 4, 3 * h // 4))
     ref, q = 'a handwritten digit one', 'a handwritten digit seven'
     def ours():
         m = diffedit_mask(c, img, ref, q, seed=0)

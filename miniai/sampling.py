@@ -8,8 +8,8 @@ Docs: https://miniai.github.io/miniai/stable_diffusion.html.md"""
 __all__ = ['Components', 'check_strength', 'as_prompts', 'check_prompt', 'vae_scale_factor', 'embed_text', 'encode_prompts',
            'cfg', 'rescale_cfg', 'guidance_embedding', 'predict_noise', 'latent_shape', 'make_generator',
            'random_latents', 'start_step', 'image_to_tensor', 'encode_image', 'img2img_start', 'native_size',
-           'default_size', 'is_guidance_distilled', 'generate_latents', 'decode', 'generate', 'diffusers_pipeline',
-           'slerp', 'interpolate', 'save_gif']
+           'default_size', 'is_guidance_distilled', 'FrozenCompiled', 'compiled_unet', 'generate_latents', 'decode',
+           'generate', 'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif']
 
 # %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
 import copy, dataclasses, inspect, math, threading, warnings
@@ -205,13 +205,15 @@ def img2img_start(c, noise, steps, strength, init_image=None, start_latents=None
 
 # %% ../nbs/04_stable_diffusion.ipynb #4fd95f7b
 def native_size(c):
-    "The side in pixels of the images the model was trained on: the UNet's latent size times the VAE's scale factor"
-    return c.unet.config.sample_size * vae_scale_factor(c)
+    """`(height, width)` in pixels of the images the model was trained on: the UNet's latent size (a side, or height
+    and width) times the VAE's scale factor"""
+    size, f = c.unet.config.sample_size, vae_scale_factor(c)
+    return (size * f, size * f) if isinstance(size, int) else (size[0] * f, size[1] * f)
 
 def default_size(c, height=None, width=None):
     "`(height, width)`: the model's native size where not given, checked against the VAE's scale factor"
-    native = native_size(c)
-    height, width = native if height is None else height, native if width is None else width
+    native_h, native_w = native_size(c)
+    height, width = native_h if height is None else height, native_w if width is None else width
     _check_size(c, height, width)
     return height, width
 
@@ -287,21 +289,53 @@ def _callback_result(r, x):
                          f"{getattr(r, 'shape', type(r).__name__)}")
     return r
 
+# %% ../nbs/04_stable_diffusion.ipynb #b31da527
+class FrozenCompiled(torch.nn.Module):
+    """`module` compiled by inductor with freezing, which is a setting read when a graph compiles: each call runs
+    with it on, since torch compiles at the first call and again for each new shape. Otherwise it reads as `module`"""
+    def __init__(self, module):
+        super().__init__()
+        self.compiled = torch.compile(module)
+    def forward(self, *args, **kwargs):
+        with torch._inductor.config.patch(freezing=True): return self.compiled(*args, **kwargs)
+    def __getattr__(self, name):   # what the module has (config, dtype, device, ...): the module's
+        try: return super().__getattr__(name)
+        except AttributeError:
+            if name == 'compiled': raise   # not built yet (a copy being made): nothing to look in
+            return getattr(self.compiled._orig_mod, name)
+
+_COMPILED = {}   # id(unet) -> (unet, its weights' versions, the compiled module)
+
+def compiled_unet(unet):
+    """`unet` compiled with freezing (its weights folded into the graph as constants, `FrozenCompiled`): once per model
+    in a process, again if its weights were changed in place"""
+    from diffusers.utils import is_torch_version
+    torch.compiler.assume_constant_result(is_torch_version)   # a constant: else each bfloat16 upsampling breaks the graph
+    versions = tuple(p._version for p in unet.parameters())   # a tensor's version rises with each in-place change
+    held = _COMPILED.get(id(unet))
+    if held is None or held[0] is not unet or held[1] != versions:
+        held = _COMPILED[id(unet)] = (unet, versions, FrozenCompiled(unet))
+    return held[2]
+
 # %% ../nbs/04_stable_diffusion.ipynb #c12c075b
 @torch.inference_mode()
 def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=None, steps=50, guidance_scale=7.5,
                      guidance=None, guidance_rescale=0.0, generator=None, seed=None, latents=None, init_image=None,
-                     strength=0.8, callback=None, callback_every=1, progress=True, embeddings=None, start_latents=None):
+                     strength=0.8, callback=None, callback_every=1, progress=True, embeddings=None, start_latents=None,
+                     compile=False):
     """Denoised latents for `prompts` (or text `embeddings`), with classifier-free guidance. `callback(i, t, latents)`
     runs every `callback_every` steps; a tensor it returns replaces the latents. `start_latents`: latents already at
-    the noise level where `strength` starts (e.g. from DDIM inversion), used instead of noising `init_image`."""
+    the noise level where `strength` starts (e.g. from DDIM inversion), used instead of noising `init_image`.
+    `compile=True`: the UNet compiled with freezing (`compiled_unet`), once per model in a process."""
     # 1. check the inputs, all of them, before any work
     height, width = _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale,
                                   guidance_rescale, callback_every, latents, start_latents, init_image)
     # the guidance scale is the UNet's input: one call per step, no unconditional half
     student = is_guidance_distilled(c)
     if student: _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
+    if not isinstance(compile, bool): raise TypeError(f"compile must be True or False, got {compile!r}")
     generator = make_generator(generator, seed)
+    if compile: c = dataclasses.replace(c, unet=compiled_unet(c.unet))
     do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None
                                                    or guidance_scale > 1)
     # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked once for every step

@@ -8,7 +8,7 @@ Docs: https://miniai.github.io/miniai/training.html.md"""
 __all__ = ['CHECKPOINT_NAME', 'CHECKPOINT_MARK', 'sine_data', 'ToyRegressor', 'batches_from', 'warmup_cosine', 'EMA',
            'is_main_process', 'list_checkpoints', 'save_checkpoint', 'check_checkpoint_dir', 'clear_checkpoints',
            'stage_checkpoint_dir', 'finish_checkpoints', 'check_checkpoint', 'latest_checkpoint', 'rng_states',
-           'set_rng_states', 'fit', 'frozen_copy', 'weights_hash', 'training_cli']
+           'set_rng_states', 'fit', 'frozen_copy', 'weights_hash', 'measure_every', 'training_cli']
 
 # %% ../nbs/06_training.ipynb #88efdced
 import copy, hashlib, json, math, os, random, re, shutil, sys, warnings
@@ -347,6 +347,20 @@ def weights_hash(model):
         h.update(k.encode())
         h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+# %% ../nbs/06_training.ipynb #0471c41d
+def measure_every(every, steps, measure, curve_file=None, fresh=False):
+    """A `fit` callback running `measure()` (a dict) every `every` steps and at step `steps`, and the curve it keeps
+    (a list of dicts with `step`), also in `curve_file` across a kill; returns `(callback, curve)`"""
+    curve_file = None if curve_file is None else Path(curve_file)
+    curve = json.loads(curve_file.read_text()) if curve_file and curve_file.exists() and not fresh else []
+    def callback(step, loss):
+        if (step + 1) % every and step + 1 != steps: return
+        curve[:] = [c for c in curve if c['step'] < step + 1] + [dict(step=step + 1, **measure())]
+        if curve_file is not None and is_main_process():
+            curve_file.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(curve_file) as tmp: tmp.write_text(json.dumps(curve))
+    return callback, curve
 
 # %% ../nbs/06_training.ipynb #ce7e2ba1
 @call_parse

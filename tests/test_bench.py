@@ -18,7 +18,8 @@ def test_cli_rejects_unknown():
     assert r.returncode == 2 and "invalid choice: 'nope'" in r.stderr and 'Traceback' not in r.stderr
 
 @pytest.mark.parametrize('args, msg', [(['sd', '--steps', '0'], 'argument --steps: must be >= 1'), (['sd', '--device', 'gpu'], "argument --device: invalid choice: 'gpu'"),
-                                       (['matmul', '--full'], 'unrecognized arguments: --full'), (['sd', '--size', 'huge'], "invalid choice: 'huge'")])
+                                       (['matmul', '--full'], 'unrecognized arguments: --full'), (['sd', '--size', 'huge'], "invalid choice: 'huge'"),
+                                       (['sd', '--dtype', 'int8'], "argument --dtype: invalid choice: 'int8'")])
 def test_cli_argument_errors(args, msg):
     r = subprocess.run([sys.executable, '-m', 'miniai.bench'] + args, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
@@ -26,6 +27,7 @@ def test_cli_argument_errors(args, msg):
 def test_sub_command_help():
     r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'sd', '--help'], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith('usage: python -m miniai.bench sd') and '--channels-last' in r.stdout
+    assert '--compile' in r.stdout and '--dtype' in r.stdout
     assert '--full' not in r.stdout
 
 def test_distill_run_that_is_not_there_is_refused(tmp_path):

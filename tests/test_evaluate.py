@@ -120,3 +120,24 @@ def test_slot_fid_floor_is_far_below_other_digits():
 def test_load_judge_names_a_missing_folder(tmp_path):
     from miniai.evaluate import load_judge, train_judge
     with pytest.raises(FileNotFoundError, match='folder: no judge at'): load_judge(tmp_path)
+
+def test_every_caption_of_a_scene_is_followed_by_the_scene_itself():
+    "asked/follows read back every caption scenes() writes: a scene's true contents follow its own caption"
+    from miniai.evaluate import asked, follows
+    from miniai.scenes import scenes
+    for s in scenes(300, seed=3, split='valid'):
+        assert follows(dict(slots=s.slots, background=s.background), s.caption)['binding'], s.caption
+    assert asked('an orange eight on the right, on a white background') == ('white', [(8, 'orange', 1)])
+    for bad in ('a dog', 'a teal seven', 'a seven on a pink background'):
+        with pytest.raises(ValueError, match='text must be a scene caption'): asked(bad)
+
+def test_follows_says_what_is_wrong():
+    from miniai.evaluate import follows, prompt_scores
+    read = dict(slots=((7, 'red'), (2, 'blue')), background='black')
+    assert follows(read, 'a blue seven on the left and a blue two on the right, on a black background') == dict(
+        digits=True, ink=False, slot=True, background=True, binding=False)
+    assert follows(read, 'a seven') == dict(digits=False, binding=False)          # a digit more than asked
+    assert follows(dict(slots=(None, (7, 'red')), background='white'), 'a red seven on the left')['slot'] is False
+    assert prompt_scores([read, read], ['a red seven and a blue two', 'a seven and a two on a white background']) == dict(
+        digits=1.0, ink=1.0, background=0.0, binding=0.5)
+    with pytest.raises(ValueError, match='reads and texts must pair up, got 1 and 2'): prompt_scores([read], ['a', 'b'])

@@ -68,3 +68,7 @@ def test_scenes_tensor_is_what_render_drew():
     x = scenes_tensor([s.image for s in sc])
     assert x.shape == (5, 3, 32, 64) and x.dtype == torch.uint8
     assert (x[0].permute(1, 2, 0).numpy() == np.asarray(sc[0].image)).all()
+    assert scenes_tensor(x) is x   # a tensor of scenes already: itself
+    with pytest.raises(ValueError, match=r'images must be PIL scenes or an \(n, 3, 32, 64\) uint8 tensor, got torch.float32'):
+        scenes_tensor(x.float())
+    with pytest.raises(ValueError, match=r'got torch.uint8 \(5, 3, 32, 32\)'): scenes_tensor(x[..., :32])

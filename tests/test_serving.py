@@ -14,6 +14,14 @@ def test_only_served_models(tmp_path):
         assert get_model() is get_model('tiny-sd')
     finally: serve_models()
 
+def test_serving_compiled_is_a_setting_of_serve_models():
+    from miniai.serving import SERVING
+    try:
+        serve_models(compile=True)
+        assert SERVING['compile'] is True
+    finally: serve_models()
+    assert SERVING['compile'] is False
+
 def test_uploads_are_read_as_the_command_line_reads_them_and_kept(tmp_path):
     ramp = (np.linspace(0, 65535, 256).reshape(16, 16)).astype(np.uint16)
     Image.fromarray(ramp).save(tmp_path/'ramp16.png')

@@ -121,6 +121,9 @@ def test_the_user_s_files_in_the_checkpoint_folder_survive(tmp_path):
     (['--bs', '0'], 'bs must be an int >= 1, got 0'),
     (['--unet-steps', '0'], 'unet_steps must be an int >= 1, got 0'),
     (['--out', 'FILE'], 'is a file, not a folder'),
+    (['--world', 'colour'], "--world must be 'digits' or 'scenes', got 'colour'"),
+    (['--world', 'scenes', '--n-images', '64'], '--n-images is for --world digits'),
+    (['--world', 'scenes', '--unet-steps', '-1'], 'unet_steps must be an int >= 1, got -1'),
 ])
 def test_cli_bad_arguments_before_any_work(tmp_path, args, message):
     (tmp_path/'FILE').write_text('x')
@@ -134,9 +137,35 @@ def test_cli_bad_arguments_before_any_work(tmp_path, args, message):
 def test_two_processes_write_one_model(tmp_path):
     "torchrun --nproc_per_node 2: only the main process writes the model, and the run ends cleanly"
     out = tmp_path/'m'
-    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '-m', 'miniai.train_tiny',
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '-m', 'miniai.train_tiny',
                         '--out', str(out), '--vae-steps', '2', '--unet-steps', '2', '--bs', '8', '--n-images', '64'],
                        capture_output=True, text=True, timeout=600, env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0, r.stderr[-3000:]
     assert (out/'model_index.json').exists() and not (out/'checkpoints').exists()
     assert load_components(out, device='cpu').unet.config.sample_size == 8
+
+def test_scene_model_learns_on_the_frozen_clip_text_tower(tmp_path):
+    "A few steps of the colour model: the CLIP's text tower saved unchanged in float32, diffusers samples 32x64 scenes"
+    from miniai.train_tiny import train_scene_sd, SCENE_LATENT
+    from miniai.clip import clip_dir
+    from transformers import CLIPTextModel
+    log = train_scene_sd(tmp_path/'m', vae_steps=2, unet_steps=3, vae_bs=2, bs=2, n_scenes=16, checkpoint_every=3,
+                         n_measure=4, progress=False, command='test')
+    assert [c['step'] for c in log['curve']] == [3] and 0 <= log['curve'][0]['binding'] <= 1
+    assert log['command'] == 'test' and log['world'] == 'scenes'
+    assert not (tmp_path/'m'/'checkpoints').exists() and not (tmp_path/'m'/'training_curve.json').exists()
+    saved, clip = (CLIPTextModel.from_pretrained(d).state_dict() for d in (tmp_path/'m'/'text_encoder', clip_dir()))
+    assert all(saved[k].dtype == torch.float32 and torch.equal(saved[k], clip[k]) for k in saved)
+    from diffusers import StableDiffusionPipeline
+    pipe = StableDiffusionPipeline.from_pretrained(tmp_path/'m')   # no torch_dtype: every part in float32
+    assert {pipe.unet.dtype, pipe.vae.dtype, pipe.text_encoder.dtype} == {torch.float32}
+    assert tuple(pipe.unet.config.sample_size) == SCENE_LATENT
+    im = pipe('a red seven on the left', num_inference_steps=2, output_type='pil').images[0]
+    assert im.size == (64, 32)
+    c = load_components(tmp_path/'m', device='cpu')
+    from miniai.sampling import native_size
+    assert native_size(c) == (32, 64) and generate(c, ['a red seven'], steps=2, progress=False)[0].size == (64, 32)
+    from miniai.evaluate import scene_quality, load_judge
+    q = scene_quality(c, load_judge(), n=2, steps=2, n_spread=1)   # the colour measures run end to end on it
+    assert set(q) == {'handwritten', 'one digit', 'two digits', 'held out', 'spread_ratio'}
+    assert all(0 <= q[k]['binding'] <= 1 and q[k]['n'] == 2 for k in q if k != 'spread_ratio')

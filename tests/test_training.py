@@ -168,7 +168,7 @@ AUDITED_RUN = textwrap.dedent('''
 def test_two_processes_agree_and_only_rank0_writes(tmp_path):
     "torchrun --nproc_per_node 2: a gloo MULTI_CPU run; both ranks end with the same weights; only rank 0 writes files"
     script = tmp_path/'audited.py'; script.write_text(AUDITED_RUN)
-    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', str(script), str(tmp_path)],
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', str(script), str(tmp_path)],
                        capture_output=True, text=True, timeout=300, env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0, r.stderr[-2000:]
     results = sorted(l.split() for l in r.stdout.splitlines() if l.startswith('RESULT'))
