@@ -149,10 +149,11 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
         return lambda: pipe(prompts, num_inference_steps=steps, guidance_scale=guidance_scale,
                             latents=lat.clone().to(c.dtype), output_type='latent').images
     rows = [('diffusers', diffusers_run(_pipeline(c)))]
-    if compile: rows.append(('diffusers compiled', diffusers_run(_pipeline(dataclasses.replace(c, unet=compiled_unet(
-        c.unet))))))
+    if compile:
+        same_compile = dataclasses.replace(c, unet=compiled_unet(c.unet))
+        rows.append(('diffusers compiled', diffusers_run(_pipeline(same_compile))))
     # 3. warm-up (the compile time on its own line), then per row the agreement check and the alternating pairs
-    _, t_first, _ = timed(run_ours, dev)
+    if compile: _, t_first, _ = timed(run_ours, dev)
     a, t_warm, _ = timed(run_ours, dev)
     if compile: out(f"torch.compile (freezing): first call {t_first:.1f} s, of which about {t_first - t_warm:.1f} s "
                     "compiling")
@@ -196,8 +197,10 @@ def _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_
         f"diffusers| = {diff:.2e}")
     return res
 
+def _dtype_name(d): return str(d).replace('torch.', '')
+
 def _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, out):
-    name = lambda d: str(d).replace('torch.', '')
+    name = _dtype_name
     out(f"bench sd: size={size} device={c.device.type} dtype={name(ours_c.dtype)} (diffusers {name(c.dtype)}) "
         f"steps={steps} batch={batch} guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} "
         f"torch={torch.__version__} threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}"
@@ -206,7 +209,7 @@ def _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, 
 
 def _cpu_limits(flops_per_run, res, ours_dtype, their_dtype, limits, out):
     "Each loop's achieved GFLOP/s against the matmul rate of its own dtype, measured in the same run"
-    name = lambda d: str(d).replace('torch.', '')
+    name = _dtype_name
     for d, rate in limits.items(): out(f"CPU limit: a 2048x2048 matmul in {name(d)} runs at {rate:.0f} GFLOP/s")
     got = {}
     for who, s, d in (('ours', res['ours_s'], ours_dtype), ('diffusers', res['diffusers_s'], their_dtype)):
