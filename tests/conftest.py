@@ -24,3 +24,21 @@ def clf():
     "The independent digit classifier (the judge of the quality measures): the shipped one, as the notebooks use"
     from miniai.evaluate import load_judge
     return load_judge()
+
+@pytest.fixture
+def python_m(monkeypatch, capsys):
+    """`python -m MODULE ARGS...` run in this process, as Python runs it (runpy, `__name__ == '__main__'`), without a
+    second start of Python: returns (exit status, stdout, stderr)"""
+    import runpy, sys, warnings
+    def run(module, *args):
+        monkeypatch.setattr(sys, 'argv', [module, *map(str, args)])
+        capsys.readouterr()
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings('ignore', message='.*found in sys.modules', category=RuntimeWarning)
+                runpy.run_module(module, run_name='__main__', alter_sys=True)
+            code = 0
+        except SystemExit as e: code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run

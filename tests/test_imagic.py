@@ -120,13 +120,13 @@ def test_command_writes_its_files(tmp_path):
     (['--target', 'an eight', '--out', 'e.txt'], "--out: cannot write images with extension '.txt'"),
     (['--target', 'an eight', '--out', 'x.png', '--figure', 'x.png'], 'must be different files'),
 ])
-def test_command_errors(tmp_path, args, expected):
+def test_command_errors(tmp_path, python_m, args, expected):
     src = tmp_path/'in.png'; Image.new('RGB', (32, 32)).save(src)
-    r = run([str(src), '--model', '/no/such/model'] + args, timeout=60)
-    lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and 'Traceback' not in r.stderr and expected in lines[-1], r.stderr
+    code, _, err = python_m('miniai.imagic', str(src), '--model', '/no/such/model', *args)
+    lines = err.strip().splitlines()
+    assert code == 2 and 'Traceback' not in err and expected in lines[-1], err
 
-def test_command_unreadable_image(tmp_path):
+def test_command_unreadable_image(tmp_path, python_m):
     txt = tmp_path/'notes.png'; txt.write_text('not an image')
-    r = run([str(txt), '--target', 'an eight', '--model', '/no/such/model'], timeout=60)
-    assert r.returncode == 2 and 'image: notes.png is not an image file' in r.stderr and 'Traceback' not in r.stderr
+    code, _, err = python_m('miniai.imagic', str(txt), '--target', 'an eight', '--model', '/no/such/model')
+    assert code == 2 and 'image: notes.png is not an image file' in err and 'Traceback' not in err

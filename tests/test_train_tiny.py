@@ -125,13 +125,12 @@ def test_the_user_s_files_in_the_checkpoint_folder_survive(tmp_path):
     (['--world', 'scenes', '--n-images', '64'], '--n-images is for --world digits'),
     (['--world', 'scenes', '--unet-steps', '-1'], 'unet_steps must be an int >= 1, got -1'),
 ])
-def test_cli_bad_arguments_before_any_work(tmp_path, args, message):
+def test_cli_bad_arguments_before_any_work(tmp_path, python_m, args, message):
     (tmp_path/'FILE').write_text('x')
     args = [str(tmp_path/a) if a == 'FILE' else a for a in args]
     if '--out' not in args: args += ['--out', str(tmp_path/'m')]
-    t0 = time.time()
-    r = subprocess.run([sys.executable, '-m', 'miniai.train_tiny', *args], capture_output=True, text=True)
-    assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    code, _, err = python_m('miniai.train_tiny', *args)
+    assert code == 2 and message in err and 'Traceback' not in err, err
     assert not (tmp_path/'m').exists()
 
 def test_two_processes_write_one_model(tmp_path):

@@ -235,11 +235,10 @@ def run_training(*args, **kw):
     (['--steps', '0'], 'steps must be an int >= 1, got 0'),
     (['--checkpoint-dir', 'FILE'], 'is a file'),
 ])
-def test_cli_bad_arguments_are_one_line(tmp_path, args, message):
+def test_cli_bad_arguments_are_one_line(tmp_path, python_m, args, message):
     (tmp_path/'FILE').write_text('x')
-    r = run_training(*[str(tmp_path/a) if a == 'FILE' else a for a in args])
-    assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    code, _, err = python_m('miniai.training', *[str(tmp_path/a) if a == 'FILE' else a for a in args])
+    assert code == 2 and message in err and 'Traceback' not in err and len(err.strip().splitlines()) == 1, err
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(bs=0), 'bs must be an int >= 1, got 0'),
