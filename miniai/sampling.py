@@ -9,7 +9,7 @@ __all__ = ['Components', 'check_strength', 'as_prompts', 'check_prompt', 'vae_sc
            'cfg', 'rescale_cfg', 'guidance_embedding', 'predict_noise', 'latent_shape', 'make_generator',
            'random_latents', 'start_step', 'image_to_tensor', 'encode_image', 'img2img_start', 'native_size',
            'default_size', 'is_guidance_distilled', 'FrozenCompiled', 'compiled_unet', 'generate_latents', 'decode',
-           'generate', 'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif']
+           'generate', 'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif', 'chained_interpolate', 'frame_change']
 
 # %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
 import copy, dataclasses, inspect, math, threading, warnings
@@ -427,3 +427,20 @@ def save_gif(frames, path, duration=150, loop=0):
     frames = list(frames) + list(frames[-2:0:-1])
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=loop)
     return Path(path)
+
+# %% ../nbs/04_stable_diffusion.ipynb #e760863f
+def chained_interpolate(c, prompt_a, prompt_b, *, seed=0, n=8, strength=0.5, **kwargs):
+    "`n` images from `prompt_a` to `prompt_b`, each frame image-to-image (at `strength`) from the frame before"
+    check_int(n, 'n', 2)
+    check_strength(strength)
+    ea, eb = (embed_text(c, [p]) for p in (prompt_a, prompt_b))
+    frames = generate(c, None, embeddings=ea, seed=seed, **kwargs)
+    for t in torch.linspace(0, 1, n)[1:]:
+        emb = torch.lerp(ea, eb, float(t))
+        frames += generate(c, None, embeddings=emb, init_image=frames[-1], strength=strength, seed=seed, **kwargs)
+    return frames
+
+def frame_change(frames):
+    "Mean |pixel change| (pixels in [0, 1]) from each frame to the next"
+    x = torch.cat([image_to_tensor(f) for f in frames]) / 2
+    return (x[1:] - x[:-1]).abs().mean((1, 2, 3))

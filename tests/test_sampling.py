@@ -3,7 +3,8 @@ import os, subprocess, sys, warnings
 import numpy as np, pytest, torch
 from PIL import Image
 from miniai.sampling import (diffusers_pipeline, generate_latents, decode, generate, encode_image, encode_prompts,
-                             slerp, interpolate, save_gif, vae_scale_factor)
+                             slerp, interpolate, save_gif, vae_scale_factor,
+                             chained_interpolate, frame_change)
 from miniai.loading import load_components, make_scheduler
 from miniai.guidance import guidance_decay, cfg_rescale_pred, cfg_rescale_update
 
@@ -134,6 +135,17 @@ def test_slerp():
     torch.testing.assert_close(m, a * 1.5)
     x, y = torch.tensor([1., 0.]), torch.tensor([0., 1.])
     torch.testing.assert_close(slerp(x, y, 0.5), torch.tensor([2**-.5, 2**-.5]))
+
+def test_chained_interpolation_starts_like_generate_and_moves_frame_by_frame(c):
+    frames = chained_interpolate(c, 'a cat', 'a dog', seed=3, n=3, strength=0.5, steps=4, progress=False)
+    assert len(frames) == 3 and all(f.size == (16, 16) for f in frames)
+    first = generate(c, ['a cat'], seed=3, steps=4, progress=False)[0]
+    assert np.array_equal(np.asarray(frames[0]), np.asarray(first))
+    change = frame_change(frames)
+    assert change.shape == (2,) and (change > 0).all() and (change <= 1).all()
+    assert frame_change([first, first]).item() == 0
+    with pytest.raises(ValueError, match='n must be'): chained_interpolate(c, 'a', 'b', n=1)
+    with pytest.raises(ValueError, match=r'strength must be in \(0, 1\], got 2'): chained_interpolate(c, 'a', 'b', strength=2)
 
 def test_interpolate_and_gif(c, tmp_path):
     frames = interpolate(c, 'a cat', 'a dog', seed_a=0, seed_b=1, n=3, steps=2, progress=False)
