@@ -9,10 +9,11 @@ __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'digit_classifier', 'ClassifierLoss'
            'pil_to_digits', 'fid', 'balanced', 'sample_digits', 'accuracy', 'per_digit_accuracy', 'fid_against',
            'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_background', 'slot_ink', 'ink_amounts',
            'read_slots', 'read_scenes', 'scene_scores', 'judge_dir', 'train_judge', 'load_judge', 'slot_features',
-           'slot_fid', 'asked', 'follows', 'prompt_scores', 'scene_prompts', 'spread', 'spread_ratio', 'scene_quality']
+           'slot_fid', 'asked', 'follows', 'prompt_scores', 'scene_prompts', 'spread', 'spread_ratio', 'scene_quality',
+           'AttentionRecorder', 'cross_attention_maps']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
-import json, random, re, time
+import copy, dataclasses, json, random, re, time
 from pathlib import Path
 import numpy as np, torch
 from tqdm.auto import tqdm
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from .data import get_mnist, valid_digit_image, atomic_path
 from .matmul import time_call
 from .miniature import WORDS, digit_prompt
-from .sampling import generate, native_size
+from .sampling import generate, generate_latents, decode, native_size
 from .loading import load_components
 from .diffedit import diffedit, upsample_mask
 from .training import fit
@@ -361,3 +362,33 @@ def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed
     one = scene_prompts(n_spread, seed + 1)['one digit']
     res['spread_ratio'] = spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale, seed=seed)
     return res
+
+# %% ../nbs/08_evaluate.ipynb #be30d0f5
+class AttentionRecorder:
+    "A cross-attention processor: `processor`'s own attention, keeping each map (the prompt's row, heads averaged)"
+    def __init__(self, processor, maps): self.processor, self.maps = processor, maps
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, **kwargs):
+        e = attn.norm_encoder_hidden_states(encoder_hidden_states) if attn.norm_cross else encoder_hidden_states
+        q, k = attn.head_to_batch_dim(attn.to_q(hidden_states)), attn.head_to_batch_dim(attn.to_k(e))
+        p = attn.get_attention_scores(q, k).unflatten(0, (-1, attn.heads))   # (batch, heads, pixels, tokens)
+        self.maps.append(p[-1].mean(0))   # with guidance the batch is (unconditional, prompt): the prompt's is last
+        return self.processor(attn, hidden_states, encoder_hidden_states, **kwargs)
+
+@torch.no_grad()
+def cross_attention_maps(c, prompt, seed=0, steps=30, guidance_scale=7.5):
+    """Sample `prompt` on a copy of the UNet that records its cross-attention: `(tokens, maps, latents)`, `maps` of
+    shape (tokens, h, w) at the latents' size, averaged over heads, layers and steps"""
+    unet = copy.deepcopy(c.unet)   # the caller's UNet keeps its own processors
+    maps = []
+    unet.set_attn_processor({k: AttentionRecorder(p, maps) if '.attn2.' in k else p
+                             for k, p in unet.attn_processors.items()})
+    latents = generate_latents(dataclasses.replace(c, unet=unet), [prompt], seed=seed, steps=steps,
+                               guidance_scale=guidance_scale, progress=False)
+    h, w = latents.shape[-2:]
+    def at_latent_size(m):   # (pixels, tokens) at one layer's resolution -> (tokens, h, w)
+        s = round((h * w / m.shape[0]) ** 0.5)
+        return F.interpolate(m.T.reshape(1, -1, h // s, w // s), size=(h, w), mode='nearest')[0]
+    ids = c.tokenizer(prompt)['input_ids']
+    avg = torch.stack([at_latent_size(m.float()) for m in maps]).mean(0)[:len(ids)]
+    return c.tokenizer.convert_ids_to_tokens(ids), avg, latents

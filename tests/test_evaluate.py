@@ -141,3 +141,13 @@ def test_follows_says_what_is_wrong():
     assert prompt_scores([read, read], ['a red seven and a blue two', 'a seven and a two on a white background']) == dict(
         digits=1.0, ink=1.0, background=0.0, binding=0.5)
     with pytest.raises(ValueError, match='reads and texts must pair up, got 1 and 2'): prompt_scores([read], ['a', 'b'])
+
+def test_cross_attention_maps_leave_the_model_and_its_samples_as_they_were(c):
+    from miniai.evaluate import cross_attention_maps
+    from miniai.sampling import generate_latents
+    before = dict(c.unet.attn_processors)
+    tokens, maps, latents = cross_attention_maps(c, 'a cat', seed=1, steps=3)
+    assert tokens[0] == '<|startoftext|>' and tokens[-1] == '<|endoftext|>' and maps.shape == (len(tokens), 8, 8)
+    assert torch.equal(latents, generate_latents(c, ['a cat'], seed=1, steps=3, progress=False))
+    assert all(before[k] is p for k, p in c.unet.attn_processors.items())   # the caller's UNet untouched
+    assert (maps >= 0).all() and (maps.sum(0) <= 1 + 1e-5).all() and maps.sum(0).min() > 0
