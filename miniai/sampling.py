@@ -310,7 +310,7 @@ def compiled_unet(unet):
     """`unet` compiled with freezing (its weights folded into the graph as constants, `FrozenCompiled`): once per model
     in a process, again if its weights were changed in place"""
     from diffusers.utils import is_torch_version
-    torch.compiler.assume_constant_result(is_torch_version)   # a constant: else each bfloat16 upsampling breaks the graph
+    torch.compiler.assume_constant_result(is_torch_version)   # else each bfloat16 upsampling breaks the graph
     versions = tuple(p._version for p in unet.parameters())   # a tensor's version rises with each in-place change
     held = _COMPILED.get(id(unet))
     if held is None or held[0] is not unet or held[1] != versions:
