@@ -15,7 +15,7 @@ from fastcore.imports import IN_NOTEBOOK
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
               'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.imagic', 'compare_editors'),
-              'gpu': ('miniai.gpu_check', 'gpu_check')}
+              'scenes': ('miniai.evaluate', 'bench_scenes'), 'gpu': ('miniai.gpu_check', 'gpu_check')}
 
 def run_benchmark(what, **kwargs):
     "Run the benchmark called `what` with `kwargs` and return what it returns"
@@ -65,6 +65,10 @@ def _parser():
                        help='SDEdit, DiffEdit and Imagic on the same validation digits, each at its best setting')
     e.add_argument('--per-pair', type=int, help='measured digits per (from, to) pair (default 10)')
     e.add_argument('--sweep-per-pair', type=int, help='digits per pair for choosing the settings (default 2)')
+    s = sub.add_parser('scenes', help="a colour model: the judge's shares per kind of prompt, slot FID, CLIP score, spread")
+    s.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
+    s.add_argument('--n', type=int, help='prompts of each kind (default 100)')
+    s.add_argument('--steps', type=int, help='denoising steps (default 30)')
     g = sub.add_parser('gpu', help='the prepared GPU check: CUDA tests, fp16 agreement, SD v1.5 timings, numba kernel')
     g.add_argument('--out', help='folder for gpu_check.json and gpu_check.md (default out/gpu)')
     g.add_argument('--wheels', help='folder of the carried wheels (default .whl)')
@@ -77,7 +81,7 @@ def bench_cli(argv=None):
     args = vars(p.parse_args(argv))
     what = args.pop('what')
     opts = {k: v for k, v in args.items() if v is not None and v is not False}   # options given
-    for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair', 'per_digit'):
+    for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair', 'per_digit', 'n'):
         if k in opts and opts[k] < 1: p.error(f"argument --{k.replace('_', '-')}: must be >= 1, got {opts[k]}")
     if 'run' in opts and not (Path(opts['run'])/'student-guided').is_dir():
         p.error(f"argument --run: {opts['run']} is not a full distillation run's folder (no student-guided/ in it; "
@@ -93,6 +97,8 @@ def bench_cli(argv=None):
         run_benchmark(what, **opts)
     except ValueError as e:
         p.error(str(e))
+    except OSError as e:   # a model folder that cannot be read, a full disk: one line, as every command says it
+        p.exit(1, f"{p.prog}: error: {e}\n")
     except KeyboardInterrupt:
         p.exit(130, f"{p.prog}: interrupted\n")
 

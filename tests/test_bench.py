@@ -19,10 +19,16 @@ def test_cli_rejects_unknown():
 
 @pytest.mark.parametrize('args, msg', [(['sd', '--steps', '0'], 'argument --steps: must be >= 1'), (['sd', '--device', 'gpu'], "argument --device: invalid choice: 'gpu'"),
                                        (['matmul', '--full'], 'unrecognized arguments: --full'), (['sd', '--size', 'huge'], "invalid choice: 'huge'"),
-                                       (['sd', '--dtype', 'int8'], "argument --dtype: invalid choice: 'int8'")])
-def test_cli_argument_errors(args, msg):
-    r = subprocess.run([sys.executable, '-m', 'miniai.bench'] + args, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
+                                       (['sd', '--dtype', 'int8'], "argument --dtype: invalid choice: 'int8'"),
+                                       (['scenes', '--n', '0'], 'argument --n: must be >= 1'),
+                                       (['scenes'], 'draws (32, 32) images, not 32x64 colour scenes')])
+def test_cli_argument_errors(python_m, args, msg):
+    code, _, err = python_m('miniai.bench', *args)
+    assert code == 2 and len(err.splitlines()) == 1 and msg in err and 'Traceback' not in err, err
+
+def test_cli_unreadable_model_is_one_line(python_m):
+    code, _, err = python_m('miniai.bench', 'scenes', '--model', '/no/such/model')
+    assert code == 1 and len(err.splitlines()) == 1 and "no such folder '/no/such/model'" in err, err
 
 def test_sub_command_help():
     r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'sd', '--help'], capture_output=True, text=True)

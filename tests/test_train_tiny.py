@@ -164,7 +164,9 @@ def test_scene_model_learns_on_the_frozen_clip_text_tower(tmp_path):
     c = load_components(tmp_path/'m', device='cpu')
     from miniai.sampling import native_size
     assert native_size(c) == (32, 64) and generate(c, ['a red seven'], steps=2, progress=False)[0].size == (64, 32)
-    from miniai.evaluate import scene_quality, load_judge
-    q = scene_quality(c, load_judge(), n=2, steps=2, n_spread=1)   # the colour measures run end to end on it
-    assert set(q) == {'handwritten', 'one digit', 'two digits', 'held out', 'spread_ratio'}
-    assert all(0 <= q[k]['binding'] <= 1 and q[k]['n'] == 2 for k in q if k != 'spread_ratio')
+    from miniai.evaluate import bench_scenes
+    lines = []
+    q = bench_scenes(tmp_path/'m', n=2, steps=2, out=lines.append)   # the colour measures run end to end on it
+    assert set(q) == {'handwritten', 'one digit', 'two digits', 'held out', 'slot_fid_floor', 'spread_ratio'}
+    assert all(0 <= q[k]['binding'] <= 1 and q[k]['n'] == 2 for k in q if k not in ('spread_ratio', 'slot_fid_floor'))
+    assert len(lines) == 7 and lines[2].startswith('handwritten') and 'slot FID floor' in lines[-1]
