@@ -6,9 +6,9 @@ Docs: https://miniai.github.io/miniai/app.html.md"""
 
 # %% auto #0
 __all__ = ['OWN_SCHEDULER', 'UI_SCALE', 'CACHE_SWEEP', 'LAUNCH', 'SERVE_HELP', 'enlarged', 'named_slider', 'shown_errors',
-           'pick_digit', 'pick_upload', 'pick_sketch', 'image_source', 'generate_images', 'diffedit_api',
-           'diffedit_page', 'rethreshold', 'imagic_job', 'imagic_api', 'imagic_page', 'generate_tab', 'diffedit_tab',
-           'imagic_tab', 'make_app', 'app_cli']
+           'pick_digit', 'pick_upload', 'pick_sketch', 'image_source', 'generate_images', 'generate_page',
+           'diffedit_api', 'diffedit_page', 'rethreshold', 'imagic_job', 'imagic_api', 'imagic_page', 'generate_tab',
+           'diffedit_tab', 'imagic_tab', 'make_app', 'app_cli']
 
 # %% ../nbs/13a_app.ipynb #59630ddf
 import inspect, ipaddress, socket
@@ -133,6 +133,12 @@ def generate_images(prompt, negative_prompt='', steps=30, guidance_scale=7.5, sc
         progress((item[0], steps), desc='denoising')
         yield item[1]
 
+@shown_errors
+def generate_page(prompt, negative_prompt, steps, guidance_scale, scheduler, seed, n, model, progress=gr.Progress()):
+    "The Generate tab's button: `generate_images`, its previews and result enlarged (the API's `/generate` is not)"
+    for out in generate_images(prompt, negative_prompt, steps, guidance_scale, scheduler, seed, n, model, progress):
+        yield enlarged(out) if isinstance(out, Image.Image) else out
+
 def _check_edit(c, image, n, steps, strength):
     "DiffEdit's counts checked, and its work: the mask's 2n predictions, then encoding (1) and guided decoding (2)"
     check_int(n, 'n')
@@ -190,7 +196,7 @@ def imagic_page(src, target, eta, embedding_steps, unet_steps, steps, seed, mode
     yield from _job(lambda check: (enlarged(src), enlarged(work(check))), (gr.skip(),) * 2)
 
 # %% ../nbs/13a_app.ipynb #a8433ea2
-def generate_tab(model_box):
+def generate_tab(model_box, api_out):
     "The Generate tab: prompt, negative prompt, sampler settings; `/generate` in the API"
     with gr.Row():
         with gr.Column():
@@ -205,8 +211,9 @@ def generate_tab(model_box):
                 n = named_slider(1, 16, 4, step=1, label='images')
             go = gr.Button('Generate', variant='primary', elem_id='generate')
         result = gr.Image(label='result', interactive=False, format='png', elem_id='generate-result')
-    go.click(generate_images, [prompt, negative, steps, guidance, scheduler, seed, n, model_box], result,
-             api_name='generate')
+    settings = [prompt, negative, steps, guidance, scheduler, seed, n, model_box]
+    go.click(generate_page, settings, result, api_visibility='private')
+    gr.Button(visible=False).click(generate_images, settings, api_out, api_name='generate')
 
 def diffedit_tab(model_box, api_image, api_out):
     "The DiffEdit tab: an input, the two texts, DiffEdit's settings, a threshold that redraws at once; `/diffedit`"
@@ -270,7 +277,7 @@ def make_app(models=(), compile=False):
         model_box = gr.Dropdown(models, value=default, label='model')
         api_image = gr.File(visible=False, type='filepath')   # the API's image input and output: hidden from the page
         api_out = gr.Image(visible=False, format='png')
-        with gr.Tab('Generate'): generate_tab(model_box)
+        with gr.Tab('Generate'): generate_tab(model_box, api_out)
         with gr.Tab('DiffEdit'): diffedit_tab(model_box, api_image, api_out)
         with gr.Tab('Imagic'): imagic_tab(model_box, api_image, api_out)
     demo.theme = gr.themes.Default(**fonts)

@@ -76,6 +76,14 @@ def test_bad_input_is_a_message_and_the_server_lives_on(client, tmp_path, what):
     with pytest.raises(AppError, match=expect): client.predict(**call)
     assert Image.open(client.predict(prompt=digit_prompt(1), steps=4, n=1, api_name='/generate')).size == (32, 32)
 
+def test_the_generate_tab_shows_the_images_enlarged(server):
+    "The page's Generate button shows the grid UI_SCALE times larger, nearest-neighbour; /generate stays native size"
+    args = (digit_prompt(1), '', 2, 7.5, miniapp.OWN_SCHEDULER, 0, 2, None)
+    page = [o for o in miniapp.generate_page(*args) if isinstance(o, Image.Image)][-1]
+    api = [o for o in miniapp.generate_images(*args) if isinstance(o, Image.Image)][-1]
+    assert api.size == (64, 32) and page.size == (64 * miniapp.UI_SCALE, 32 * miniapp.UI_SCALE)
+    assert page.resize(api.size, Image.NEAREST).tobytes() == api.tobytes()
+
 def test_cli_refuses_a_bad_port():
     r = subprocess.run([str(Path(sys.executable).parent/'miniai-app'), '--port', '70000'], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and '--port must be from 1 to 65535' in r.stderr
