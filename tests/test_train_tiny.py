@@ -38,21 +38,23 @@ def test_vae_loss_matches_diffusers_sampling():
     ref = torch.nn.functional.mse_loss(vae.decode(post.sample(torch.Generator().manual_seed(0))).sample, x) + 1e-5 * post.kl().mean() / post.mean[0].numel()
     torch.testing.assert_close(VAELoss(vae)(x, eps), ref)
 
-def test_cli_killed_then_rerun_resumes_to_the_same_model(tmp_path):
-    "python -m miniai.train_tiny killed with SIGKILL after a UNet checkpoint; the same command again says where it resumed"
-    args = ['--vae-steps', '4', '--unet-steps', '12', '--bs', '8', '--checkpoint-every', '3', '--n-images', '64']
+def test_cli_killed_then_rerun_resumes_to_the_same_model(tmp_path, python_m):
+    """python -m miniai.train_tiny killed with SIGKILL after a UNet checkpoint; the same command again (here run
+    in-process) says where it resumed"""
+    args = ['--out', str(tmp_path/'killed'), '--vae-steps', '4', '--unet-steps', '12', '--bs', '8',
+            '--checkpoint-every', '3', '--n-images', '64']
     out = tmp_path/'killed'
-    cmd = [sys.executable, '-m', 'miniai.train_tiny', '--out', str(out)] + args
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, '-m', 'miniai.train_tiny', *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     t0 = time.time()
     while not (out/'checkpoints'/'unet'/'checkpoint-0000003').exists():
         assert proc.poll() is None and time.time() - t0 < 120, 'the run ended before its first UNet checkpoint'
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL); proc.wait()
     assert not (out/'model_index.json').exists()
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert 'vae: resumed from step 4' in r.stdout and 'unet: resumed from step' in r.stdout
+    code, stdout, err = python_m('miniai.train_tiny', *args)
+    assert code == 0, err[-2000:]
+    assert 'vae: resumed from step 4' in stdout and 'unet: resumed from step' in stdout
     train_tiny(tmp_path/'whole', vae_steps=4, unet_steps=12, bs=8, checkpoint_every=3, progress=False, n_images=64)
     for part in ('unet/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors', 'text_encoder/model.safetensors'):
         a, b = load_file(out/part), load_file(tmp_path/'whole'/part)
