@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from .data import get_mnist, valid_digit_image, atomic_path
 from .matmul import time_call
 from .miniature import WORDS, digit_prompt
-from .sampling import generate, generate_latents, decode, native_size
+from .sampling import generate, generate_latents, native_size
 from .loading import load_components
 from .diffedit import diffedit, upsample_mask
 from .training import fit
@@ -352,14 +352,14 @@ def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed
     against validation scenes (and its floor: as many real training scenes), the CLIP score (`clip`: (model,
     processor); the embedded CLIP by default), and the spread ratio of `n_spread` one-digit prompts"""
     model, processor = clip or load_clip()
-    reference = [s.image for s in scenes(1000, seed=5, split='valid')]
+    reference = slot_features(judge, [s.image for s in scenes(1000, seed=5, split='valid')])   # once, for every FID
     res = {}
     for kind, texts in tqdm(scene_prompts(n, seed).items(), desc='scene quality'):
         images = generate(c, texts, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False)
         res[kind] = dict(prompt_scores(read_scenes(judge, images), texts), n=len(texts),
-                         slot_fid=slot_fid(judge, images, reference),
+                         slot_fid=fid(slot_features(judge, images), reference),
                          clip_score=clip_score(model, processor.tokenizer, images, texts))
-    res['slot_fid_floor'] = slot_fid(judge, [s.image for s in scenes(n, seed=6)], reference)
+    res['slot_fid_floor'] = fid(slot_features(judge, [s.image for s in scenes(n, seed=6)]), reference)
     one = scene_prompts(n_spread, seed + 1)['one digit']
     res['spread_ratio'] = spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale, seed=seed)
     return res
