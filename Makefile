@@ -30,7 +30,7 @@ nbtest: venv
 	OMP_NUM_THREADS=1 $(VENV)/bin/nbdev-test --n-workers 2 --timing   # two notebooks at a time on two cores: one thread each
 
 pytest: venv
-	$(PY) -m pytest tests -q -p no:cacheprovider --durations=10
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -p no:cacheprovider -n 2 --durations=10   # two workers, one thread each
 
 test: export-check nbtest pytest
 

@@ -170,7 +170,9 @@ def matmul_blocked(a, b):
     a, b = _check(a, b)
     an, bn = np.ascontiguousarray(a.numpy()), np.ascontiguousarray(b.numpy())
     c = np.empty((an.shape[0], bn.shape[1]), dtype=an.dtype)
-    _blocked_kernel(an, _pack_panels(bn), c)
+    threads = torch.get_num_threads()
+    try: _blocked_kernel(an, _pack_panels(bn), c)
+    finally: torch.set_num_threads(threads)   # numba's OpenMP pool resets the thread count that torch shares with it
     return torch.from_numpy(c)
 
 # %% ../nbs/03_matmul.ipynb #ad11fcfa

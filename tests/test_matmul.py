@@ -69,3 +69,12 @@ def test_cpu_peak_estimate():
     peak, parts = mm.cpu_peak_gflops()
     assert peak == pytest.approx(parts['cores']*parts['lanes']*2*parts['fma_units']*parts['ghz'])
     assert peak > 0
+
+def test_blocked_leaves_torch_s_thread_count_alone():
+    "numba's parallel kernel runs on an OpenMP pool that shares libgomp with torch: the caller's setting comes back"
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        mm.matmul_blocked(torch.randn(64, 64), torch.randn(64, 64))
+        assert torch.get_num_threads() == 1
+    finally: torch.set_num_threads(before)
