@@ -447,5 +447,6 @@ d = { 'settings': { 'branch': 'main',
                                  'miniai.training.sine_data': ('training.html#sine_data', 'miniai/training.py'),
                                  'miniai.training.stage_checkpoint_dir': ('training.html#stage_checkpoint_dir', 'miniai/training.py'),
                                  'miniai.training.training_cli': ('training.html#training_cli', 'miniai/training.py'),
+                                 'miniai.training.training_time': ('training.html#training_time', 'miniai/training.py'),
                                  'miniai.training.warmup_cosine': ('training.html#warmup_cosine', 'miniai/training.py'),
                                  'miniai.training.weights_hash': ('training.html#weights_hash', 'miniai/training.py')}}}

@@ -24,7 +24,7 @@ from .sampling import diffusers_pipeline, generate
 from .loading import make_scheduler, components_from_parts
 from .cli import cli_errors
 from .training import (fit, is_main_process, stage_checkpoint_dir, clear_checkpoints, finish_checkpoints,
-                             frozen_copy, measure_every)
+                             frozen_copy, measure_every, training_time)
 
 # %% ../nbs/07_tiny_sd.ipynb #63221dd3
 class VAELoss(nn.Module):
@@ -152,8 +152,12 @@ def _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log):
     save_model(out, parts['tokenizer'], parts['text_encoder'], parts['vae'], parts['unet'], scaling_factor)
     import matplotlib.pyplot as plt
     plt.close(plot_losses(vae_losses, unet_losses, out/'training_loss.png'))   # into the folder, not on screen
+    # each stage's loop time from its checkpoints' clock, summed over every run that resumed it
+    clocks = {k: training_time(ckpt/k) for k in ('vae', 'unet')}
     log = dict(log, scaling_factor=scaling_factor, vae_final_loss=float(np.mean(vae_losses[-100:])),
-               unet_final_loss=float(np.mean(unet_losses[-100:])), torch_threads=torch.get_num_threads())
+               unet_final_loss=float(np.mean(unet_losses[-100:])), torch_threads=torch.get_num_threads(),
+               loop_minutes={k: round(t['seconds'] / 60, 1) for k, t in clocks.items() if t},
+               **{f'{k}_timed_from_step': t['timed_from'] for k, t in clocks.items() if t and t['timed_from']})
     with atomic_path(out/'training_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
     finish_checkpoints(ckpt)
     return log

@@ -8,10 +8,10 @@ Docs: https://miniai.github.io/miniai/training.html.md"""
 __all__ = ['CHECKPOINT_NAME', 'CHECKPOINT_MARK', 'sine_data', 'ToyRegressor', 'batches_from', 'warmup_cosine', 'EMA',
            'is_main_process', 'list_checkpoints', 'save_checkpoint', 'check_checkpoint_dir', 'clear_checkpoints',
            'stage_checkpoint_dir', 'finish_checkpoints', 'check_checkpoint', 'latest_checkpoint', 'rng_states',
-           'set_rng_states', 'fit', 'frozen_copy', 'weights_hash', 'measure_every', 'training_cli']
+           'set_rng_states', 'fit', 'training_time', 'frozen_copy', 'weights_hash', 'measure_every', 'training_cli']
 
 # %% ../nbs/06_training.ipynb #88efdced
-import copy, hashlib, json, math, os, random, re, shutil, sys, warnings
+import copy, hashlib, json, math, os, random, re, shutil, sys, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -256,23 +256,26 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
     config = dict(steps=steps, lr=lr, weight_decay=weight_decay, warmup=warmup, grad_clip=grad_clip,
                   ema_decay=ema_decay, grad_accum=grad_accum, mixed_precision=mixed_precision, seed=seed,
                   processes=acc.num_processes, **(meta or {}))
-    # 3. resume from the newest intact checkpoint
-    start, losses = 0, []
+    # 3. resume from the newest intact checkpoint (with its clock: the loop's seconds so far, over every run)
+    start, losses, clock = 0, [], dict(seconds=0., timed_from=0)
     if checkpoint_dir is not None:
-        start, losses = _resume(acc, checkpoint_dir, fresh, model, opt, sched, ema, generator, config, desc, log)
+        start, losses, clock = _resume(acc, checkpoint_dir, fresh, model, opt, sched, ema, generator, config, desc,
+                                       log)
     # 4. the loop
     ddp_model, opt_ = acc.prepare(model, opt)
     ddp_model.train()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=desc, ncols=90,
                disable=not (progress and acc.is_main_process))
     for step in bar:
+        t0 = time.perf_counter()
         losses.append(_train_step(acc, ddp_model, opt_, params, draw, generator, grad_accum, grad_clip))
         sched.step()
         if ema: ema.update()
         if callback is not None: callback(step, losses[-1])
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)   # shown at the bar's own pace
+        clock['seconds'] += time.perf_counter() - t0
         if checkpoint_dir is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            _save(acc, checkpoint_dir, step + 1, model, opt, sched, ema, generator, losses, config, keep)
+            _save(acc, checkpoint_dir, step + 1, model, opt, sched, ema, generator, losses, clock, config, keep)
     # 5. finish: EMA weights into the model, the model back as it was given (no wrappers), memory released
     if ema: ema.copy_to()
     acc.unwrap_model(ddp_model, keep_fp32_wrapper=False)
@@ -281,16 +284,16 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
     return losses
 
 def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc, log):
-    "`(step, losses)` of the newest intact checkpoint in `folder` loaded into the training state, or `(0, [])`"
+    "`(step, losses, clock)` of the newest intact checkpoint in `folder` loaded into the training state, or `(0, [])`"
     if fresh and acc.is_main_process and folder.exists():
         log(f"{desc}: fresh start, removing {len(list_checkpoints(folder))} checkpoint(s) in {folder}")
         clear_checkpoints(folder)
     acc.wait_for_everyone()
     ck = latest_checkpoint(folder, log)
-    if ck is None: return 0, []
-    start, losses = _load(ck, model, opt, sched, ema, generator, config, acc.process_index)
+    if ck is None: return 0, [], dict(seconds=0., timed_from=0)
+    start, losses, clock = _load(ck, model, opt, sched, ema, generator, config, acc.process_index)
     if start: log(f"{desc}: resumed from step {start}")
-    return start, losses
+    return start, losses, clock
 
 def _train_step(acc, ddp_model, opt, params, draw, generator, grad_accum, grad_clip):
     "One optimiser step over `grad_accum` micro-batches; returns its mean loss (over the processes too)"
@@ -307,12 +310,12 @@ def _train_step(acc, ddp_model, opt, params, draw, generator, grad_accum, grad_c
     return (acc.gather(total[None]).mean() if acc.num_processes > 1 else total).item() / grad_accum
 
 # %% ../nbs/06_training.ipynb #95da0f11
-def _save(acc, folder, step, model, opt, sched, ema, generator, losses, config, keep):
+def _save(acc, folder, step, model, opt, sched, ema, generator, losses, clock, config, keep):
     from accelerate.utils import gather_object
     rngs = gather_object([rng_states(generator)])
     if acc.is_main_process:
         state = dict(step=step, losses=losses, optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                     ema=ema.state_dict() if ema else None, rng=rngs)
+                     ema=ema.state_dict() if ema else None, rng=rngs, **clock)
         save_checkpoint(folder, step, model, state, meta=config, keep=keep)
     acc.wait_for_everyone()
 
@@ -330,7 +333,18 @@ def _load(path, model, opt, sched, ema, generator, config, rank):
     sched.load_state_dict(state['scheduler'])
     if ema: ema.load_state_dict(state['ema'])
     set_rng_states(state['rng'][rank], generator)
-    return state['step'], list(state['losses'])
+    # a checkpoint written before fit kept a clock starts one at its own step
+    clock = dict(seconds=state.get('seconds', 0.), timed_from=state.get('timed_from', state['step']))
+    return state['step'], list(state['losses']), clock
+
+def training_time(folder):
+    """The clock of the newest intact checkpoint in `folder`: `dict(seconds, timed_from, step)`, the wall seconds of
+    `fit`'s loop from step `timed_from` to `step`, summed over every run that resumed (None without a checkpoint)"""
+    ck = latest_checkpoint(folder, log=lambda *a: None)
+    if ck is None: return None
+    state = torch.load(ck/'state.pt', weights_only=True)
+    return dict(seconds=float(state.get('seconds', 0.)), timed_from=int(state.get('timed_from', state['step'])),
+                step=int(state['step']))
 
 # %% ../nbs/06_training.ipynb #2de79a05
 def frozen_copy(m):

@@ -16,6 +16,7 @@ def test_training_smoke(tmp_path):
     "A few steps of each stage produce a folder that both our loader and diffusers read"
     log = train_tiny(tmp_path/'m', vae_steps=3, unet_steps=3, progress=False, n_images=64)
     assert log['unet_steps'] == 3 and log['scaling_factor'] > 0 and log['train_images'] == 64
+    assert set(log['loop_minutes']) == {'vae', 'unet'} and not any('timed_from' in k for k in log)   # timed from step 0
     files = {p.relative_to(tmp_path/'m').as_posix() for p in (tmp_path/'m').rglob('*') if p.is_file()}
     assert not any(f.endswith('.bin') for f in files) and 'unet/diffusion_pytorch_model.safetensors' in files
     assert not (tmp_path/'m'/'checkpoints').exists() and not (tmp_path/'m'/'.tmp-model').exists()

@@ -3,7 +3,7 @@ import json, os, shutil, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import numpy as np, pytest, torch
 from miniai.training import (fit, ToyRegressor, sine_data, batches_from, weights_hash, list_checkpoints, latest_checkpoint,
-                             save_checkpoint, check_checkpoint, warmup_cosine, EMA)
+                             save_checkpoint, check_checkpoint, warmup_cosine, EMA, training_time)
 
 KW = dict(lr=1e-2, warmup=20, ema_decay=0.99, progress=False)
 
@@ -25,6 +25,18 @@ def test_resume_is_bit_for_bit(tmp_path):
     shutil.rmtree(tmp_path/'checkpoint-0000060')                    # as if killed between step 40 and 60
     resumed, losses = toy(checkpoint_dir=tmp_path, checkpoint_every=20)
     assert weights_hash(resumed) == weights_hash(full) and len(losses) == 60
+
+def test_the_clock_sums_the_loop_time_over_resumes(tmp_path):
+    "Each checkpoint carries the loop's wall seconds so far; a resumed run adds to them, never starts them again"
+    assert training_time(tmp_path) is None
+    toy(checkpoint_dir=tmp_path, checkpoint_every=20)
+    at = {p.name: torch.load(p/'state.pt', weights_only=True)['seconds'] for p in list_checkpoints(tmp_path)}
+    whole = training_time(tmp_path)
+    assert whole['timed_from'] == 0 and whole['step'] == 60 and whole['seconds'] > at['checkpoint-0000040'] > 0
+    shutil.rmtree(tmp_path/'checkpoint-0000060')
+    toy(checkpoint_dir=tmp_path, checkpoint_every=20)               # resumes at 40, then steps 41..60 again
+    again = training_time(tmp_path)
+    assert again['step'] == 60 and again['timed_from'] == 0 and again['seconds'] > at['checkpoint-0000040']
 
 def test_finished_run_is_not_trained_again(tmp_path, capsys):
     a, la = toy(checkpoint_dir=tmp_path, checkpoint_every=30)
