@@ -216,3 +216,25 @@ def test_the_wheel_carries_every_embedded_model(tmp_path):
         for f in ('model_index.json', 'unet/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors',
                   'text_encoder/model.safetensors', 'tokenizer/tokenizer.json', 'scheduler/scheduler_config.json', 'training_log.json'):
             assert f'miniai/assets/{m}/{f}' in names, (m, f)
+
+def test_scene_teacher_data_draws_fresh_captions_and_distils():
+    "A teacher of the colour scenes: 8x16 latents of scenes, captions drawn per batch and embedded, the same recipe"
+    from miniai.miniature import byte_tokenizer, tiny_models
+    from miniai.train_tiny import SCENE_LATENT
+    from miniai.distill import scene_distill_data, draw_latents_and_text, distill_guidance
+    tok = byte_tokenizer()
+    parts = tiny_models(tok, 0, dim=32, unet_channels=(32, 64), vae_channels=(32, 64, 64), groups=8, latent_size=SCENE_LATENT)
+    c = components_from_parts(dict(tokenizer=tok, **parts), scheduler='ddim')
+    data = scene_distill_data(c, n_scenes=32)
+    x0, emb = draw_latents_and_text(data, torch.Generator().manual_seed(0), 6)
+    assert x0.shape == (6, 4, *SCENE_LATENT) and emb.shape == (6, 77, 32) and not emb.requires_grad
+    assert len({e.sum().item() for e in emb}) > 1                              # each latent its own caption
+    again = draw_latents_and_text(data, torch.Generator().manual_seed(0), 6)
+    assert torch.equal(x0, again[0]) and torch.equal(emb, again[1])             # the generator decides it all
+    h = weights_hash(c.unet)
+    student, losses = distill_guidance(c, data, steps=2, bs=4, progress=False)
+    assert len(losses) == 2 and all(l == l for l in losses) and weights_hash(c.unet) == h
+
+def test_distill_refuses_an_unknown_world(tmp_path):
+    with pytest.raises(ValueError, match="world must be 'digits' or 'scenes'"): distill(tmp_path/'d', world='colour')
+    assert not (tmp_path/"d").exists()
