@@ -15,7 +15,8 @@ from fastcore.imports import IN_NOTEBOOK
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
               'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.imagic', 'compare_editors'),
-              'scenes': ('miniai.evaluate', 'bench_scenes'), 'gpu': ('miniai.gpu_check', 'gpu_check')}
+              'scenes': ('miniai.evaluate', 'bench_scenes'), 'scene-distill': ('miniai.distill', 'bench_scene_distill'),
+              'gpu': ('miniai.gpu_check', 'gpu_check')}
 
 def run_benchmark(what, **kwargs):
     "Run the benchmark called `what` with `kwargs` and return what it returns"
@@ -69,6 +70,11 @@ def _parser():
     s.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
     s.add_argument('--n', type=int, help='prompts of each kind (default 100)')
     s.add_argument('--steps', type=int, help='denoising steps (default 30)')
+    sd2 = sub.add_parser('scene-distill', help="a colour teacher's 4-step student against it: the scene measures, speed")
+    sd2.add_argument('--student', required=True, help="the student's folder (python -m miniai.distill --world scenes)")
+    sd2.add_argument('--teacher', required=True, help="the colour teacher's folder or embedded name")
+    sd2.add_argument('--n', type=int, help='prompts of each kind (default 100)')
+    sd2.add_argument('--repeats', type=int, help='timed repeats (default 3)')
     g = sub.add_parser('gpu', help='the prepared GPU check: CUDA tests, fp16 agreement, SD v1.5 timings, numba kernel')
     g.add_argument('--out', help='folder for gpu_check.json and gpu_check.md (default out/gpu)')
     g.add_argument('--wheels', help='folder of the carried wheels (default .whl)')

@@ -7,7 +7,8 @@ Docs: https://miniai.github.io/miniai/distill.html.md"""
 # %% auto #0
 __all__ = ['guided_student', 'alpha_sigma', 'GuidedDistillLoss', 'distill_data', 'scene_distill_data', 'draw_latents_and_text',
            'guidance_draw', 'distill_guidance', 'ddim_grid', 'ddim_step', 'pd_target', 'ProgressiveDistillLoss',
-           'distill_halve', 'save_student', 'distill', 'distill_cli', 'stages_figure', 'bench_distill']
+           'distill_halve', 'save_student', 'distill', 'distill_cli', 'stages_figure', 'bench_distill',
+           'bench_scene_distill']
 
 # %% ../nbs/11_distill.ipynb #e47c7fef
 import copy, json, math, time, warnings
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from .data import get_mnist, digits_to_images, atomic_path, check_int, image_grid
 from .matmul import time_call
 from .miniature import random_caption, captions, digit_prompt
-from .sampling import embed_text, cfg, guidance_embedding, generate, diffusers_pipeline
+from .sampling import embed_text, cfg, guidance_embedding, generate, diffusers_pipeline, native_size
 from .loading import load_components, with_scheduler
 from .cli import cli_errors
 from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
@@ -351,13 +352,13 @@ def _compiled_rows(teacher, student_bf16, clf, x_valid, per_digit, guidance_scal
     speedup = _speed_vs_diffusers(student_bf16, teacher, batch, repeats, guidance_scale, out, compile=True)
     return dict(compiled_rows=rows, compiled_speedup_vs_diffusers=speedup)
 
-def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, compile=False):
+def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, compile=False, prompt=None):
     "The 4-step `student`'s images per second over those of diffusers' pipeline on the teacher at 30 guided steps"
     pipe = diffusers_pipeline(teacher)
     pipe.set_progress_bar_config(disable=True)
-    p = [digit_prompt(7)] * batch
+    p, (h, w) = [prompt or digit_prompt(7)] * batch, native_size(teacher)
     ours = lambda: generate(student, p, steps=4, guidance_scale=guidance_scale, seed=0, progress=False, compile=compile)
-    theirs = lambda: pipe(p, num_inference_steps=30, guidance_scale=guidance_scale).images
+    theirs = lambda: pipe(p, height=h, width=w, num_inference_steps=30, guidance_scale=guidance_scale).images
     ts, tt = [], []   # both make PIL images: text encoding, the loop and the VAE decode, nothing else
     for _ in range(repeats + 1):
         ts.append(time_call(ours, max_reps=1, stat=min))
@@ -368,3 +369,24 @@ def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, c
         f"diffusers' pipeline on the teacher (30 steps, CFG) {min(tt) / batch * 1000:.1f} ms/image: {speedup:.1f}x "
         "the images/s")
     return speedup
+
+def bench_scene_distill(student, teacher, n=100, batch=10, repeats=3, guidance_scale=7.5, out=print):
+    """A 4-step student of a colour teacher (folders or embedded names) against it: the judge's shares, slot FID and
+    CLIP score of the teacher at 30 guided LMS steps and at 4 guided DDIM steps, and of the student at 4 (`n` prompts
+    of each kind); then its speed against diffusers' pipeline on the teacher"""
+    from miniai.evaluate import scene_quality, scene_quality_table, load_judge
+    from miniai.clip import load_clip
+    # 1. the models, the judge and the CLIP, each loaded once
+    teacher, student = load_components(teacher), load_components(student)
+    trailing = with_scheduler(teacher, 'ddim', timestep_spacing='trailing')   # the students' sampler
+    judge, clip = load_judge(), load_clip()
+    # 2. quality: the same prompts and seeds for all three
+    rows = {}
+    for name, c, steps in (('teacher, 30 LMS', teacher, 30), ('teacher, 4 DDIM', trailing, 4),
+                           ('student, 4 DDIM', student, 4)):
+        rows[name] = scene_quality(c, judge, clip, n=n, steps=steps, guidance_scale=guidance_scale, n_spread=0)
+        scene_quality_table(rows[name], out, label=name)
+    # 3. speed, alternating with diffusers' pipeline on the teacher
+    prompt = 'a red seven on the left and a blue two on the right, on a yellow background'
+    speedup = _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, prompt=prompt)
+    return dict(rows=rows, speedup_vs_diffusers=speedup)

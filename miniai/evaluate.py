@@ -10,7 +10,7 @@ __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'digit_classifier', 'ClassifierLoss'
            'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_background', 'slot_ink', 'ink_amounts',
            'read_slots', 'read_scenes', 'scene_scores', 'judge_dir', 'train_judge', 'load_judge', 'slot_features',
            'slot_fid', 'asked', 'follows', 'prompt_scores', 'scene_prompts', 'spread', 'spread_ratio', 'scene_quality',
-           'bench_scenes', 'AttentionRecorder', 'cross_attention_maps']
+           'scene_quality_table', 'bench_scenes', 'AttentionRecorder', 'cross_attention_maps']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
 import copy, dataclasses, json, random, re, time
@@ -350,7 +350,7 @@ def spread_ratio(c, texts, per_prompt=8, steps=30, guidance_scale=7.5, seed=0, p
 def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed=0, n_spread=4):
     """The colour model `c`'s measures per kind of prompt (`scene_prompts`): the judge's `prompt_scores`, slot FID
     against validation scenes (and its floor: as many real training scenes), the CLIP score (`clip`: (model,
-    processor); the embedded CLIP by default), and the spread ratio of `n_spread` one-digit prompts"""
+    processor); the embedded CLIP by default), and the spread ratio of `n_spread` one-digit prompts (none: [])"""
     model, processor = clip or load_clip()
     reference = slot_features(judge, [s.image for s in scenes(1000, seed=5, split='valid')])   # once, for every FID
     res = {}
@@ -361,8 +361,18 @@ def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed
                          clip_score=clip_score(model, processor.tokenizer, images, texts))
     res['slot_fid_floor'] = fid(slot_features(judge, [s.image for s in scenes(n, seed=6)]), reference)
     one = scene_prompts(n_spread, seed + 1)['one digit']
-    res['spread_ratio'] = spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale, seed=seed)
+    res['spread_ratio'] = spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale, seed=seed) if one else []
     return res
+
+def scene_quality_table(res, out=print, label=None):
+    "`scene_quality`'s shares, slot FID and CLIP score, one row per kind of prompt (headed by `label`, if given)"
+    first = 'prompts' if label is None else label
+    out(f"{first:<13}{'digit':>7}{'ink':>7}{'slot':>7}{'backgr.':>9}{'binding':>9}{'slot FID':>10}{'CLIP':>7}")
+    for kind in ('handwritten', 'one digit', 'two digits', 'held out'):
+        r = res[kind]
+        share = lambda k: f"{r[k]:.0%}" if k in r else '-'   # a share only over the prompts that name it
+        out(f"{kind:<13}{share('digits'):>7}{share('ink'):>7}{share('slot'):>7}{share('background'):>9}"
+            f"{share('binding'):>9}{r['slot_fid']:>10.1f}{r['clip_score']:>7.1f}")
 
 def bench_scenes(model=None, n=100, steps=30, out=print):
     "`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table"
@@ -371,12 +381,7 @@ def bench_scenes(model=None, n=100, steps=30, out=print):
         raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, not 32x64 colour scenes")
     res = scene_quality(c, load_judge(), n=n, steps=steps)
     out(f"{n} prompts of each kind, {steps} steps, guidance 7.5; shares read by the judge (naming prompts only)")
-    out(f"{'prompts':<13}{'digit':>7}{'ink':>7}{'slot':>7}{'backgr.':>9}{'binding':>9}{'slot FID':>10}{'CLIP':>7}")
-    for kind in ('handwritten', 'one digit', 'two digits', 'held out'):
-        r = res[kind]
-        share = lambda k: f"{r[k]:.0%}" if k in r else '-'   # a share only over the prompts that name it
-        out(f"{kind:<13}{share('digits'):>7}{share('ink'):>7}{share('slot'):>7}{share('background'):>9}"
-            f"{share('binding'):>9}{r['slot_fid']:>10.1f}{r['clip_score']:>7.1f}")
+    scene_quality_table(res, out)
     ratios = res['spread_ratio']
     out(f"slot FID floor (as many real training scenes): {res['slot_fid_floor']:.1f}; spread of 8 samples over that "
         f"of 8 real scenes, per prompt: mean {np.mean(ratios):.2f}, lowest {min(ratios):.2f}")
