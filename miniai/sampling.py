@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np, torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .data import check_int, check_number, image_grid
+from .data import check_int, check_number
 
 # %% ../nbs/04_stable_diffusion.ipynb #6751bbef
 def _size(m):
