@@ -367,11 +367,11 @@ def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed
 def scene_quality_table(res, out=print, label=None):
     "`scene_quality`'s shares, slot FID and CLIP score, one row per kind of prompt (headed by `label`, if given)"
     first = 'prompts' if label is None else label
-    out(f"{first:<13}{'digit':>7}{'ink':>7}{'slot':>7}{'backgr.':>9}{'binding':>9}{'slot FID':>10}{'CLIP':>7}")
+    out(f"{first:<16}{'digit':>7}{'ink':>7}{'slot':>7}{'backgr.':>9}{'binding':>9}{'slot FID':>10}{'CLIP':>7}")
     for kind in ('handwritten', 'one digit', 'two digits', 'held out'):
         r = res[kind]
         share = lambda k: f"{r[k]:.0%}" if k in r else '-'   # a share only over the prompts that name it
-        out(f"{kind:<13}{share('digits'):>7}{share('ink'):>7}{share('slot'):>7}{share('background'):>9}"
+        out(f"{kind:<16}{share('digits'):>7}{share('ink'):>7}{share('slot'):>7}{share('background'):>9}"
             f"{share('binding'):>9}{r['slot_fid']:>10.1f}{r['clip_score']:>7.1f}")
 
 def bench_scenes(model=None, n=100, steps=30, out=print):
