@@ -257,7 +257,7 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
                   ema_decay=ema_decay, grad_accum=grad_accum, mixed_precision=mixed_precision, seed=seed,
                   processes=acc.num_processes, **(meta or {}))
     # 3. resume from the newest intact checkpoint (with its clock: the loop's seconds so far, over every run)
-    start, losses, clock = 0, [], dict(seconds=0., timed_from=0)
+    start, losses, clock = 0, [], _clock()
     if checkpoint_dir is not None:
         start, losses, clock = _resume(acc, checkpoint_dir, fresh, model, opt, sched, ema, generator, config, desc,
                                        log)
@@ -284,13 +284,14 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
     return losses
 
 def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc, log):
-    "`(step, losses, clock)` of the newest intact checkpoint in `folder` loaded into the training state, or `(0, [])`"
+    """`(step, losses, clock)` of the newest intact checkpoint in `folder`, loaded into the training state; or a fresh
+    start's"""
     if fresh and acc.is_main_process and folder.exists():
         log(f"{desc}: fresh start, removing {len(list_checkpoints(folder))} checkpoint(s) in {folder}")
         clear_checkpoints(folder)
     acc.wait_for_everyone()
     ck = latest_checkpoint(folder, log)
-    if ck is None: return 0, [], dict(seconds=0., timed_from=0)
+    if ck is None: return 0, [], _clock()
     start, losses, clock = _load(ck, model, opt, sched, ema, generator, config, acc.process_index)
     if start: log(f"{desc}: resumed from step {start}")
     return start, losses, clock
@@ -333,9 +334,13 @@ def _load(path, model, opt, sched, ema, generator, config, rank):
     sched.load_state_dict(state['scheduler'])
     if ema: ema.load_state_dict(state['ema'])
     set_rng_states(state['rng'][rank], generator)
-    # a checkpoint written before fit kept a clock starts one at its own step
-    clock = dict(seconds=state.get('seconds', 0.), timed_from=state.get('timed_from', state['step']))
-    return state['step'], list(state['losses']), clock
+    return state['step'], list(state['losses']), _clock(state)
+
+def _clock(state=None):
+    """The run's clock kept in a checkpoint's `state` (a fresh one without a state); a checkpoint older than the clock
+    starts one at its own step"""
+    if state is None: return dict(seconds=0., timed_from=0)
+    return dict(seconds=float(state.get('seconds', 0.)), timed_from=int(state.get('timed_from', state['step'])))
 
 def training_time(folder):
     """The clock of the newest intact checkpoint in `folder`: `dict(seconds, timed_from, step)`, the wall seconds of
@@ -343,8 +348,7 @@ def training_time(folder):
     ck = latest_checkpoint(folder, log=lambda *a: None)
     if ck is None: return None
     state = torch.load(ck/'state.pt', weights_only=True)
-    return dict(seconds=float(state.get('seconds', 0.)), timed_from=int(state.get('timed_from', state['step'])),
-                step=int(state['step']))
+    return dict(_clock(state), step=int(state['step']))
 
 # %% ../nbs/06_training.ipynb #2de79a05
 def frozen_copy(m):
