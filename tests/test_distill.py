@@ -217,14 +217,19 @@ def test_the_wheel_carries_every_embedded_model(tmp_path):
                   'text_encoder/model.safetensors', 'tokenizer/tokenizer.json', 'scheduler/scheduler_config.json', 'training_log.json'):
             assert f'miniai/assets/{m}/{f}' in names, (m, f)
 
-def test_scene_teacher_data_draws_fresh_captions_and_distils():
-    "A teacher of the colour scenes: 8x16 latents of scenes, captions drawn per batch and embedded, the same recipe"
+def tiny_scene_model(scheduler):
+    "Untrained miniature components of the colour scenes' shape (32x64 images, 8x16 latents)"
     from miniai.miniature import byte_tokenizer, tiny_models
     from miniai.train_tiny import SCENE_LATENT
-    from miniai.distill import scene_distill_data, draw_latents_and_text, distill_guidance
     tok = byte_tokenizer()
     parts = tiny_models(tok, 0, dim=32, unet_channels=(32, 64), vae_channels=(32, 64, 64), groups=8, latent_size=SCENE_LATENT)
-    c = components_from_parts(dict(tokenizer=tok, **parts), scheduler='ddim')
+    return components_from_parts(dict(tokenizer=tok, **parts), scheduler=scheduler)
+
+def test_scene_teacher_data_draws_fresh_captions_and_distils():
+    "A teacher of the colour scenes: 8x16 latents of scenes, captions drawn per batch and embedded, the same recipe"
+    from miniai.distill import scene_distill_data, draw_latents_and_text, distill_guidance
+    from miniai.train_tiny import SCENE_LATENT
+    c = tiny_scene_model('ddim')
     data = scene_distill_data(c, n_scenes=32)
     x0, emb = draw_latents_and_text(data, torch.Generator().manual_seed(0), 6)
     assert x0.shape == (6, 4, *SCENE_LATENT) and emb.shape == (6, 77, 32) and not emb.requires_grad
@@ -241,12 +246,8 @@ def test_distill_refuses_an_unknown_world(tmp_path):
 
 def test_scene_student_bench_runs_on_a_tiny_colour_teacher(tmp_path, capsys):
     "bench_scene_distill: three rows of the scene measures (teacher at 30 and 4 steps, student at 4) and the speed"
-    from miniai.miniature import byte_tokenizer, tiny_models
-    from miniai.train_tiny import SCENE_LATENT
     from miniai.distill import bench_scene_distill, guided_student
-    tok = byte_tokenizer()
-    parts = tiny_models(tok, 0, dim=32, unet_channels=(32, 64), vae_channels=(32, 64, 64), groups=8, latent_size=SCENE_LATENT)
-    c = components_from_parts(dict(tokenizer=tok, **parts), scheduler='lms')
+    c = tiny_scene_model('lms')
     diffusers_pipeline(c).save_pretrained(tmp_path/'teacher')
     save_student(c, guided_student(c.unet), tmp_path/'student', steps=4)
     res = bench_scene_distill(tmp_path/'student', tmp_path/'teacher', n=2, batch=2, repeats=1)
