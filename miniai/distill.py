@@ -374,17 +374,19 @@ def bench_scene_distill(student, teacher, n=100, batch=10, repeats=3, guidance_s
     """A 4-step student of a colour teacher (folders or embedded names) against it: the judge's shares, slot FID and
     CLIP score of the teacher at 30 guided LMS steps and at 4 guided DDIM steps, and of the student at 4 (`n` prompts
     of each kind); then its speed against diffusers' pipeline on the teacher"""
-    from miniai.evaluate import scene_quality, scene_quality_table, load_judge
+    from miniai.evaluate import scene_quality, scene_quality_table, slot_fid_reference, load_judge
     from miniai.clip import load_clip
     # 1. the models, the judge and the CLIP, each loaded once
     teacher, student = load_components(teacher), load_components(student)
     trailing = with_scheduler(teacher, 'ddim', timestep_spacing='trailing')   # the students' sampler
     judge, clip = load_judge(), load_clip()
+    reference = slot_fid_reference(judge, n)   # one reference for the three rows
     # 2. quality: the same prompts and seeds for all three
     rows = {}
     for name, c, steps in (('teacher, 30 LMS', teacher, 30), ('teacher, 4 DDIM', trailing, 4),
                            ('student, 4 DDIM', student, 4)):
-        rows[name] = scene_quality(c, judge, clip, n=n, steps=steps, guidance_scale=guidance_scale, n_spread=0)
+        rows[name] = scene_quality(c, judge, clip, n=n, steps=steps, guidance_scale=guidance_scale, n_spread=0,
+                                   reference=reference)
         scene_quality_table(rows[name], out, label=name)
     # 3. speed, alternating with diffusers' pipeline on the teacher
     prompt = 'a red seven on the left and a blue two on the right, on a yellow background'

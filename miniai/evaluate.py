@@ -9,8 +9,9 @@ __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'digit_classifier', 'ClassifierLoss'
            'pil_to_digits', 'fid', 'balanced', 'sample_digits', 'accuracy', 'per_digit_accuracy', 'fid_against',
            'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_background', 'slot_ink', 'ink_amounts',
            'read_slots', 'read_scenes', 'scene_scores', 'judge_dir', 'train_judge', 'load_judge', 'slot_features',
-           'slot_fid', 'asked', 'follows', 'prompt_scores', 'scene_prompts', 'spread', 'spread_ratio', 'scene_quality',
-           'scene_quality_table', 'bench_scenes', 'AttentionRecorder', 'cross_attention_maps']
+           'slot_fid', 'asked', 'follows', 'prompt_scores', 'vae_reconstruction', 'scene_prompts', 'spread',
+           'spread_ratio', 'slot_fid_reference', 'scene_quality', 'scene_quality_table', 'bench_scenes',
+           'AttentionRecorder', 'cross_attention_maps']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
 import copy, dataclasses, json, random, re, time
@@ -318,6 +319,16 @@ def prompt_scores(reads, texts):
     kinds = [k for k in ('digits', 'ink', 'slot', 'background', 'binding') if any(k in r for r in rows)]
     return {k: float(np.mean([r[k] for r in rows if k in r])) for k in kinds}
 
+# %% ../nbs/08_evaluate.ipynb #a33da577
+@torch.no_grad()
+def vae_reconstruction(vae, judge, n=300, seed=3):
+    "The judge's `scene_scores` of `n` validation scenes sent through `vae` and back (the latents' means), and the MSE"
+    sc = scenes(n, seed=seed, split='valid')
+    x = scenes_tensor([s.image for s in sc]).float() / 127.5 - 1
+    y = vae.decode(vae.encode(x.to(vae.device, vae.dtype)).latent_dist.mean).sample.float().cpu().clamp(-1, 1)
+    made = ((y + 1) * 127.5).round().to(torch.uint8)
+    return dict(scene_scores(read_scenes(judge, made), sc), mse=float(F.mse_loss(y, x)))
+
 # %% ../nbs/08_evaluate.ipynb #cd1d2cc1
 def _is_held_out(s): return any(d in HELD_OUT for d in s.slots if d)
 
@@ -347,19 +358,25 @@ def spread_ratio(c, texts, per_prompt=8, steps=30, guidance_scale=7.5, seed=0, p
     return ratios
 
 # %% ../nbs/08_evaluate.ipynb #64a4d62e
-def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed=0, n_spread=4):
+def slot_fid_reference(judge, n=100):
+    "The judge's slot features of 1,000 validation scenes, and the floor of slot FID: `n` real training scenes' FID"
+    features = slot_features(judge, [s.image for s in scenes(1000, seed=5, split='valid')])
+    return dict(features=features, floor=fid(slot_features(judge, [s.image for s in scenes(n, seed=6)]), features))
+
+def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed=0, n_spread=4, reference=None):
     """The colour model `c`'s measures per kind of prompt (`scene_prompts`): the judge's `prompt_scores`, slot FID
     against validation scenes (and its floor: as many real training scenes), the CLIP score (`clip`: (model,
-    processor); the embedded CLIP by default), and the spread ratio of `n_spread` one-digit prompts (none: [])"""
+    processor); the embedded CLIP by default), and the spread ratio of `n_spread` one-digit prompts (none: []).
+    `reference`: `slot_fid_reference(judge, n)`, when several models are measured against the same one"""
     model, processor = clip or load_clip()
-    reference = slot_features(judge, [s.image for s in scenes(1000, seed=5, split='valid')])   # once, for every FID
+    reference = reference or slot_fid_reference(judge, n)   # once, for every FID
     res = {}
     for kind, texts in tqdm(scene_prompts(n, seed).items(), desc='scene quality'):
         images = generate(c, texts, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False)
         res[kind] = dict(prompt_scores(read_scenes(judge, images), texts), n=len(texts),
-                         slot_fid=fid(slot_features(judge, images), reference),
+                         slot_fid=fid(slot_features(judge, images), reference['features']),
                          clip_score=clip_score(model, processor.tokenizer, images, texts))
-    res['slot_fid_floor'] = fid(slot_features(judge, [s.image for s in scenes(n, seed=6)]), reference)
+    res['slot_fid_floor'] = reference['floor']
     one = scene_prompts(n_spread, seed + 1)['one digit']
     res['spread_ratio'] = spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale, seed=seed) if one else []
     return res
@@ -376,15 +393,18 @@ def scene_quality_table(res, out=print, label=None):
 
 def bench_scenes(model=None, n=100, steps=30, out=print):
     "`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table"
-    c = load_components(model)
+    c, judge = load_components(model), load_judge()
     if native_size(c) != (32, 64):
-        raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, not 32x64 colour scenes")
-    res = scene_quality(c, load_judge(), n=n, steps=steps)
+        raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, not 32x64 scenes")
+    res = scene_quality(c, judge, n=n, steps=steps)
+    res['vae_reconstruction'] = vae_reconstruction(c.vae, judge)
     out(f"{n} prompts of each kind, {steps} steps, guidance 7.5; shares read by the judge (naming prompts only)")
     scene_quality_table(res, out)
-    ratios = res['spread_ratio']
+    ratios, ceiling = res['spread_ratio'], res['vae_reconstruction']
     out(f"slot FID floor (as many real training scenes): {res['slot_fid_floor']:.1f}; spread of 8 samples over that "
         f"of 8 real scenes, per prompt: mean {np.mean(ratios):.2f}, lowest {min(ratios):.2f}")
+    out(f"the ceiling, 300 validation scenes through the VAE and back: digit {ceiling['digit']:.0%}, ink "
+        f"{ceiling['ink']:.0%}, background {ceiling['background']:.0%}, binding {ceiling['binding']:.0%}")
     return res
 
 # %% ../nbs/08_evaluate.ipynb #be30d0f5

@@ -1,4 +1,5 @@
 "The quality measures: the judge, the Fréchet distance (checked where the answer is known, and against scipy), the benchmark."
+from types import SimpleNamespace
 import numpy as np, pytest, torch
 from miniai.data import get_mnist
 from miniai.evaluate import (fid, features, train_classifier, classify, accuracy, balanced, fid_against, pil_to_digits, sample_digits,
@@ -116,6 +117,23 @@ def test_slot_fid_floor_is_far_below_other_digits():
     floor = slot_fid(judge, [s.image for s in train], [s.image for s in valid])
     assert slot_features(judge, [s.image for s in valid]).shape == (sum(d is not None for s in valid for d in s.slots), 128)
     assert floor < 0.2 * slot_fid(judge, [s.image for s in sevens], [s.image for s in valid])
+
+class StandInVAE(torch.nn.Module):
+    "A VAE's interface around a fixed round trip: `down` makes the latents, `up` the pictures"
+    dtype, device = torch.float32, torch.device('cpu')
+    def __init__(self, down, up): super().__init__(); self.down, self.up = down, up
+    def encode(self, x): return SimpleNamespace(latent_dist=SimpleNamespace(mean=self.down(x)))
+    def decode(self, z): return SimpleNamespace(sample=self.up(z))
+
+def test_vae_reconstruction_is_the_judge_on_a_lossless_round_trip_and_falls_with_blur():
+    from miniai.evaluate import load_judge, read_scenes, scene_scores, vae_reconstruction
+    from miniai.scenes import scenes
+    judge, sc = load_judge(), scenes(100, seed=4, split='valid')
+    exact = vae_reconstruction(StandInVAE(lambda x: x, lambda z: z), judge, n=100, seed=4)
+    assert exact.pop('mse') == 0 and exact == scene_scores(read_scenes(judge, [s.image for s in sc]), sc)
+    down, up = torch.nn.AvgPool2d(8), torch.nn.Upsample(scale_factor=8, mode='bilinear')   # 8x8 blocks: a blur
+    blurred = vae_reconstruction(StandInVAE(down, up), judge, n=100, seed=4)
+    assert blurred['mse'] > 0.01 and blurred['binding'] < exact['binding'] - 0.3, blurred
 
 def test_load_judge_names_a_missing_folder(tmp_path):
     from miniai.evaluate import load_judge, train_judge

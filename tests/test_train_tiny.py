@@ -153,7 +153,9 @@ def test_scene_model_learns_on_the_frozen_clip_text_tower(tmp_path):
     from transformers import CLIPTextModel
     log = train_scene_sd(tmp_path/'m', vae_steps=2, unet_steps=3, vae_bs=2, bs=2, n_scenes=16, checkpoint_every=3,
                          n_measure=4, progress=False, command='test')
-    assert [c['step'] for c in log['curve']] == [3] and 0 <= log['curve'][0]['binding'] <= 1
+    assert [c['step'] for c in log['curve']] == [3]
+    assert all(0 <= log['curve'][0][k] <= 1 for k in ('binding', 'clip_binding'))   # the judge's, the CLIP's
+    assert {'digit', 'ink', 'background', 'binding', 'mse'} <= set(log['vae_reconstruction'])
     assert log['command'] == 'test' and log['world'] == 'scenes'
     assert not (tmp_path/'m'/'checkpoints').exists() and not (tmp_path/'m'/'training_curve.json').exists()
     saved, clip = (CLIPTextModel.from_pretrained(d).state_dict() for d in (tmp_path/'m'/'text_encoder', clip_dir()))
@@ -170,6 +172,8 @@ def test_scene_model_learns_on_the_frozen_clip_text_tower(tmp_path):
     from miniai.evaluate import bench_scenes
     lines = []
     q = bench_scenes(tmp_path/'m', n=2, steps=2, out=lines.append)   # the colour measures run end to end on it
-    assert set(q) == {'handwritten', 'one digit', 'two digits', 'held out', 'slot_fid_floor', 'spread_ratio'}
-    assert all(0 <= q[k]['binding'] <= 1 and q[k]['n'] == 2 for k in q if k not in ('spread_ratio', 'slot_fid_floor'))
-    assert len(lines) == 7 and lines[2].startswith('handwritten') and 'slot FID floor' in lines[-1]
+    kinds = {'handwritten', 'one digit', 'two digits', 'held out'}
+    assert set(q) == kinds | {'slot_fid_floor', 'spread_ratio', 'vae_reconstruction'}
+    assert all(0 <= q[k]['binding'] <= 1 and q[k]['n'] == 2 for k in kinds)
+    assert len(lines) == 8 and lines[2].startswith('handwritten') and 'slot FID floor' in lines[-2]
+    assert 'through the VAE and back' in lines[-1]
