@@ -395,7 +395,8 @@ def bench_scenes(model=None, n=100, steps=30, out=print):
     "`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table"
     c, judge = load_components(model), load_judge()
     if native_size(c) != (32, 64):
-        raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, not 32x64 scenes")
+        raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, "
+                         "not 32x64 colour scenes")
     res = scene_quality(c, judge, n=n, steps=steps)
     res['vae_reconstruction'] = vae_reconstruction(c.vae, judge)
     out(f"{n} prompts of each kind, {steps} steps, guidance 7.5; shares read by the judge (naming prompts only)")
