@@ -9,8 +9,8 @@ __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'digit_classifier', 'ClassifierLoss'
            'pil_to_digits', 'fid', 'balanced', 'sample_digits', 'accuracy', 'per_digit_accuracy', 'fid_against',
            'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_background', 'slot_ink', 'ink_amounts',
            'read_slots', 'read_scenes', 'scene_scores', 'judge_dir', 'train_judge', 'load_judge', 'slot_features',
-           'slot_fid', 'asked', 'follows', 'prompt_scores', 'vae_reconstruction', 'scene_prompts', 'spread',
-           'spread_ratio', 'slot_fid_reference', 'scene_quality', 'scene_quality_table', 'bench_scenes',
+           'slot_fid', 'asked', 'follows', 'prompt_scores', 'binding_errors', 'vae_reconstruction', 'scene_prompts',
+           'spread', 'spread_ratio', 'slot_fid_reference', 'scene_quality', 'scene_quality_table', 'bench_scenes',
            'AttentionRecorder', 'cross_attention_maps']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
@@ -319,15 +319,41 @@ def prompt_scores(reads, texts):
     kinds = [k for k in ('digits', 'ink', 'slot', 'background', 'binding') if any(k in r for r in rows)]
     return {k: float(np.mean([r[k] for r in rows if k in r])) for k in kinds}
 
+# %% ../nbs/08_evaluate.ipynb #3b10023a
+def binding_errors(reads, texts):
+    """How scenes fail prompts naming both slots' digit and ink: per slot, the share whose digit / ink is wrong and
+    whose wrong one is the other slot's, the share left empty; per scene, wrong background and both slots swapped"""
+    if len(reads) != len(texts): raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
+    n = dict.fromkeys(('slots', 'scenes', 'empty', 'digit_wrong', 'digit_from_other', 'ink_wrong', 'ink_from_other',
+                       'background_wrong', 'swapped'), 0)
+    for r, t in zip(reads, texts):
+        background, asks = asked(t)
+        want = {slot: (d, ink) for d, ink, slot in asks}
+        if len(asks) != 2 or set(want) != {0, 1} or not all(ink for _, ink, _ in asks): continue
+        n['scenes'] += 1
+        n['background_wrong'] += background is not None and r['background'] != background
+        n['swapped'] += list(r['slots']) == [want[1], want[0]] and want[0] != want[1]
+        for k in range(2):
+            got, other = r['slots'][k], want[1 - k]
+            n['slots'] += 1
+            if got is None: n['empty'] += 1; continue
+            for i, what in enumerate(('digit', 'ink')):
+                wrong = got[i] != want[k][i]
+                n[f'{what}_wrong'] += wrong
+                n[f'{what}_from_other'] += wrong and got[i] == other[i]
+    per_slot = ('empty', 'digit_wrong', 'digit_from_other', 'ink_wrong', 'ink_from_other')
+    return {k: v / max(1, n['slots'] if k in per_slot else n['scenes']) for k, v in n.items()
+            if k not in ('slots', 'scenes')} | dict(scenes=n['scenes'])
+
 # %% ../nbs/08_evaluate.ipynb #a33da577
 @torch.no_grad()
 def vae_reconstruction(vae, judge, n=300, seed=3):
-    "The judge's `scene_scores` of `n` validation scenes sent through `vae` and back (the latents' means), and the MSE"
+    "The judge's `scene_scores` of `n` validation scenes sent through `vae` and back (the latents' means), the MSE, `n`"
     sc = scenes(n, seed=seed, split='valid')
     x = scenes_tensor([s.image for s in sc]).float() / 127.5 - 1
     y = vae.decode(vae.encode(x.to(vae.device, vae.dtype)).latent_dist.mean).sample.float().cpu().clamp(-1, 1)
     made = ((y + 1) * 127.5).round().to(torch.uint8)
-    return dict(scene_scores(read_scenes(judge, made), sc), mse=float(F.mse_loss(y, x)))
+    return dict(scene_scores(read_scenes(judge, made), sc), mse=float(F.mse_loss(y, x)), n=n)
 
 # %% ../nbs/08_evaluate.ipynb #cd1d2cc1
 def _is_held_out(s): return any(d in HELD_OUT for d in s.slots if d)
@@ -373,7 +399,8 @@ def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed
     res = {}
     for kind, texts in tqdm(scene_prompts(n, seed).items(), desc='scene quality'):
         images = generate(c, texts, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False)
-        res[kind] = dict(prompt_scores(read_scenes(judge, images), texts), n=len(texts),
+        reads = read_scenes(judge, images)
+        res[kind] = dict(prompt_scores(reads, texts), n=len(texts), errors=binding_errors(reads, texts),
                          slot_fid=fid(slot_features(judge, images), reference['features']),
                          clip_score=clip_score(model, processor.tokenizer, images, texts))
     res['slot_fid_floor'] = reference['floor']
@@ -404,7 +431,12 @@ def bench_scenes(model=None, n=100, steps=30, out=print):
     ratios, ceiling = res['spread_ratio'], res['vae_reconstruction']
     out(f"slot FID floor (as many real training scenes): {res['slot_fid_floor']:.1f}; spread of 8 samples over that "
         f"of 8 real scenes, per prompt: mean {np.mean(ratios):.2f}, lowest {min(ratios):.2f}")
-    out(f"the ceiling, 300 validation scenes through the VAE and back: digit {ceiling['digit']:.0%}, ink "
+    e = res['two digits']['errors']
+    out(f"how two-digit prompts fail, per slot: digit wrong {e['digit_wrong']:.0%} (the other slot's "
+        f"{e['digit_from_other']:.0%}), ink wrong {e['ink_wrong']:.0%} (the other slot's {e['ink_from_other']:.0%}), "
+        f"empty {e['empty']:.0%}; per scene: background wrong {e['background_wrong']:.0%}, slots swapped "
+        f"{e['swapped']:.0%}")
+    out(f"the ceiling, {ceiling['n']} validation scenes through the VAE and back: digit {ceiling['digit']:.0%}, ink "
         f"{ceiling['ink']:.0%}, background {ceiling['background']:.0%}, binding {ceiling['binding']:.0%}")
     return res
 

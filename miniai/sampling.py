@@ -8,8 +8,9 @@ Docs: https://miniai.github.io/miniai/stable_diffusion.html.md"""
 __all__ = ['Components', 'check_strength', 'as_prompts', 'check_prompt', 'vae_scale_factor', 'embed_text', 'encode_prompts',
            'cfg', 'rescale_cfg', 'guidance_embedding', 'predict_noise', 'latent_shape', 'make_generator',
            'random_latents', 'start_step', 'image_to_tensor', 'encode_image', 'img2img_start', 'native_size',
-           'default_size', 'is_guidance_distilled', 'FrozenCompiled', 'compiled_unet', 'generate_latents', 'decode',
-           'generate', 'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif', 'chained_interpolate', 'frame_change']
+           'default_size', 'is_guidance_distilled', 'FrozenCompiled', 'VAEDecoder', 'frozen_compiled', 'compiled_unet',
+           'compiled_decoder', 'remember_lms_coefficients', 'generate_latents', 'decode', 'generate',
+           'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif', 'chained_interpolate', 'frame_change']
 
 # %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
 import copy, dataclasses, inspect, math, threading, warnings
@@ -304,18 +305,48 @@ class FrozenCompiled(torch.nn.Module):
             if name == 'compiled': raise   # not built yet (a copy being made): nothing to look in
             return getattr(self.compiled._orig_mod, name)
 
-_COMPILED = {}   # id(unet) -> (unet, its weights' versions, the compiled module)
+class VAEDecoder(torch.nn.Module):
+    "The VAE's decoding as a module of its own (scaled latents → pixels in [-1, 1]), so that it can be compiled alone"
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+    def forward(self, latents): return self.vae.decode(latents / self.vae.config.scaling_factor).sample
+
+_COMPILED = {}   # (id(model), wrapper) -> (model, its weights' versions, the compiled module)
+
+def frozen_compiled(model, wrapper=None):
+    """`model` (or `wrapper(model)`) compiled with freezing, `FrozenCompiled`: once per model in a process, again if
+    its weights were changed in place"""
+    versions = tuple(p._version for p in model.parameters())   # a tensor's version rises with each in-place change
+    key = (id(model), wrapper)
+    held = _COMPILED.get(key)
+    if held is None or held[0] is not model or held[1] != versions:
+        held = _COMPILED[key] = (model, versions, FrozenCompiled(wrapper(model) if wrapper else model))
+    return held[2]
 
 def compiled_unet(unet):
-    """`unet` compiled with freezing (its weights folded into the graph as constants, `FrozenCompiled`): once per model
-    in a process, again if its weights were changed in place"""
+    "`unet` compiled with freezing (its weights folded into the graph as constants): `frozen_compiled`"
     from diffusers.utils import is_torch_version
     torch.compiler.assume_constant_result(is_torch_version)   # else each bfloat16 upsampling breaks the graph
-    versions = tuple(p._version for p in unet.parameters())   # a tensor's version rises with each in-place change
-    held = _COMPILED.get(id(unet))
-    if held is None or held[0] is not unet or held[1] != versions:
-        held = _COMPILED[id(unet)] = (unet, versions, FrozenCompiled(unet))
-    return held[2]
+    return frozen_compiled(unet)
+
+def compiled_decoder(vae):
+    "The decoding of `vae` (`VAEDecoder`) compiled with freezing, once per VAE: `frozen_compiled`"
+    return frozen_compiled(vae, VAEDecoder)
+
+# %% ../nbs/04_stable_diffusion.ipynb #db413fbb
+_LMS_COEFFICIENTS = {}   # (the schedule's sigmas, order, step, k) -> diffusers' LMS coefficient
+
+def remember_lms_coefficients(sch):
+    """Give the LMS scheduler `sch` (after `set_timesteps`) coefficients integrated once per schedule in a process
+    instead of at every step of every call; returns `sch`"""
+    sigmas, integrate = sch.sigmas.cpu().numpy().tobytes(), sch.get_lms_coefficient
+    def coefficient(order, t, current_order):
+        key = (sigmas, order, t, current_order)
+        if key not in _LMS_COEFFICIENTS: _LMS_COEFFICIENTS[key] = integrate(order, t, current_order)
+        return _LMS_COEFFICIENTS[key]
+    sch.get_lms_coefficient = coefficient   # on this one object: the caller's scheduler is a copy we made
+    return sch
 
 # %% ../nbs/04_stable_diffusion.ipynb #c12c075b
 @torch.inference_mode()
@@ -346,6 +377,7 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     c = dataclasses.replace(c, scheduler=copy.deepcopy(c.scheduler))
     sch = c.scheduler
     sch.set_timesteps(steps, device=c.device)
+    if hasattr(sch, 'get_lms_coefficient'): remember_lms_coefficients(sch)   # integrated once, not at every step
     if latents is None: noise = random_latents(c, latent_shape(c, len(cond), height, width), generator)
     else: noise = latents.to(c.device, c.dtype)
     if init_image is None and start_latents is None:
@@ -371,20 +403,22 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
 
 # %% ../nbs/04_stable_diffusion.ipynb #56849e69
 @torch.no_grad()
-def decode(c, latents):
-    "Latents → list of PIL images"
-    x = c.vae.decode(latents.to(c.device, c.dtype) / c.vae.config.scaling_factor).sample
+def decode(c, latents, compile=False):
+    "Latents → list of PIL images; `compile=True`: the VAE's decoder compiled with freezing (`compiled_decoder`)"
+    if not isinstance(compile, bool): raise TypeError(f"compile must be True or False, got {compile!r}")
+    decoder = compiled_decoder(c.vae) if compile else VAEDecoder(c.vae)
+    x = decoder(latents.to(c.device, c.dtype))
     if x.dtype == torch.float16 and not torch.isfinite(x).all():
         warnings.warn("float16 VAE decode gave non-finite values: decoding again in float32")
         c.vae.float()
-        try: x = c.vae.decode(latents.float() / c.vae.config.scaling_factor).sample
+        try: x = VAEDecoder(c.vae)(latents.float())
         finally: c.vae.to(c.dtype)
     x = (x / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).float().cpu().numpy()
     return [Image.fromarray(o) for o in (x * 255).round().astype('uint8')]
 
 def generate(c, prompts, **kwargs):
-    "Prompts → list of PIL images (`generate_latents` then `decode`)"
-    return decode(c, generate_latents(c, prompts, **kwargs))
+    "Prompts → list of PIL images (`generate_latents` then `decode`, both compiled with `compile=True`)"
+    return decode(c, generate_latents(c, prompts, **kwargs), compile=kwargs.get('compile', False))
 
 # %% ../nbs/04_stable_diffusion.ipynb #322c9755
 def diffusers_pipeline(c, scheduler=None, pipeline_class=None, **kwargs):

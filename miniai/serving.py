@@ -127,7 +127,7 @@ def generate_stream(c, prompt, *, negative_prompt=None, steps=30, guidance_scale
             if (i + 1) % preview_every == 0: emit((i + 1, decode(c, x[:1])[0]))
         x = generate_latents(c, [prompt] * n, negative_prompt=negative_prompt or None, steps=steps,
                              guidance_scale=guidance_scale, seed=seed, callback=show, progress=False, compile=compile)
-        return steps, image_grid(decode(c, x), cols=min(n, 4))
+        return steps, image_grid(decode(c, x, compile=compile), cols=min(n, 4))
     yield from stoppable(work, idle, poll)
 
 # %% ../nbs/13_serving.ipynb #0c43d192

@@ -7,7 +7,8 @@ Docs: https://miniai.github.io/miniai/tiny_sd.html.md"""
 # %% auto #0
 __all__ = ['SCENE_LATENT', 'SCENE_VAE_CHANNELS', 'VAELoss', 'vae_latent_shape', 'train_vae', 'encode_dataset', 'draw_latents',
            'NoiseLoss', 'DigitCaptions', 'train_unet', 'save_model', 'plot_losses', 'train_tiny', 'scene_training_set',
-           'frozen_clip_text', 'SceneCaptions', 'sample_binding', 'train_scene_sd', 'train_tiny_cli']
+           'frozen_clip_text', 'SceneCaptions', 'sample_binding', 'continued_parts', 'train_scene_sd', 'plot_curve',
+           'train_tiny_cli']
 
 # %% ../nbs/07_tiny_sd.ipynb #5f857a1e
 import json, os, random, sys, tempfile, time
@@ -125,6 +126,9 @@ def plot_losses(vae_losses, unet_losses, path=None):
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(8, 2.8))
     for ax, (name, l) in zip(axs, [('VAE', vae_losses), ('UNet', unet_losses)]):
+        if not len(l):   # a stage this run did not train (a continued run keeps its VAE)
+            ax.set_title(f'{name}: not trained in this run')
+            continue
         k = max(1, len(l) // 100)
         ax.plot(np.convolve(l, np.ones(k) / k, mode='valid'))
         ax.set_yscale('log')
@@ -155,8 +159,9 @@ def _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log):
     plt.close(plot_losses(vae_losses, unet_losses, out/'training_loss.png'))   # into the folder, not on screen
     # each stage's loop time from its checkpoints' clock, summed over every run that resumed it
     clocks = {k: training_time(ckpt/k) for k in ('vae', 'unet')}
-    log = dict(log, scaling_factor=scaling_factor, vae_final_loss=float(np.mean(vae_losses[-100:])),
-               unet_final_loss=float(np.mean(unet_losses[-100:])), torch_threads=torch.get_num_threads(),
+    final = lambda losses: float(np.mean(losses[-100:])) if len(losses) else None   # None: not trained in this run
+    log = dict(log, scaling_factor=scaling_factor, vae_final_loss=final(vae_losses),
+               unet_final_loss=final(unet_losses), torch_threads=torch.get_num_threads(),
                loop_minutes={k: round(t['seconds'] / 60, 1) for k, t in clocks.items() if t},
                **{f'{k}_timed_from_step': t['timed_from'] for k, t in clocks.items() if t and t['timed_from']})
     with atomic_path(out/'training_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
@@ -217,7 +222,7 @@ class SceneCaptions:
                 for s in (self.sc[i] for i in idx.tolist())]
 
 # %% ../nbs/07_tiny_sd.ipynb #45a5938e
-def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, steps=20, seed=1):
+def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, steps=30, seed=1):
     """Samples of `n` two-digit validation captions, from copies of `parts`: the judge's binding, the CLIP's binding,
     the CLIP score"""
     sc = [s for s in scenes(4 * n, seed=seed, split='valid') if all(s.slots)][:n]
@@ -232,43 +237,96 @@ def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, ste
                 clip_score=clip_score(clip, clip_tokenizer, images, texts))
 
 # %% ../nbs/07_tiny_sd.ipynb #7b633e60
+def _finished_model(folder, out=None):
+    "`folder` as a Path, checked to hold a finished model (and not to be `out`, the folder a run writes)"
+    folder = Path(folder)
+    if not (folder/'model_index.json').is_file(): raise FileNotFoundError(f"init_from: no finished model in {folder}")
+    if out is not None and folder.resolve() == Path(out).resolve():
+        raise ValueError(f"init_from: {folder} is also the folder to write (out): continue it into another folder")
+    return folder
+
+def continued_parts(folder, text_encoder):
+    """The VAE and UNet of the finished colour model in `folder`, in float32, to train on; it must have been trained on
+    `text_encoder`"""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel
+    folder = _finished_model(folder)
+    mine, theirs = text_encoder.state_dict(), CLIPTextModel.from_pretrained(folder/'text_encoder').state_dict()
+    if mine.keys() != theirs.keys() or any(not torch.equal(v, theirs[k]) for k, v in mine.items()):
+        raise ValueError(f"init_from: {folder} was trained on another text encoder than the embedded CLIP's")
+    return dict(vae=AutoencoderKL.from_pretrained(folder/'vae').float(),
+                unet=UNet2DConditionModel.from_pretrained(folder/'unet').float())
+
 def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_scenes=40_000, p_drop=0.3, seed=0,
-                   progress=True, checkpoint_every=500, fresh=False, n_measure=64, command=None):
+                   progress=True, checkpoint_every=500, fresh=False, n_measure=64, init_from=None, command=None):
     """Train the colour miniature SD on `n_scenes` training scenes, its UNet reading the frozen text tower of the
     embedded CLIP, and save it to `out`, checkpointing to `out/checkpoints`; the judge's reading of the VAE's round
-    trip, and the curve of the judge's and the CLIP's readings of samples at each checkpoint, go into the log"""
+    trip, and the curve of the judge's and the CLIP's readings of samples at each checkpoint, go into the log.
+    `init_from`: a finished model's folder, whose VAE is kept and whose UNet trains `unet_steps` more"""
     # 1. check the inputs and the folder before any work
+    if init_from is not None: _finished_model(init_from, out)
     out, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, unet_steps=unet_steps, vae_bs=vae_bs, bs=bs,
                        n_scenes=n_scenes, checkpoint_every=checkpoint_every, n_measure=n_measure)
-    # 2. the data; our CLIP's tokenizer and frozen text tower; a fresh VAE and UNet, the VAE trained first
+    # 2. the data; our CLIP's tokenizer and frozen text tower; a VAE trained first and a fresh UNet, or a finished pair
     t0 = time.time()
     sc, images = scene_training_set(n_scenes, seed)
     tok, text_encoder = frozen_clip_text()
-    fresh_parts = tiny_models(tok, seed, latent_size=SCENE_LATENT, vae_channels=SCENE_VAE_CHANNELS)
-    parts = dict(fresh_parts, tokenizer=tok, text_encoder=text_encoder)   # the CLIP's text tower, not a fresh one
-    kw = dict(seed=seed, progress=progress, checkpoint_every=checkpoint_every)
-    vae_losses = train_vae(parts['vae'], images, steps=vae_steps, bs=vae_bs, grad_clip=1.0, checkpoint_dir=ckpt/'vae',
-                           **kw)   # clipped: unclipped, its early loss jumps
+    if init_from is None:
+        parts = tiny_models(tok, seed, latent_size=SCENE_LATENT, vae_channels=SCENE_VAE_CHANNELS)
+        vae_losses = train_vae(parts['vae'], images, steps=vae_steps, bs=vae_bs, grad_clip=1.0, seed=seed,
+                               progress=progress, checkpoint_every=checkpoint_every,
+                               checkpoint_dir=ckpt/'vae')   # clipped: unclipped, its early loss jumps
+    else: parts, vae_losses = continued_parts(init_from, text_encoder), []
+    parts.update(tokenizer=tok, text_encoder=text_encoder)   # the CLIP's text tower, not a fresh one
     t1 = time.time()
     judge = load_judge()
     vae_ceiling = vae_reconstruction(parts['vae'], judge, n=4 * n_measure)   # what no UNet can do better than
     means, stds = encode_dataset(parts['vae'], images)
-    scaling_factor = float(1 / means.std())
+    scaling_factor = float(1 / means.std()) if init_from is None else parts['vae'].config.scaling_factor
     # 3. the UNet, measured at every checkpoint by the judge and the CLIP (the curve survives a kill)
     clip, processor = load_clip()
     def measure(): return sample_binding(parts, scaling_factor, judge, clip, processor.tokenizer, n=n_measure)
     callback, curve = measure_every(checkpoint_every, unet_steps, measure, out/'training_curve.json', fresh)
     unet_losses = train_unet(parts['unet'], text_encoder, tok, means, stds, SceneCaptions(sc, p_drop=p_drop),
                              scaling_factor, steps=unet_steps, bs=bs, checkpoint_dir=ckpt/'unet', callback=callback,
-                             **kw)
+                             seed=seed, progress=progress, checkpoint_every=checkpoint_every)
     # 4. the main process writes the model and its log, and removes the checkpoints and the curve's file
     if not is_main_process(): return None
     log = dict(command=command, world='scenes', vae_steps=vae_steps, unet_steps=unet_steps, vae_batch_size=vae_bs,
                batch_size=bs, n_scenes=n_scenes, p_drop=p_drop, seed=seed, vae_minutes=round((t1 - t0) / 60, 1),
                total_minutes=round((time.time() - t0) / 60, 1), vae_reconstruction=vae_ceiling, curve=curve)
+    if init_from is not None: log.update(vae_steps=0, **_earlier_training(init_from))
     log = _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log)
     (out/'training_curve.json').unlink(missing_ok=True)
+    import matplotlib.pyplot as plt
+    plt.close(plot_curve(log, out/'training_curve.png'))   # quality against steps, beside the losses
     return log
+
+def _earlier_training(folder):
+    "What a continued run's log says of the model it started from: its folder, UNet steps so far and its own log"
+    before = json.loads((Path(folder)/'training_log.json').read_text())
+    return dict(init_from=str(folder), init_log=before,
+                unet_steps_before=before['unet_steps'] + before.get('unet_steps_before', 0))
+
+def plot_curve(log, path=None):
+    """The judge's and the CLIP's binding of the run's samples against UNet steps, with those of the runs it continued
+    (a colour model's `training_log.json`), optionally saved to `path`"""
+    import matplotlib.pyplot as plt
+    runs = []
+    while log is not None:
+        runs.insert(0, log)
+        log = log.get('init_log')
+    fig, ax = plt.subplots(figsize=(5, 2.8))
+    for n, (run, style) in enumerate(zip(runs, ('o-', 's-', '^-', 'd-') * len(runs))):
+        before, curve = run.get('unet_steps_before', 0), run.get('curve', [])
+        for key, colour in (('binding', 'C0'), ('clip_binding', 'C1')):
+            ax.plot([before + c['step'] for c in curve], [c[key] for c in curve], style, color=colour, markersize=3,
+                    label=('judge' if key == 'binding' else 'CLIP') if n == 0 else None)
+        if n: ax.axvline(before, color='gray', lw=0.5)   # where a continued run began
+    ax.set_xlabel('UNet step'); ax.set_ylabel('two-digit samples bound'); ax.set_ylim(0, 1)
+    ax.legend(); ax.grid(alpha=0.3)
+    if path: fig.savefig(path, dpi=80, bbox_inches='tight')
+    return fig
 
 # %% ../nbs/07_tiny_sd.ipynb #f70a68af
 @call_parse
@@ -280,7 +338,8 @@ def train_tiny_cli(out:str=None,              # folder to write the model to (di
                    seed:int=0,                # random seed
                    checkpoint_every:int=500,  # steps between checkpoints (OUT/checkpoints; a rerun resumes)
                    fresh:bool=False,          # start over: delete OUT's checkpoints, overwrite a finished model
-                   n_images:int=None):        # digits: train on the first N training digits only (default: all 4,000)
+                   n_images:int=None,         # digits: train on the first N training digits only (default: all 4,000)
+                   init_from:str=None):       # scenes: a finished model to train longer (its VAE kept, its UNet on)
     "Train a miniature Stable Diffusion: `python -m miniai.train_tiny --out DIR [--world scenes]`"
     with cli_errors('python -m miniai.train_tiny'):
         if out is None: raise ValueError("--out DIR is required (where to write the model)")
@@ -289,6 +348,9 @@ def train_tiny_cli(out:str=None,              # folder to write the model to (di
         kw = dict(bs=bs, seed=seed, checkpoint_every=checkpoint_every, fresh=fresh, **steps)
         if world == 'scenes':
             if n_images is not None: raise ValueError("--n-images is for --world digits")
-            log = train_scene_sd(out, command=' '.join(['python -m miniai.train_tiny', *sys.argv[1:]]), **kw)
-        else: log = train_tiny(out, n_images=n_images, **kw)
+            log = train_scene_sd(out, init_from=init_from, command=' '.join(['python -m miniai.train_tiny',
+                                                                              *sys.argv[1:]]), **kw)
+        else:
+            if init_from is not None: raise ValueError("--init-from is for --world scenes")
+            log = train_tiny(out, n_images=n_images, **kw)
         if log is not None: print(json.dumps(log, indent=1))   # None: not the main process, which prints it

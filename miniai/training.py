@@ -11,7 +11,7 @@ __all__ = ['CHECKPOINT_NAME', 'CHECKPOINT_MARK', 'sine_data', 'ToyRegressor', 'b
            'set_rng_states', 'fit', 'training_time', 'frozen_copy', 'weights_hash', 'measure_every', 'training_cli']
 
 # %% ../nbs/06_training.ipynb #88efdced
-import copy, hashlib, json, math, os, random, re, shutil, sys, time, warnings
+import contextlib, copy, hashlib, json, math, os, random, re, shutil, sys, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -61,6 +61,15 @@ class EMA:
     @torch.no_grad()
     def copy_to(self):
         for s, p in zip(self.shadow, self.params): p.copy_(s)
+    @contextlib.contextmanager
+    def applied(self):
+        "The average in the params for the duration (a measurement of the model as it would end now), then back"
+        live = [p.detach().clone() for p in self.params]
+        self.copy_to()
+        try: yield
+        finally:
+            with torch.no_grad():
+                for p, v in zip(self.params, live): p.copy_(v)
     def state_dict(self): return dict(decay=self.decay, shadow=self.shadow)
     def load_state_dict(self, d):
         self.decay = d['decay']
@@ -241,7 +250,7 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
     """Train `model` (`model(*draw(generator))` returns the loss) for `steps` AdamW steps, warm-up then cosine; returns
     the losses. With `checkpoint_dir`, a checkpoint every `checkpoint_every` steps and at the end, and a rerun resumes
     from the newest intact one (`fresh=True` deletes them, only them, and starts over). `ema_decay`: end with the EMA
-    weights. `meta`: settings a checkpoint must match to be resumed. `callback(step, loss)`: after every step"""
+    weights. `meta`: settings a checkpoint must match to be resumed. `callback(step, loss, ema)`: after every step"""
     # 1. check inputs (every process: an error on one alone would leave the others waiting for it)
     _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip, checkpoint_every, keep)
     if checkpoint_dir is not None: checkpoint_dir = check_checkpoint_dir(checkpoint_dir, fresh)
@@ -271,7 +280,7 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
         losses.append(_train_step(acc, ddp_model, opt_, params, draw, generator, grad_accum, grad_clip))
         sched.step()
         if ema: ema.update()
-        if callback is not None: callback(step, losses[-1])
+        if callback is not None: callback(step, losses[-1], ema)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)   # shown at the bar's own pace
         clock['seconds'] += time.perf_counter() - t0
         if checkpoint_dir is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
@@ -368,13 +377,15 @@ def weights_hash(model):
 
 # %% ../nbs/06_training.ipynb #0471c41d
 def measure_every(every, steps, measure, curve_file=None, fresh=False):
-    """A `fit` callback running `measure()` (a dict) every `every` steps and at step `steps`, and the curve it keeps
-    (a list of dicts with `step`), also in `curve_file` across a kill; returns `(callback, curve)`"""
+    """A `fit` callback running `measure()` (a dict) every `every` steps and at step `steps`, with the EMA's weights
+    in the model if it keeps one, and the curve it keeps (a list of dicts with `step`), also in `curve_file` across a
+    kill; returns `(callback, curve)`"""
     curve_file = None if curve_file is None else Path(curve_file)
     curve = json.loads(curve_file.read_text()) if curve_file and curve_file.exists() and not fresh else []
-    def callback(step, loss):
+    def callback(step, loss, ema=None):
         if (step + 1) % every and step + 1 != steps: return
-        curve[:] = [c for c in curve if c['step'] < step + 1] + [dict(step=step + 1, **measure())]
+        with ema.applied() if ema else contextlib.nullcontext(): m = measure()   # the model as it would end now
+        curve[:] = [c for c in curve if c['step'] < step + 1] + [dict(step=step + 1, **m)]
         if curve_file is not None and is_main_process():
             curve_file.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(curve_file) as tmp: tmp.write_text(json.dumps(curve))

@@ -130,7 +130,8 @@ def test_vae_reconstruction_is_the_judge_on_a_lossless_round_trip_and_falls_with
     from miniai.scenes import scenes
     judge, sc = load_judge(), scenes(100, seed=4, split='valid')
     exact = vae_reconstruction(StandInVAE(lambda x: x, lambda z: z), judge, n=100, seed=4)
-    assert exact.pop('mse') == 0 and exact == scene_scores(read_scenes(judge, [s.image for s in sc]), sc)
+    assert exact.pop('mse') == 0 and exact.pop('n') == 100
+    assert exact == scene_scores(read_scenes(judge, [s.image for s in sc]), sc)
     down, up = torch.nn.AvgPool2d(8), torch.nn.Upsample(scale_factor=8, mode='bilinear')   # 8x8 blocks: a blur
     blurred = vae_reconstruction(StandInVAE(down, up), judge, n=100, seed=4)
     assert blurred['mse'] > 0.01 and blurred['binding'] < exact['binding'] - 0.3, blurred
@@ -159,6 +160,20 @@ def test_follows_says_what_is_wrong():
     assert prompt_scores([read, read], ['a red seven and a blue two', 'a seven and a two on a white background']) == dict(
         digits=1.0, ink=1.0, background=0.0, binding=0.5)
     with pytest.raises(ValueError, match='reads and texts must pair up, got 1 and 2'): prompt_scores([read], ['a', 'b'])
+
+def test_binding_errors_tell_leaks_from_other_mistakes():
+    from miniai.evaluate import binding_errors
+    t = 'a red seven on the left and a blue two on the right, on a yellow background'
+    reads = [dict(slots=((7, 'blue'), (2, 'red')), background='yellow'),    # inks leaked across
+             dict(slots=((3, 'green'), (2, 'blue')), background='black'),   # a wrong digit and ink of no slot's
+             dict(slots=((2, 'blue'), (7, 'red')), background='yellow')]    # swapped whole
+    e = binding_errors(reads, [t] * 3)
+    assert e == dict(empty=0, digit_wrong=3/6, digit_from_other=2/6, ink_wrong=5/6, ink_from_other=4/6,
+                     background_wrong=1/3, swapped=1/3, scenes=3)
+    # prompts that do not name both slots' digit and ink are not counted
+    assert binding_errors(reads[:2], ['a red seven and a blue two', 'a seven on the left and a two on the right']
+                          )['scenes'] == 0
+    with pytest.raises(ValueError, match='reads and texts must pair up, got 1 and 2'): binding_errors(reads[:1], [t, t])
 
 def test_cross_attention_maps_leave_the_model_and_its_samples_as_they_were(c):
     from miniai.evaluate import cross_attention_maps

@@ -299,15 +299,42 @@ def test_guidance_rescale_nan_is_refused(c):
         generate_latents(c, PROMPTS[:1], steps=2, guidance_rescale=float('nan'), progress=False)
 
 def test_compile_true_equals_the_eager_loop():
-    "generate_latents(compile=True): the UNet compiled with freezing, once per model; the same latents within 1e-4"
-    from miniai.sampling import compiled_unet
+    """generate_latents(compile=True): the UNet compiled with freezing, once per model; the same latents within 1e-4;
+    decode(compile=True): the same pixels within 1e-4"""
+    from miniai.sampling import compiled_unet, compiled_decoder, VAEDecoder
     c = load_components(device='cpu')   # the embedded model: its latents end near 1 in size, as a user's do
     p, kw = ['a handwritten digit seven'], dict(steps=3, seed=0, progress=False)
     eager = generate_latents(c, p, **kw)
     assert (generate_latents(c, p, compile=True, **kw) - eager).abs().max() <= 1e-4
+    with torch.no_grad(): pixels = VAEDecoder(c.vae)(eager)
+    assert (compiled_decoder(c.vae)(eager) - pixels).abs().max() <= 1e-4
+    assert compiled_decoder(c.vae) is compiled_decoder(c.vae) and compiled_decoder(c.vae) is not compiled_unet(c.unet)
+    with pytest.raises(TypeError, match="compile must be True or False, got 1"): decode(c, eager, compile=1)
     first = compiled_unet(c.unet)
     assert compiled_unet(c.unet) is first and c.unet is not first   # kept for the model; the model itself untouched
     with torch.no_grad(): c.unet.conv_in.bias.add_(0.0)            # weights changed in place: folded in again
     assert compiled_unet(c.unet) is not first
     with pytest.raises(TypeError, match="compile must be True or False, got 'yes'"):
         generate_latents(c, p, compile='yes', **kw)
+
+
+def test_lms_coefficients_are_diffusers_own_and_integrated_once(monkeypatch):
+    "remember_lms_coefficients: diffusers' values; a second call of the loop with the same schedule integrates nothing"
+    import copy
+    from diffusers.schedulers import scheduling_lms_discrete
+    from miniai.sampling import remember_lms_coefficients
+    ref = make_scheduler('lms')
+    ref.set_timesteps(7)
+    ours = remember_lms_coefficients(copy.deepcopy(ref))
+    ks = [(min(i + 1, 4), i, k) for i in range(7) for k in range(min(i + 1, 4))]
+    assert [ours.get_lms_coefficient(*k) for k in ks] == [ref.get_lms_coefficient(*k) for k in ks]
+    assert 'get_lms_coefficient' not in vars(ref)   # the scheduler it was copied from is untouched
+    c = load_components(device='cpu')
+    kw = dict(steps=7, seed=0, progress=False, guidance_scale=1.0)
+    first = generate_latents(c, ['a handwritten digit one'], **kw)
+    calls = []
+    real = scheduling_lms_discrete.integrate.quad
+    monkeypatch.setattr(scheduling_lms_discrete.integrate, 'quad', lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert torch.equal(generate_latents(c, ['a handwritten digit one'], **kw), first) and calls == []
+    generate_latents(c, ['a handwritten digit one'], **dict(kw, steps=5))   # a new schedule: integrated once
+    assert len(calls) == sum(min(i + 1, 4) for i in range(5))

@@ -127,6 +127,8 @@ def test_the_user_s_files_in_the_checkpoint_folder_survive(tmp_path):
     (['--world', 'colour'], "--world must be 'digits' or 'scenes', got 'colour'"),
     (['--world', 'scenes', '--n-images', '64'], '--n-images is for --world digits'),
     (['--world', 'scenes', '--unet-steps', '-1'], 'unet_steps must be an int >= 1, got -1'),
+    (['--init-from', 'FILE'], '--init-from is for --world scenes'),
+    (['--world', 'scenes', '--init-from', 'FILE'], 'init_from: no finished model in'),
 ])
 def test_cli_bad_arguments_before_any_work(tmp_path, python_m, args, message):
     (tmp_path/'FILE').write_text('x')
@@ -175,5 +177,18 @@ def test_scene_model_learns_on_the_frozen_clip_text_tower(tmp_path):
     kinds = {'handwritten', 'one digit', 'two digits', 'held out'}
     assert set(q) == kinds | {'slot_fid_floor', 'spread_ratio', 'vae_reconstruction'}
     assert all(0 <= q[k]['binding'] <= 1 and q[k]['n'] == 2 for k in kinds)
-    assert len(lines) == 8 and lines[2].startswith('handwritten') and 'slot FID floor' in lines[-2]
+    assert len(lines) == 9 and lines[2].startswith('handwritten') and 'slot FID floor' in lines[-3]
+    assert 'how two-digit prompts fail' in lines[-2] and q['two digits']['errors']['scenes'] == 2
     assert 'through the VAE and back' in lines[-1]
+    # trained longer: a new run from the finished one, its VAE kept, its UNet trained on, the earlier log kept
+    from safetensors.torch import load_file
+    with pytest.raises(ValueError, match='init_from: .* is also the folder to write'):
+        train_scene_sd(tmp_path/'m', init_from=tmp_path/'m', fresh=True)
+    log2 = train_scene_sd(tmp_path/'m2', unet_steps=3, bs=2, n_scenes=16, checkpoint_every=3, n_measure=4,
+                          progress=False, init_from=tmp_path/'m')
+    assert log2['unet_steps_before'] == 3 and log2['init_log']['command'] == 'test' and log2['vae_steps'] == 0
+    assert (tmp_path/'m2'/'training_curve.png').is_file() and log2['vae_final_loss'] is None
+    w = {d: {k: load_file(tmp_path/d/k/'diffusion_pytorch_model.safetensors') for k in ('vae', 'unet')}
+         for d in ('m', 'm2')}
+    assert all(torch.equal(v, w['m2']['vae'][k]) for k, v in w['m']['vae'].items())
+    assert not all(torch.equal(v, w['m2']['unet'][k]) for k, v in w['m']['unet'].items())

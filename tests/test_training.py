@@ -295,3 +295,20 @@ def test_cli_read_only_folder_and_full_disk_are_one_line(tmp_path, monkeypatch, 
     last = err.strip().splitlines()[-1]   # after the progress bar
     assert e.value.code == 1 and last == 'python -m miniai.training: error: [Errno 28] No space left on device'
     assert 'Traceback' not in err
+
+def test_measure_every_sees_the_ema_weights_and_fit_keeps_training_the_live_ones():
+    "measure_every measures the model with the EMA's weights in it; afterwards the live weights are back, unchanged"
+    from miniai.training import fit, measure_every, ToyRegressor, sine_data, batches_from, EMA
+    model, (x, y) = ToyRegressor(), sine_data()
+    seen = []
+    callback, curve = measure_every(5, 10, lambda: seen.append([p.detach().clone() for p in model.parameters()])
+                                    or dict(n=len(seen)))
+    ema = EMA(model.parameters(), 0.5)
+    with torch.no_grad():
+        for p in model.parameters(): p.add_(1.0)            # live weights now differ from the average
+    live = [p.detach().clone() for p in model.parameters()]
+    callback(4, 0.0, ema)
+    assert all(torch.equal(a, s) for a, s in zip(seen[0], ema.shadow))              # measured: the EMA's
+    assert all(torch.equal(a, p) for a, p in zip(live, model.parameters()))        # then the live ones again
+    fit(model, batches_from(x, y), 10, lr=1e-2, warmup=2, progress=False, ema_decay=0.9, callback=callback)
+    assert [c['step'] for c in curve] == [5, 10]
