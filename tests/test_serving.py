@@ -8,9 +8,9 @@ from miniai.serving import (serve_models, get_model, read_upload, stoppable, gen
 
 def test_only_served_models(tmp_path):
     try:
-        assert serve_models() == ['tiny-sd', 'digits-4step']
+        assert serve_models() == ['tiny-sd', 'digits-4step', 'scene-sd']
         for name in ('/etc', str(tmp_path), 'no-such-model'):
-            with pytest.raises(ValueError, match="model must be one of tiny-sd, digits-4step; got"): get_model(name)
+            with pytest.raises(ValueError, match="model must be one of tiny-sd, digits-4step, scene-sd; got"): get_model(name)
         assert get_model() is get_model('tiny-sd')
     finally: serve_models()
 
