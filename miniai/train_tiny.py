@@ -264,7 +264,8 @@ def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_sce
     trip, and the curve of the judge's and the CLIP's readings of samples at each checkpoint, go into the log.
     `init_from`: a finished model's folder, whose VAE is kept and whose UNet trains `unet_steps` more"""
     # 1. check the inputs and the folder before any work
-    if init_from is not None: _finished_model(init_from, out)
+    # the model to continue, and its log, read now: not after hours of training
+    earlier = {} if init_from is None else _earlier_training(_finished_model(init_from, out))
     out, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, unet_steps=unet_steps, vae_bs=vae_bs, bs=bs,
                        n_scenes=n_scenes, checkpoint_every=checkpoint_every, n_measure=n_measure)
     # 2. the data; our CLIP's tokenizer and frozen text tower; a VAE trained first and a fresh UNet, or a finished pair
@@ -295,7 +296,7 @@ def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_sce
     log = dict(command=command, world='scenes', vae_steps=vae_steps, unet_steps=unet_steps, vae_batch_size=vae_bs,
                batch_size=bs, n_scenes=n_scenes, p_drop=p_drop, seed=seed, vae_minutes=round((t1 - t0) / 60, 1),
                total_minutes=round((time.time() - t0) / 60, 1), vae_reconstruction=vae_ceiling, curve=curve)
-    if init_from is not None: log.update(vae_steps=0, **_earlier_training(init_from))
+    if init_from is not None: log.update(vae_steps=0, **earlier)
     log = _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log)
     (out/'training_curve.json').unlink(missing_ok=True)
     import matplotlib.pyplot as plt
