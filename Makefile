@@ -60,10 +60,11 @@ app: venv
 
 # the GPU check (nbs/09a_gpu_check.ipynb). Here: the wheels a bare CUDA machine lacks, for its Python 3.12, into .whl/
 # (ignored by git). There (the working tree and .whl carried): install them, then the check, 8 minutes at most
-GPU_WHEELS := diffusers==0.42.1 fastcore==2.2.41 importlib_metadata==8.7.0
+GPU_WHEELS := diffusers==0.42.1 fastcore==2.2.41 importlib_metadata==8.7.0 numpy==2.4.6
 gpu-wheels: venv
 	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-		--platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
+		--platform manylinux2014_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_28_x86_64 \
+		-d .whl $(GPU_WHEELS)
 
 GPU_OUT ?= $(or $(OUT),out/gpu)
 gpu-check:

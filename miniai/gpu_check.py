@@ -14,7 +14,9 @@ from pathlib import Path
 import torch
 
 # %% ../nbs/09a_gpu_check.ipynb #d9df34bf
-GPU_WHEELS = ('diffusers', 'fastcore', 'importlib_metadata')   # what the lent GPU machine lacks
+# what the lent GPU machine lacks; and numpy below 2.5, since its numba-cuda 0.30 fails every kernel launch beside
+# numpy 2.5, which removed np.row_stack (NVIDIA/numba-cuda#907)
+GPU_WHEELS = ('diffusers', 'fastcore', 'importlib_metadata', 'numpy')
 # published anchors, it/s: SD v1.5 at 512², fp16, batch 1 on an H100
 PUBLISHED_H100 = {'diffusers': 54.5, 'diffusers + torch.compile': 66.0, 'stable-fast': 104.6}
 
@@ -138,14 +140,14 @@ def gpu_check(out='out/gpu', wheels='.whl', repeats=3, out_fn=print):
     # 2. the parts, each recorded whether it passes or fails
     r = dict(gpu=torch.cuda.get_device_name(), torch=torch.__version__, cuda=torch.version.cuda,
              python=platform.python_version())
-    _part('cuda_tests', cuda_tests, r, out_fn)
-    _part('fp16', fp16_agreement, r, out_fn)
-    _part('sd15_eager', lambda: sd15_timing(False, repeats), r, out_fn)
-    _part('sd15_compile', lambda: sd15_timing(True, repeats), r, out_fn)
-    _part('cuda_matmul', cuda_matmul, r, out_fn)
-    # 3. the report
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    (out/'gpu_check.json').write_text(json.dumps(r, indent=1, default=str))
+    for name, f in (('cuda_tests', cuda_tests), ('fp16', fp16_agreement), ('cuda_matmul', cuda_matmul),
+                    ('sd15_eager', lambda: sd15_timing(False, repeats)),
+                    ('sd15_compile', lambda: sd15_timing(True, repeats))):   # the longest (compiling) last
+        _part(name, f, r, out_fn)
+        # written after every part: a check cut short (a machine's time runs out) keeps what it measured
+        (out/'gpu_check.json').write_text(json.dumps(r, indent=1, default=str))
+    # 3. the report
     (out/'gpu_check.md').write_text(markdown_report(r))
     out_fn(markdown_report(r))
     return r

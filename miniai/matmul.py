@@ -121,12 +121,17 @@ def matmul_cuda(a, b, tpb=16):
     "One GPU thread per output element (numba.cuda; CPU simulator without CUDA)"
     a, b = _check(a, b)
     global _compiled
-    if _compiled is None: _compiled = _cuda().jit(_matmul_kernel)
+    cu = _cuda()
+    if _compiled is None: _compiled = cu.jit(_matmul_kernel)
     an, bn = np.ascontiguousarray(a.numpy(force=True)), np.ascontiguousarray(b.numpy(force=True))
     c = np.zeros((an.shape[0], bn.shape[1]), dtype=an.dtype)
     blocks = (math.ceil(c.shape[0]/tpb), math.ceil(c.shape[1]/tpb))
-    da, db, dc = cuda.to_device(an), cuda.to_device(bn), cuda.to_device(c)
-    _compiled[blocks, (tpb, tpb)](da, db, dc)
+    da, db, dc = cu.to_device(an), cu.to_device(bn), cu.to_device(c)
+    try: _compiled[blocks, (tpb, tpb)](da, db, dc)   # compiled at the first launch
+    except AttributeError as e:   # seen on a lent H200: numba-cuda 0.30 with numpy 2.5
+        if 'row_stack' not in str(e): raise
+        raise RuntimeError(f"matmul_cuda: numba-cuda cannot compile kernels beside numpy {np.__version__}, which "
+                           "removed np.row_stack (NVIDIA/numba-cuda#907): install numpy<2.5") from e
     return torch.from_numpy(dc.copy_to_host()).to(a.device)
 
 # %% ../nbs/03_matmul.ipynb #24e4ff2c

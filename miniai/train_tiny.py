@@ -162,6 +162,8 @@ def _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log):
     final = lambda losses: float(np.mean(losses[-100:])) if len(losses) else None   # None: not trained in this run
     log = dict(log, scaling_factor=scaling_factor, vae_final_loss=final(vae_losses),
                unet_final_loss=final(unet_losses), torch_threads=torch.get_num_threads(),
+               # where its last stretch ran: a run can resume on another machine
+               finished_on=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
                loop_minutes={k: round(t['seconds'] / 60, 1) for k, t in clocks.items() if t},
                **{f'{k}_timed_from_step': t['timed_from'] for k, t in clocks.items() if t and t['timed_from']})
     with atomic_path(out/'training_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
@@ -229,7 +231,8 @@ def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, ste
     texts = [complete_caption(s.slots, s.background) for s in sc]
     models = {k: frozen_copy(parts[k]) for k in ('text_encoder', 'vae', 'unet')}
     models['vae'].register_to_config(scaling_factor=scaling_factor)
-    c = components_from_parts(dict(tokenizer=parts['tokenizer'], **models), device='cpu', dtype=torch.float32)
+    device = next(parts['unet'].parameters()).device   # where it trains: the CPU here, a GPU where there is one
+    c = components_from_parts(dict(tokenizer=parts['tokenizer'], **models), device=device, dtype=torch.float32)
     images = generate(c, texts, height=SIDE, width=2 * SIDE, steps=steps, seed=seed, progress=False)
     made = [Scene(im, t, s.slots, s.background) for im, t, s in zip(images, texts, sc)]
     return dict(binding=scene_scores(read_scenes(judge, images), sc)['binding'],

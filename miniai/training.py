@@ -260,6 +260,7 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(steps, warmup))
+    ddp_model, opt_ = acc.prepare(model, opt)   # the model on the accelerator's device, before the EMA copies it
     ema = EMA(params, ema_decay) if ema_decay else None
     generator = torch.Generator().manual_seed(seed + acc.process_index)
     config = dict(steps=steps, lr=lr, weight_decay=weight_decay, warmup=warmup, grad_clip=grad_clip,
@@ -271,7 +272,6 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
         start, losses, clock = _resume(acc, checkpoint_dir, fresh, model, opt, sched, ema, generator, config, desc,
                                        log)
     # 4. the loop
-    ddp_model, opt_ = acc.prepare(model, opt)
     ddp_model.train()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=desc, ncols=90,
                disable=not (progress and acc.is_main_process))
@@ -337,8 +337,8 @@ def _load(path, model, opt, sched, ema, generator, config, rank):
         raise ValueError(f"checkpoint {path} was made with other settings "
                          f"({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())}): run with the "
                          "same settings to resume, or start over (fresh=True, --fresh)")
-    state = torch.load(path/'state.pt', weights_only=True)
-    load_model(model, str(path/'model.safetensors'))
+    state = torch.load(path/'state.pt', weights_only=True, map_location='cpu')   # made on a GPU, resumed anywhere
+    load_model(model, str(path/'model.safetensors'), device=str(next(model.parameters()).device))
     opt.load_state_dict(state['optimizer'])
     sched.load_state_dict(state['scheduler'])
     if ema: ema.load_state_dict(state['ema'])
@@ -356,7 +356,7 @@ def training_time(folder):
     `fit`'s loop from step `timed_from` to `step`, summed over every run that resumed (None without a checkpoint)"""
     ck = latest_checkpoint(folder, log=lambda *a: None)
     if ck is None: return None
-    state = torch.load(ck/'state.pt', weights_only=True)
+    state = torch.load(ck/'state.pt', weights_only=True, map_location='cpu')
     return dict(_clock(state), step=int(state['step']))
 
 # %% ../nbs/06_training.ipynb #2de79a05

@@ -55,6 +55,21 @@ def test_cuda_runs_under_simulator_or_gpu():
         import numba
         assert numba.config.ENABLE_CUDASIM
 
+def test_cuda_names_the_numpy_that_numba_cuda_cannot_use(monkeypatch):
+    "numba-cuda 0.30 beside numpy 2.5 (seen on a lent H200): a clear error that says which numpy to install"
+    class Kernel:   # stands in for the compiled kernel, failing at its first launch the way that pair does
+        def __getitem__(self, config):
+            def launch(*args): raise AttributeError("module 'numpy' has no attribute 'row_stack'")
+            return launch
+    monkeypatch.setattr(mm, '_compiled', Kernel())
+    with pytest.raises(RuntimeError, match=r'numpy<2\.5'): mm.matmul_cuda(torch.ones(2, 3), torch.ones(3, 2))
+    class Other(Kernel):
+        def __getitem__(self, config):
+            def launch(*args): raise AttributeError("something else")
+            return launch
+    monkeypatch.setattr(mm, '_compiled', Other())
+    with pytest.raises(AttributeError, match='something else'): mm.matmul_cuda(torch.ones(2, 3), torch.ones(3, 2))
+
 @pytest.mark.parametrize('name', ALL)
 @pytest.mark.parametrize('a_shape,b_shape', [((2, 3), (4, 2)), ((3,), (3, 2)), ((2, 3, 4), (4, 2)), ((0, 3), (3, 2)), ((2, 0), (0, 2)), ((2, 3), (3, 0))])
 def test_bad_shapes(name, a_shape, b_shape):
