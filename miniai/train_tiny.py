@@ -7,8 +7,8 @@ Docs: https://miniai.github.io/miniai/tiny_sd.html.md"""
 # %% auto #0
 __all__ = ['SCENE_LATENT', 'SCENE_VAE_CHANNELS', 'VAELoss', 'vae_latent_shape', 'train_vae', 'encode_dataset', 'draw_latents',
            'NoiseLoss', 'DigitCaptions', 'train_unet', 'save_model', 'plot_losses', 'train_tiny', 'scene_training_set',
-           'frozen_clip_text', 'SceneCaptions', 'sample_binding', 'continued_parts', 'train_scene_sd', 'plot_curve',
-           'train_tiny_cli']
+           'frozen_clip_text', 'SceneCaptions', 'sample_binding', 'DecoderLoss', 'finetune_decoder', 'continued_parts',
+           'train_scene_sd', 'plot_curve', 'train_tiny_cli']
 
 # %% ../nbs/07_tiny_sd.ipynb #5f857a1e
 import json, os, random, sys, tempfile, time
@@ -121,21 +121,28 @@ def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
             with atomic_path(out/p.name) as part: os.replace(p, part)
     return out
 
-def plot_losses(vae_losses, unet_losses, path=None):
-    "Smoothed training losses of both stages, optionally saved to `path`"
+def _smooth(losses): k = max(1, len(losses) // 100); return np.convolve(losses, np.ones(k) / k, mode='valid')
+
+def plot_losses(vae_losses, unet_losses, path=None, decoder_losses=()):
+    """Smoothed training losses of both stages (the decoder's fine-tuning, if any, after the VAE's), optionally saved
+    to `path`"""
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(8, 2.8))
-    for ax, (name, l) in zip(axs, [('VAE', vae_losses), ('UNet', unet_losses)]):
-        if not len(l):   # a stage this run did not train (a continued run keeps its VAE)
+    for ax, name, stages in ((axs[0], 'VAE', (vae_losses, decoder_losses)), (axs[1], 'UNet', (unet_losses,))):
+        if not any(len(l) for l in stages):   # a stage this run did not train (a continued run keeps its VAE)
             ax.set_title(f'{name}: not trained in this run')
             continue
-        k = max(1, len(l) // 100)
-        ax.plot(np.convolve(l, np.ones(k) / k, mode='valid'))
+        x0 = 0
+        for l, label in zip(stages, ('whole VAE', 'decoder alone')):
+            if len(l): ax.plot(x0 + np.arange(len(_smooth(l))), _smooth(l), label=label)
+            x0 += len(l)
+        if len(stages) > 1 and len(decoder_losses): ax.legend()
         ax.set_yscale('log')
         ax.set_title(f'{name} loss')
         ax.set_xlabel('step')
     if path: fig.savefig(path, dpi=80, bbox_inches='tight')
     return fig
+
 
 # %% ../nbs/07_tiny_sd.ipynb #fc9f7e99
 def _start(name, out, fresh, **ints):
@@ -152,16 +159,18 @@ def _start(name, out, fresh, **ints):
                               "fresh=True (--fresh)")
     return out, ckpt
 
-def _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log):
+def _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses=()):
     "Write the model, its loss figure and `log` (with the final losses), and remove the checkpoints fit wrote"
     save_model(out, parts['tokenizer'], parts['text_encoder'], parts['vae'], parts['unet'], scaling_factor)
     import matplotlib.pyplot as plt
-    plt.close(plot_losses(vae_losses, unet_losses, out/'training_loss.png'))   # into the folder, not on screen
+    # into the folder, not on screen
+    plt.close(plot_losses(vae_losses, unet_losses, out/'training_loss.png', decoder_losses))
     # each stage's loop time from its checkpoints' clock, summed over every run that resumed it
-    clocks = {k: training_time(ckpt/k) for k in ('vae', 'unet')}
+    clocks = {k: training_time(ckpt/k) for k in ('vae', 'decoder', 'unet')}
     final = lambda losses: float(np.mean(losses[-100:])) if len(losses) else None   # None: not trained in this run
     log = dict(log, scaling_factor=scaling_factor, vae_final_loss=final(vae_losses),
                unet_final_loss=final(unet_losses), torch_threads=torch.get_num_threads(),
+               **({'decoder_final_loss': final(decoder_losses)} if len(decoder_losses) else {}),
                # where its last stretch ran: a run can resume on another machine
                finished_on=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
                loop_minutes={k: round(t['seconds'] / 60, 1) for k, t in clocks.items() if t},
@@ -239,6 +248,29 @@ def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, ste
                 clip_binding=binding(clip, clip_tokenizer, made)['all'],
                 clip_score=clip_score(clip, clip_tokenizer, images, texts))
 
+# %% ../nbs/07_tiny_sd.ipynb #ae097215
+class DecoderLoss(nn.Module):
+    "The decoder's loss alone: reconstruction MSE of images from latents `z` drawn from the frozen encoder"
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+    def forward(self, x, z): return F.mse_loss(self.vae.decode(z).sample, x)
+
+def finetune_decoder(vae, images, means, stds, steps=4000, bs=32, lr=3e-4, seed=0, progress=True, **fit_kwargs):
+    """Train only `vae`'s decoder with `fit`, on latents drawn from its encoder's distributions of `images` (`means`,
+    `stds` from `encode_dataset`): the encoder, so the latent space, is left as it was; returns the losses"""
+    frozen = list(vae.encoder.parameters()) + list(vae.quant_conv.parameters())
+    was = [p.requires_grad for p in frozen]
+    def draw(generator):
+        idx, z = draw_latents(means, stds, 1.0, bs, generator)   # unscaled: what the decoder reads
+        return images[idx], z
+    try:
+        for p in frozen: p.requires_grad_(False)
+        return fit(DecoderLoss(vae), draw, steps, lr=lr, weight_decay=0.0, seed=seed, progress=progress,
+                   desc='decoder', meta=dict(bs=bs, n_images=len(images)), **fit_kwargs)
+    finally:
+        for p, w in zip(frozen, was): p.requires_grad_(w)   # the caller's flags as they were
+
 # %% ../nbs/07_tiny_sd.ipynb #7b633e60
 def _finished_model(folder, out=None):
     "`folder` as a Path, checked to hold a finished model (and not to be `out`, the folder a run writes)"
@@ -260,51 +292,77 @@ def continued_parts(folder, text_encoder):
     return dict(vae=AutoencoderKL.from_pretrained(folder/'vae').float(),
                 unet=UNet2DConditionModel.from_pretrained(folder/'unet').float())
 
+def _scene_vae(parts, images, judge, vae_steps, decoder_steps, vae_bs, seed, ckpt, n_measure, **kw):
+    """Train the VAE of `parts` (if `vae_steps`), then its decoder alone (if `decoder_steps`): `(vae_losses,
+    decoder_losses, means, stds, reconstruction)`; the last measured before the decoder too, when it trains"""
+    vae, rec = parts['vae'], {}
+    measure = lambda: vae_reconstruction(vae, judge, n=4 * n_measure)   # what no UNet can do better than
+    vae_losses = train_vae(vae, images, steps=vae_steps, bs=vae_bs, grad_clip=1.0, seed=seed,
+                           checkpoint_dir=ckpt/'vae', **kw) if vae_steps else []   # clipped: unclipped, it jumps
+    means, stds = encode_dataset(vae, images)   # the latents: the decoder's fine-tuning leaves them as they are
+    decoder_losses = []
+    if decoder_steps:
+        rec['before_decoder'] = measure()
+        decoder_losses = finetune_decoder(vae, images, means, stds, steps=decoder_steps, bs=vae_bs, seed=seed,
+                                          checkpoint_dir=ckpt/'decoder', **kw)
+    return vae_losses, decoder_losses, means, stds, dict(measure(), **rec)
+
 def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_scenes=40_000, p_drop=0.3, seed=0,
-                   progress=True, checkpoint_every=500, fresh=False, n_measure=64, init_from=None, command=None):
+                   progress=True, checkpoint_every=500, fresh=False, n_measure=64, init_from=None, decoder_steps=0,
+                   command=None):
     """Train the colour miniature SD on `n_scenes` training scenes, its UNet reading the frozen text tower of the
     embedded CLIP, and save it to `out`, checkpointing to `out/checkpoints`; the judge's reading of the VAE's round
     trip, and the curve of the judge's and the CLIP's readings of samples at each checkpoint, go into the log.
-    `init_from`: a finished model's folder, whose VAE is kept and whose UNet trains `unet_steps` more"""
+    `init_from`: a finished model's folder, whose VAE is kept and whose UNet trains `unet_steps` more (0: none).
+    `decoder_steps`: after the VAE, its decoder alone trained on (`finetune_decoder`)"""
     # 1. check the inputs and the folder before any work
     # the model to continue, and its log, read now: not after hours of training
     earlier = {} if init_from is None else _earlier_training(_finished_model(init_from, out))
-    out, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, unet_steps=unet_steps, vae_bs=vae_bs, bs=bs,
-                       n_scenes=n_scenes, checkpoint_every=checkpoint_every, n_measure=n_measure)
+    check_int(decoder_steps, 'decoder_steps', minimum=0)
+    check_int(unet_steps, 'unet_steps', minimum=0 if init_from is not None else 1)   # a finished UNet may stay
+    if init_from is not None and not (unet_steps or decoder_steps):
+        raise ValueError("init_from: nothing to train: unet_steps and decoder_steps are both 0")
+    out, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, vae_bs=vae_bs, bs=bs, n_scenes=n_scenes,
+                       checkpoint_every=checkpoint_every, n_measure=n_measure)
     # 2. the data; our CLIP's tokenizer and frozen text tower; a VAE trained first and a fresh UNet, or a finished pair
     t0 = time.time()
     sc, images = scene_training_set(n_scenes, seed)
     tok, text_encoder = frozen_clip_text()
-    if init_from is None:
-        parts = tiny_models(tok, seed, latent_size=SCENE_LATENT, vae_channels=SCENE_VAE_CHANNELS)
-        vae_losses = train_vae(parts['vae'], images, steps=vae_steps, bs=vae_bs, grad_clip=1.0, seed=seed,
-                               progress=progress, checkpoint_every=checkpoint_every,
-                               checkpoint_dir=ckpt/'vae')   # clipped: unclipped, its early loss jumps
-    else: parts, vae_losses = continued_parts(init_from, text_encoder), []
+    parts = (tiny_models(tok, seed, latent_size=SCENE_LATENT, vae_channels=SCENE_VAE_CHANNELS) if init_from is None
+             else continued_parts(init_from, text_encoder))
     parts.update(tokenizer=tok, text_encoder=text_encoder)   # the CLIP's text tower, not a fresh one
+    judge, kw = load_judge(), dict(progress=progress, checkpoint_every=checkpoint_every)
+    vae_losses, decoder_losses, means, stds, vae_ceiling = _scene_vae(
+        parts, images, judge, 0 if init_from else vae_steps, decoder_steps, vae_bs, seed, ckpt, n_measure, **kw)
     t1 = time.time()
-    judge = load_judge()
-    vae_ceiling = vae_reconstruction(parts['vae'], judge, n=4 * n_measure)   # what no UNet can do better than
-    means, stds = encode_dataset(parts['vae'], images)
     scaling_factor = float(1 / means.std()) if init_from is None else parts['vae'].config.scaling_factor
     # 3. the UNet, measured at every checkpoint by the judge and the CLIP (the curve survives a kill)
-    clip, processor = load_clip()
-    def measure(): return sample_binding(parts, scaling_factor, judge, clip, processor.tokenizer, n=n_measure)
-    callback, curve = measure_every(checkpoint_every, unet_steps, measure, out/'training_curve.json', fresh)
-    unet_losses = train_unet(parts['unet'], text_encoder, tok, means, stds, SceneCaptions(sc, p_drop=p_drop),
-                             scaling_factor, steps=unet_steps, bs=bs, checkpoint_dir=ckpt/'unet', callback=callback,
-                             seed=seed, progress=progress, checkpoint_every=checkpoint_every)
+    unet_losses, curve = _scene_unet(parts, sc, judge, means, stds, scaling_factor, unet_steps, bs, p_drop, seed,
+                                     ckpt, out, fresh, n_measure, **kw)
     # 4. the main process writes the model and its log, and removes the checkpoints and the curve's file
     if not is_main_process(): return None
-    log = dict(command=command, world='scenes', vae_steps=vae_steps, unet_steps=unet_steps, vae_batch_size=vae_bs,
-               batch_size=bs, n_scenes=n_scenes, p_drop=p_drop, seed=seed, vae_minutes=round((t1 - t0) / 60, 1),
-               total_minutes=round((time.time() - t0) / 60, 1), vae_reconstruction=vae_ceiling, curve=curve)
+    log = dict(command=command, world='scenes', vae_steps=vae_steps, decoder_steps=decoder_steps,
+               unet_steps=unet_steps, vae_batch_size=vae_bs, batch_size=bs, n_scenes=n_scenes, p_drop=p_drop,
+               seed=seed, vae_minutes=round((t1 - t0) / 60, 1), total_minutes=round((time.time() - t0) / 60, 1),
+               vae_reconstruction=vae_ceiling, curve=curve)
     if init_from is not None: log.update(vae_steps=0, **earlier)
-    log = _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log)
+    log = _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses)
     (out/'training_curve.json').unlink(missing_ok=True)
     import matplotlib.pyplot as plt
     plt.close(plot_curve(log, out/'training_curve.png'))   # quality against steps, beside the losses
     return log
+
+def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop, seed, ckpt, out, fresh, n_measure,
+                **kw):
+    "Train the UNet of `parts` `steps` steps (none: it stays as it is), measured as it goes: `(losses, curve)`"
+    if not steps: return [], []
+    clip, processor = load_clip()
+    def measure(): return sample_binding(parts, scaling_factor, judge, clip, processor.tokenizer, n=n_measure)
+    callback, curve = measure_every(kw['checkpoint_every'], steps, measure, out/'training_curve.json', fresh)
+    losses = train_unet(parts['unet'], parts['text_encoder'], parts['tokenizer'], means, stds,
+                        SceneCaptions(sc, p_drop=p_drop), scaling_factor, steps=steps, bs=bs,
+                        checkpoint_dir=ckpt/'unet', callback=callback, seed=seed, **kw)
+    return losses, curve
 
 def _earlier_training(folder):
     "What a continued run's log says of the model it started from: its folder, UNet steps so far and its own log"
@@ -343,7 +401,8 @@ def train_tiny_cli(out:str=None,              # folder to write the model to (di
                    checkpoint_every:int=500,  # steps between checkpoints (OUT/checkpoints; a rerun resumes)
                    fresh:bool=False,          # start over: delete OUT's checkpoints, overwrite a finished model
                    n_images:int=None,         # digits: train on the first N training digits only (default: all 4,000)
-                   init_from:str=None):       # scenes: a finished model to train longer (its VAE kept, its UNet on)
+                   init_from:str=None,        # scenes: a finished model to train longer (its VAE kept, its UNet on)
+                   decoder_steps:int=0):      # scenes: then the VAE's decoder alone, this many steps (latents kept)
     "Train a miniature Stable Diffusion: `python -m miniai.train_tiny --out DIR [--world scenes]`"
     with cli_errors('python -m miniai.train_tiny'):
         if out is None: raise ValueError("--out DIR is required (where to write the model)")
@@ -352,9 +411,10 @@ def train_tiny_cli(out:str=None,              # folder to write the model to (di
         kw = dict(bs=bs, seed=seed, checkpoint_every=checkpoint_every, fresh=fresh, **steps)
         if world == 'scenes':
             if n_images is not None: raise ValueError("--n-images is for --world digits")
-            log = train_scene_sd(out, init_from=init_from, command=' '.join(['python -m miniai.train_tiny',
-                                                                              *sys.argv[1:]]), **kw)
+            command = ' '.join(['python -m miniai.train_tiny', *sys.argv[1:]])
+            log = train_scene_sd(out, init_from=init_from, decoder_steps=decoder_steps, command=command, **kw)
         else:
             if init_from is not None: raise ValueError("--init-from is for --world scenes")
+            if decoder_steps: raise ValueError("--decoder-steps is for --world scenes")
             log = train_tiny(out, n_images=n_images, **kw)
         if log is not None: print(json.dumps(log, indent=1))   # None: not the main process, which prints it

@@ -129,10 +129,15 @@ def test_the_user_s_files_in_the_checkpoint_folder_survive(tmp_path):
     (['--world', 'scenes', '--unet-steps', '-1'], 'unet_steps must be an int >= 1, got -1'),
     (['--init-from', 'FILE'], '--init-from is for --world scenes'),
     (['--world', 'scenes', '--init-from', 'FILE'], 'init_from: no finished model in'),
+    (['--decoder-steps', '5'], '--decoder-steps is for --world scenes'),
+    (['--world', 'scenes', '--decoder-steps', '-1'], 'decoder_steps must be an int >= 0, got -1'),
+    (['--world', 'scenes', '--init-from', 'SCENE_SD', '--unet-steps', '0'], 'init_from: nothing to train'),
 ])
 def test_cli_bad_arguments_before_any_work(tmp_path, python_m, args, message):
     (tmp_path/'FILE').write_text('x')
-    args = [str(tmp_path/a) if a == 'FILE' else a for a in args]
+    from miniai.loading import assets_dir
+    names = dict(FILE=str(tmp_path/'FILE'), SCENE_SD=str(assets_dir()/'scene-sd'))
+    args = [names.get(a, a) for a in args]
     if '--out' not in args: args += ['--out', str(tmp_path/'m')]
     code, _, err = python_m('miniai.train_tiny', *args)
     assert code == 2 and message in err and 'Traceback' not in err, err
@@ -192,3 +197,30 @@ def test_scene_model_learns_on_the_frozen_clip_text_tower(tmp_path):
          for d in ('m', 'm2')}
     assert all(torch.equal(v, w['m2']['vae'][k]) for k, v in w['m']['vae'].items())
     assert not all(torch.equal(v, w['m2']['unet'][k]) for k, v in w['m']['unet'].items())
+    # the decoder alone: the encoder (so every latent) and the UNet kept as they were
+    log3 = train_scene_sd(tmp_path/'m3', unet_steps=0, decoder_steps=2, vae_bs=2, n_scenes=16, checkpoint_every=3,
+                          n_measure=4, progress=False, init_from=tmp_path/'m2')
+    assert log3['decoder_steps'] == 2 and log3['unet_steps_before'] == 6 and log3['curve'] == []
+    assert 'before_decoder' in log3['vae_reconstruction'] and log3['decoder_final_loss'] > 0
+    w3 = {k: load_file(tmp_path/'m3'/k/'diffusion_pytorch_model.safetensors') for k in ('vae', 'unet')}
+    encoder = [k for k in w3['vae'] if k.startswith(('encoder.', 'quant_conv.'))]
+    assert encoder and all(torch.equal(w['m2']['vae'][k], w3['vae'][k]) for k in encoder)
+    assert all(torch.equal(v, w3['unet'][k]) for k, v in w['m2']['unet'].items())
+
+def test_finetune_decoder_trains_the_decoder_alone():
+    "finetune_decoder: the decoder's weights move, the encoder's and the latents do not, the caller's flags are kept"
+    from miniai.train_tiny import finetune_decoder, encode_dataset, SCENE_LATENT, SCENE_VAE_CHANNELS
+    from miniai.miniature import tiny_models
+    from miniai.clip import make_tokenizer
+    vae = tiny_models(make_tokenizer(['a seven']), latent_size=SCENE_LATENT, vae_channels=SCENE_VAE_CHANNELS)['vae']
+    x = torch.rand(4, 3, 32, 64) * 2 - 1
+    means, stds = encode_dataset(vae, x)
+    before = {k: v.clone() for k, v in vae.state_dict().items()}
+    vae.encoder.conv_in.weight.requires_grad_(False)   # a flag of the caller's, to be kept
+    losses = finetune_decoder(vae, x, means, stds, steps=3, bs=2, warmup=1, progress=False)
+    assert len(losses) == 3
+    after = vae.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in before.items() if k.startswith(('encoder.', 'quant_conv.')))
+    assert not all(torch.equal(after[k], v) for k, v in before.items() if k.startswith('decoder.'))
+    assert torch.equal(encode_dataset(vae, x)[0], means)
+    assert not vae.encoder.conv_in.weight.requires_grad and vae.encoder.conv_out.weight.requires_grad
