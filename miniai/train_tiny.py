@@ -134,7 +134,7 @@ def plot_losses(vae_losses, unet_losses, path=None, decoder_losses=()):
             continue
         x0 = 0
         for l, label in zip(stages, ('whole VAE', 'decoder alone')):
-            if len(l): ax.plot(x0 + np.arange(len(_smooth(l))), _smooth(l), label=label)
+            if len(l): smooth = _smooth(l); ax.plot(x0 + np.arange(len(smooth)), smooth, label=label)
             x0 += len(l)
         if len(stages) > 1 and len(decoder_losses): ax.legend()
         ax.set_yscale('log')
