@@ -6,10 +6,10 @@ Docs: https://miniai.github.io/miniai/performance.html.md"""
 
 # %% auto #0
 __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_flops_per_step', 'gpu_peak_tflops', 'timed',
-           'alternate', 'matmul_gflops', 'bench_sd', 'bench_diffedit']
+           'alternate', 'cpu_name', 'matmul_gflops', 'bench_sd', 'bench_diffedit']
 
 # %% ../nbs/09_performance.ipynb #dade2b3b
-import copy, dataclasses, os, statistics, threading, time
+import copy, dataclasses, os, platform, statistics, threading, time
 import torch
 from .sampling import (generate_latents, vae_scale_factor, native_size, default_size, latent_shape,
                              diffusers_pipeline, compiled_unet)
@@ -118,6 +118,15 @@ def _pipeline(c):
     p.set_progress_bar_config(disable=True)
     return p
 
+def cpu_name(cpuinfo='/proc/cpuinfo'):
+    """The CPU's model name, and which of its bfloat16 instructions (AVX-512 BF16, AMX) it has: CPU timings mean
+    little without it. Read from `cpuinfo` on Linux, else what `platform` knows"""
+    try: lines = open(cpuinfo).read().splitlines()
+    except OSError: return platform.processor() or 'unknown CPU'
+    field = lambda key: next((l.split(':', 1)[1].strip() for l in lines if l.split(':')[0].strip() == key), '')
+    bf16 = [f for f in ('avx512_bf16', 'amx_bf16') if f in field('flags').split()]
+    return (field('model name') or platform.processor() or 'unknown CPU') + (f" ({', '.join(bf16)})" if bf16 else '')
+
 def matmul_gflops(dtype=torch.float32, device='cpu', n=2048, repeats=5):
     "The best rate, GFLOP/s, of an n x n matrix product in `dtype` over `repeats`: the machine's limit for dense work"
     a, b = (torch.randn(n, n, generator=torch.Generator().manual_seed(i)).to(device, dtype) for i in range(2))
@@ -205,7 +214,7 @@ def _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, 
         f"steps={steps} batch={batch} guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} "
         f"torch={torch.__version__} threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}"
         f"{' compile' if compile else ''}")
-    if c.device.type == 'cuda': out(f"GPU: {torch.cuda.get_device_name()}")
+    out(f"GPU: {torch.cuda.get_device_name()}" if c.device.type == 'cuda' else f"CPU: {cpu_name()}")
 
 def _cpu_limits(flops_per_run, res, ours_dtype, their_dtype, limits, out):
     "Each loop's achieved GFLOP/s against the matmul rate of its own dtype, measured in the same run"

@@ -75,22 +75,26 @@ _TOKENIZER_LOCK = threading.Lock()
 
 @torch.no_grad()
 def embed_text(c, prompts):
-    "CLIP embeddings (batch, 77, dim) of a list of strings, truncated to the tokenizer's limit with a warning"
+    """CLIP embeddings (batch, 77, dim) of a list of strings, truncated to the tokenizer's limit with a warning. Each
+    distinct string goes through the text encoder once: ten images of one prompt cost one row, not ten"""
     tok, limit = c.tokenizer, c.tokenizer.model_max_length
+    distinct = list(dict.fromkeys(prompts))
     with _TOKENIZER_LOCK:   # a fast tokenizer sets its padding per call: two threads at once would mix them up
-        ids = tok(prompts, padding='max_length', max_length=limit, truncation=True, return_tensors='pt').input_ids
-        too_long = any(len(tok.tokenize(p)) + 2 > limit for p in prompts)   # + the start and end tokens
+        ids = tok(distinct, padding='max_length', max_length=limit, truncation=True, return_tensors='pt').input_ids
+        too_long = any(len(tok.tokenize(p)) + 2 > limit for p in distinct)   # + the start and end tokens
     if too_long: warnings.warn(f"a prompt is longer than the {limit} tokens CLIP can read and was truncated")
-    return c.text_encoder(ids.to(c.device))[0].to(c.dtype)
+    row = {p: i for i, p in enumerate(distinct)}
+    return c.text_encoder(ids.to(c.device))[0].to(c.dtype)[[row[p] for p in prompts]]
 
 # %% ../nbs/04_stable_diffusion.ipynb #1ee600e3
-def encode_prompts(c, prompts, negative_prompt=None, embeddings=None):
-    "Embeddings `(uncond, cond)` for the prompts (or the text `embeddings` given instead) and the negative prompts"
+def encode_prompts(c, prompts, negative_prompt=None, embeddings=None, uncond=True):
+    """Embeddings `(uncond, cond)` for the prompts (or the text `embeddings` given instead) and the negative prompts;
+    `uncond=False` (a loop without guidance): `(None, cond)`, the negative prompts checked but not encoded"""
     what, n = ('prompts', len(as_prompts(prompts))) if embeddings is None else ('embeddings', len(embeddings))
     neg = [''] if negative_prompt is None else as_prompts(negative_prompt, 'negative_prompt')
     if len(neg) not in (1, n): raise ValueError(f"negative_prompt has {len(neg)} entries but there are {n} {what}")
     cond = embed_text(c, as_prompts(prompts)) if embeddings is None else embeddings.to(c.device, c.dtype)
-    return embed_text(c, neg * (n // len(neg))), cond
+    return (embed_text(c, neg * (n // len(neg))) if uncond else None), cond
 
 # %% ../nbs/04_stable_diffusion.ipynb #fd7cd382
 def cfg(uncond, text, scale):
@@ -297,8 +301,10 @@ class FrozenCompiled(torch.nn.Module):
     def __init__(self, module):
         super().__init__()
         self.compiled = torch.compile(module)
+        # on the CPU, the generated code that calls the kernels in turn is C++ rather than Python: less overhead
+        self.settings = dict(freezing=True, cpp_wrapper=all(p.device.type == 'cpu' for p in module.parameters()))
     def forward(self, *args, **kwargs):
-        with torch._inductor.config.patch(freezing=True): return self.compiled(*args, **kwargs)
+        with torch._inductor.config.patch(**self.settings): return self.compiled(*args, **kwargs)
     def __getattr__(self, name):   # what the module has (config, dtype, device, ...): the module's
         try: return super().__getattr__(name)
         except AttributeError:
@@ -312,17 +318,20 @@ class VAEDecoder(torch.nn.Module):
         self.vae = vae
     def forward(self, latents): return self.vae.decode(latents / self.vae.config.scaling_factor).sample
 
-_COMPILED = {}   # (id(model), wrapper) -> (model, its weights' versions, the compiled module)
+_COMPILED = {}   # (id(model), wrapper) -> (model, its weights, their versions, the compiled module)
 
 def frozen_compiled(model, wrapper=None):
     """`model` (or `wrapper(model)`) compiled with freezing, `FrozenCompiled`: once per model in a process, again if
     its weights were changed in place"""
-    versions = tuple(p._version for p in model.parameters())   # a tensor's version rises with each in-place change
     key = (id(model), wrapper)
     held = _COMPILED.get(key)
-    if held is None or held[0] is not model or held[1] != versions:
-        held = _COMPILED[key] = (model, versions, FrozenCompiled(wrapper(model) if wrapper else model))
-    return held[2]
+    # a tensor's version rises with each in-place change. The weights' list is kept: walking the modules for it at
+    # every call took about a millisecond, 3% of a 4-step student's whole loop
+    if held is None or held[0] is not model or [p._version for p in held[1]] != held[2]:
+        weights = list(model.parameters())
+        held = _COMPILED[key] = (model, weights, [p._version for p in weights],
+                                 FrozenCompiled(wrapper(model) if wrapper else model))
+    return held[3]
 
 def compiled_unet(unet):
     "`unet` compiled with freezing (its weights folded into the graph as constants): `frozen_compiled`"
@@ -370,7 +379,7 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None
                                                    or guidance_scale > 1)
     # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked once for every step
-    uncond, cond = encode_prompts(c, prompts, negative_prompt, embeddings)
+    uncond, cond = encode_prompts(c, prompts, negative_prompt, embeddings, uncond=do_classifier_free_guidance)
     emb = torch.cat([uncond, cond]) if do_classifier_free_guidance else cond
     # 3. prepare the timesteps and the starting latents: pure noise, or (image-to-image) an image noised part-way.
     # The scheduler changes as it steps, so this call gets its own copy: threads may share `c`

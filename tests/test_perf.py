@@ -36,3 +36,13 @@ def test_sd15_arch_counts_and_flops_on_meta():
     n = lambda m: sum(p.numel() for p in m.parameters()) / 1e6
     assert 850 < n(c.unet) < 870 and 115 < n(c.text_encoder) < 130 and 80 < n(c.vae) < 90
     assert 1.5e12 < unet_flops_per_step(c, 1) < 1.7e12   # about 0.8 TFLOP per image per UNet call
+
+def test_cpu_name_reads_the_model_and_its_bfloat16_instructions(tmp_path):
+    from miniai.perf import cpu_name
+    info = tmp_path / 'cpuinfo'
+    info.write_text("processor\t: 0\nmodel name\t: Some CPU 9000\nflags\t\t: fpu avx512f amx_bf16 avx512_bf16\n\n"
+                    "processor\t: 1\nmodel name\t: Some CPU 9000\n")
+    assert cpu_name(info) == 'Some CPU 9000 (avx512_bf16, amx_bf16)'
+    info.write_text("model name\t: Older CPU\nflags\t\t: fpu avx2\n")
+    assert cpu_name(info) == 'Older CPU'
+    assert isinstance(cpu_name(tmp_path / 'missing'), str) and cpu_name(tmp_path / 'missing')

@@ -236,6 +236,26 @@ def test_named_pieces(c):
     u, t = encode_prompts(c, None, None, emb)
     assert u.shape == t.shape == emb.shape
 
+def test_each_distinct_prompt_is_encoded_once(c):
+    "embed_text: a repeated prompt costs one row of the text encoder; a loop without guidance encodes no negatives"
+    from miniai.sampling import embed_text
+    rows = []
+    hook = c.text_encoder.register_forward_hook(lambda m, args, out: rows.append(len(args[0])))
+    try:
+        emb = embed_text(c, ['x', 'y', 'x'])
+        assert rows == [2]
+        torch.testing.assert_close(emb[0], emb[2], rtol=0, atol=0)
+        torch.testing.assert_close(emb[1:2], embed_text(c, ['y']), rtol=1e-6, atol=1e-6)
+        rows.clear()
+        u, t = encode_prompts(c, ['x'] * 3, uncond=False)
+        assert u is None and t.shape[0] == 3 and rows == [1]
+        with pytest.raises(ValueError, match='negative_prompt has 2 entries but there are 3 prompts'):
+            encode_prompts(c, ['x'] * 3, ['a', 'b'], uncond=False)
+        rows.clear()
+        generate_latents(c, ['x'] * 2, steps=2, guidance_scale=1.0, progress=False)
+        assert rows == [1]
+    finally: hook.remove()
+
 # --- silently wrong before: now the right result, or a clear error ---
 
 @pytest.mark.parametrize('sched', ['ddim', 'lms', 'euler', 'dpm'])
@@ -260,7 +280,7 @@ def test_threads_tokenizing_at_once_get_their_own_embeddings(c):
     "The fast tokenizer keeps its padding settings between calls: without the lock, threads mixed them up"
     import threading
     from miniai.sampling import embed_text
-    batches = [['a cat'] * k + ['a dog on a red background'] for k in range(1, 9)]
+    batches = [['a cat' + ' and a cat' * j for j in range(k)] + ['a dog on a red background'] for k in range(1, 9)]
     alone = [embed_text(c, b) for b in batches]
     got, errors = {}, []
     def run(i):
