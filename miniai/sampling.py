@@ -77,7 +77,7 @@ _TOKENIZER_LOCK = threading.Lock()
 def embed_text(c, prompts):
     """CLIP embeddings (batch, 77, dim) of a list of strings, truncated to the tokenizer's limit with a warning. Each
     distinct string goes through the text encoder once: ten images of one prompt cost one row, not ten"""
-    tok, limit = c.tokenizer, c.tokenizer.model_max_length
+    prompts, tok, limit = as_prompts(prompts), c.tokenizer, c.tokenizer.model_max_length
     distinct = list(dict.fromkeys(prompts))
     with _TOKENIZER_LOCK:   # a fast tokenizer sets its padding per call: two threads at once would mix them up
         ids = tok(distinct, padding='max_length', max_length=limit, truncation=True, return_tensors='pt').input_ids

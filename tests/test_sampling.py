@@ -246,6 +246,7 @@ def test_each_distinct_prompt_is_encoded_once(c):
         assert rows == [2]
         torch.testing.assert_close(emb[0], emb[2], rtol=0, atol=0)
         torch.testing.assert_close(emb[1:2], embed_text(c, ['y']), rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(embed_text(c, 'y'), embed_text(c, ['y']), rtol=0, atol=0)   # a string: one prompt
         rows.clear()
         u, t = encode_prompts(c, ['x'] * 3, uncond=False)
         assert u is None and t.shape[0] == 3 and rows == [1]
