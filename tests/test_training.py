@@ -269,16 +269,20 @@ def test_cli_resume_with_another_batch_size_is_refused(tmp_path):
     assert r.returncode == 2 and 'bs: 16 there, 32 now' in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_cli_ctrl_c_is_one_line_and_130(tmp_path):
+    # a shell without job control starts background jobs (a CI script run with `&`) with SIGINT ignored; children
+    # inherit that, and Python then installs no KeyboardInterrupt handler: the child gets the default back, as a
+    # terminal's Ctrl-C would find it (test_cli does the same)
     proc = subprocess.Popen([sys.executable, '-m', 'miniai.training', '--steps', '1000000', '--checkpoint-dir',
                              str(tmp_path), '--checkpoint-every', '20'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+                            text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.time()
     while not list_checkpoints(tmp_path):
         assert proc.poll() is None and time.time() - t0 < 60, proc.stderr.read()
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     try: _, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:   # seen once in CI under load: a second Ctrl-C, as a user would press it
+    except subprocess.TimeoutExpired:   # a second Ctrl-C, as a user would press it
         proc.send_signal(signal.SIGINT)
         try: _, err = proc.communicate(timeout=30)
         except subprocess.TimeoutExpired: proc.kill(); _, err = proc.communicate()
