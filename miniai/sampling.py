@@ -93,7 +93,7 @@ def encode_prompts(c, prompts, negative_prompt=None, embeddings=None, uncond=Tru
     what, n = ('prompts', len(as_prompts(prompts))) if embeddings is None else ('embeddings', len(embeddings))
     neg = [''] if negative_prompt is None else as_prompts(negative_prompt, 'negative_prompt')
     if len(neg) not in (1, n): raise ValueError(f"negative_prompt has {len(neg)} entries but there are {n} {what}")
-    cond = embed_text(c, as_prompts(prompts)) if embeddings is None else embeddings.to(c.device, c.dtype)
+    cond = embed_text(c, prompts) if embeddings is None else embeddings.to(c.device, c.dtype)   # it checks them
     return (embed_text(c, neg * (n // len(neg))) if uncond else None), cond
 
 # %% ../nbs/04_stable_diffusion.ipynb #fd7cd382
