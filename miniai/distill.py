@@ -194,12 +194,13 @@ def distill_halve(teacher, c, data, student_steps, steps=800, bs=64, lr=1e-4, g_
 
 # %% ../nbs/11_distill.ipynb #23c3a90b
 def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None):
-    """Write `c`'s parts with the student `unet` to `out` in diffusers layout: float16 safetensors, a DDIM scheduler
-    with trailing spacing, and `training_log.json` (`log` plus the steps it was distilled for). Written to a
+    """Write `c`'s parts with the student `unet` to `out` in diffusers layout: safetensors (the VAE and UNet in float16,
+    the text encoder in float32, so that every part loads in float32 without a `torch_dtype`), a DDIM scheduler with
+    trailing spacing, and `training_log.json` (`log` plus the steps it was distilled for). Written to a
     temporary folder, then renamed"""
     out = Path(out)
     sched = with_scheduler(c, 'ddim', timestep_spacing='trailing').scheduler
-    parts = dict(tokenizer=c.tokenizer, text_encoder=copy.deepcopy(c.text_encoder).half(),
+    parts = dict(tokenizer=c.tokenizer, text_encoder=copy.deepcopy(c.text_encoder).float(),
                  vae=copy.deepcopy(c.vae).half(), unet=copy.deepcopy(unet).half())
     notes = {**(log or {}), 'distilled_steps': steps, 'guidance_range': list(g_range)}
     with atomic_path(out) as tmp:

@@ -19,6 +19,17 @@ def c(folder):
     from miniai.loading import load_components
     return load_components(folder, device='cpu')
 
+def _sigint_default():
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+@pytest.fixture(scope='session')
+def sigint_default():
+    """A `preexec_fn` that gives a child process SIGINT's default back, as a terminal's Ctrl-C would find it: a shell
+    without job control (a CI script run with `&`) starts background jobs with SIGINT ignored, children inherit that,
+    and Python then never raises KeyboardInterrupt"""
+    return _sigint_default
+
 @pytest.fixture(scope='session')
 def clf():
     "The independent digit classifier (the judge of the quality measures): the shipped one, as the notebooks use"

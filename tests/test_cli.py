@@ -36,13 +36,11 @@ def test_save_image_is_atomic(tmp_path):
     with pytest.raises(OSError, match='disk full'): save_image(Broken(), p)
     assert Image.open(p).getpixel((0, 0)) == (255, 0, 0) and sorted(x.name for x in p.parent.iterdir()) == ['a.png']
 
-def test_ctrl_c_is_one_line_and_130(tmp_path):
+def test_ctrl_c_is_one_line_and_130(tmp_path, sigint_default):
     import signal, threading, time
-    # a shell without job control starts background jobs with SIGINT ignored, and Python keeps it so: the child
-    # gets the default back, as a terminal's Ctrl-C would find it
     proc = subprocess.Popen([sys.executable, '-m', 'miniai.stable_diffusion', 'a handwritten digit one', '--steps',
                              '100000', '--n', '1', '--out', str(tmp_path/'g.png')], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     chars = []   # stderr as it comes: Ctrl-C goes in once the loop's progress bar is up
     reader = threading.Thread(target=lambda: chars.extend(iter(lambda: proc.stderr.read(1), '')), daemon=True)
     reader.start()

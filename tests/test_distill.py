@@ -126,6 +126,10 @@ def test_save_student_is_a_loadable_diffusers_folder(tiny, tmp_path):
     c = load_components(out)
     assert type(c.scheduler).__name__ == 'DDIMScheduler' and c.scheduler.config.timestep_spacing == 'trailing'
     assert c.info['distilled_steps'] == 2 and c.info['note'] == 'test' and c.unet.config.time_cond_proj_dim == 16
+    from diffusers import StableDiffusionPipeline
+    pipe = StableDiffusionPipeline.from_pretrained(out)   # no torch_dtype: every part in float32, so it samples
+    assert {pipe.unet.dtype, pipe.vae.dtype, pipe.text_encoder.dtype} == {torch.float32}
+    assert pipe('a handwritten digit three', num_inference_steps=2, output_type='latent').images.shape == (1, 4, 8, 8)
 
 def test_distill_leaves_the_user_s_files_and_refuses_a_fresh_start_over_them(tmp_path):
     "A whole (very short) run beside a file of the user's in OUT/checkpoints: the file stays, ours go"
@@ -154,7 +158,8 @@ def test_embedded_models_and_their_own_schedulers(student4):
 
 def test_shipped_student_equals_diffusers(student4):
     from diffusers import StableDiffusionPipeline
-    pipe = StableDiffusionPipeline.from_pretrained(assets_dir()/'digits-4step', torch_dtype=torch.float32, safety_checker=None, requires_safety_checker=False)
+    pipe = StableDiffusionPipeline.from_pretrained(assets_dir()/'digits-4step', safety_checker=None,
+                                                   requires_safety_checker=False)   # no torch_dtype needed
     pipe.set_progress_bar_config(disable=True)
     prompts = [digit_prompt(3), digit_prompt(7)]
     for g in (1.0, 7.5):

@@ -268,14 +268,11 @@ def test_cli_resume_with_another_batch_size_is_refused(tmp_path):
     r = run_training('--steps', '10', '--bs', '32', '--checkpoint-dir', tmp_path)
     assert r.returncode == 2 and 'bs: 16 there, 32 now' in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
-def test_cli_ctrl_c_is_one_line_and_130(tmp_path):
-    # a shell without job control starts background jobs (a CI script run with `&`) with SIGINT ignored; children
-    # inherit that, and Python then installs no KeyboardInterrupt handler: the child gets the default back, as a
-    # terminal's Ctrl-C would find it (test_cli does the same)
+def test_cli_ctrl_c_is_one_line_and_130(tmp_path, sigint_default):
     proc = subprocess.Popen([sys.executable, '-m', 'miniai.training', '--steps', '1000000', '--checkpoint-dir',
                              str(tmp_path), '--checkpoint-every', '20'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'},
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=sigint_default)
     t0 = time.time()
     while not list_checkpoints(tmp_path):
         assert proc.poll() is None and time.time() - t0 < 60, proc.stderr.read()
