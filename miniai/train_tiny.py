@@ -352,16 +352,17 @@ def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_sce
     plt.close(plot_curve(log, out/'training_curve.png'))   # quality against steps, beside the losses
     return log
 
-def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop, seed, ckpt, out, fresh, n_measure,
-                **kw):
+def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop, seed, ckpt, out, fresh, n_measure, *,
+                checkpoint_every, progress):
     "Train the UNet of `parts` `steps` steps (none: it stays as it is), measured as it goes: `(losses, curve)`"
     if not steps: return [], []
     clip, processor = load_clip()
     def measure(): return sample_binding(parts, scaling_factor, judge, clip, processor.tokenizer, n=n_measure)
-    callback, curve = measure_every(kw['checkpoint_every'], steps, measure, out/'training_curve.json', fresh)
+    callback, curve = measure_every(checkpoint_every, steps, measure, out/'training_curve.json', fresh)
     losses = train_unet(parts['unet'], parts['text_encoder'], parts['tokenizer'], means, stds,
                         SceneCaptions(sc, p_drop=p_drop), scaling_factor, steps=steps, bs=bs,
-                        checkpoint_dir=ckpt/'unet', callback=callback, seed=seed, **kw)
+                        checkpoint_dir=ckpt/'unet', callback=callback, seed=seed, progress=progress,
+                        checkpoint_every=checkpoint_every)
     return losses, curve
 
 def _earlier_training(folder):
