@@ -11,7 +11,7 @@ __all__ = ['guided_student', 'alpha_sigma', 'GuidedDistillLoss', 'distill_data',
            'bench_scene_distill']
 
 # %% ../nbs/11_distill.ipynb #e47c7fef
-import copy, json, math, time, warnings
+import copy, json, math, sys, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -209,10 +209,11 @@ def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None):
     return out
 
 def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16, final_steps=1, bs=64, seed=0,
-            checkpoint_every=200, fresh=False, progress=True, world='digits'):
+            checkpoint_every=200, fresh=False, progress=True, world='digits', command=None):
     """Guided distillation of `model` (default: the embedded digits model), then progressive distillation from
     `start_steps` down to `final_steps`; saves `out/student-guided` and `out/student-N` for every N, and
-    `out/distill_log.json`. `world`: what the teacher was trained on, 'digits' or 'scenes' (the colour model)"""
+    `out/distill_log.json`. `world`: what the teacher was trained on, 'digits' or 'scenes' (the colour model);
+    `command`: the command line that ran it, kept in the log"""
     # 1. check the inputs
     if not (isinstance(start_steps, int) and start_steps >= 2 and start_steps & (start_steps - 1) == 0):
         raise ValueError(f"start_steps must be a power of two >= 2, got {start_steps!r}")
@@ -227,7 +228,7 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     c = with_scheduler(load_components(model), 'ddim')
     data = distill_data(c) if world == 'digits' else scene_distill_data(c)
     kw = dict(bs=bs, seed=seed, progress=progress, checkpoint_every=checkpoint_every)
-    log = dict(teacher=str(model or 'tiny-sd'), world=world, guided_steps=guided_steps, round_steps=round_steps,
+    log = dict(command=command, teacher=str(model or 'tiny-sd'), world=world, guided_steps=guided_steps, round_steps=round_steps,
                batch_size=bs, seed=seed, torch_threads=torch.get_num_threads(), minutes={}, final_loss={})
     # 3. stage 1: guidance as an input
     student, losses = distill_guidance(c, data, steps=guided_steps, checkpoint_dir=ck/'guided', **kw)
@@ -266,7 +267,7 @@ def distill_cli(out:str=None,              # folder for the students and the log
     with cli_errors('python -m miniai.distill'):
         if out is None: raise ValueError("--out is required: the folder to write the students to")
         log = distill(out, model, guided_steps, round_steps, start_steps, final_steps, bs, seed, checkpoint_every,
-                      fresh, world=world)
+                      fresh, world=world, command=' '.join(['python -m miniai.distill', *sys.argv[1:]]))
         print(json.dumps(log, indent=1))
 
 # %% ../nbs/11_distill.ipynb #25b3eb12

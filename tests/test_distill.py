@@ -136,8 +136,10 @@ def test_distill_leaves_the_user_s_files_and_refuses_a_fresh_start_over_them(tmp
     ck = tmp_path/'checkpoints'
     ck.mkdir()
     (ck/'resnet-epoch90.pt').write_bytes(b'weeks of training')
-    log = distill(tmp_path, guided_steps=2, round_steps=2, start_steps=2, final_steps=1, bs=4, progress=False)
+    log = distill(tmp_path, guided_steps=2, round_steps=2, start_steps=2, final_steps=1, bs=4, progress=False,
+                  command='the command')
     assert set(log['minutes']) == {'guided', '2->1'} and (tmp_path/'student-1'/'model_index.json').exists()
+    assert json.loads((tmp_path/'student-1'/'training_log.json').read_text())['command'] == 'the command'
     assert sorted(p.name for p in ck.iterdir()) == ['resnet-epoch90.pt']
     with pytest.raises(FileExistsError, match=r'fit did not write \(resnet-epoch90.pt\)'):
         distill(tmp_path, guided_steps=2, round_steps=2, start_steps=2, final_steps=1, bs=4, fresh=True, progress=False)
