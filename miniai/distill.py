@@ -228,8 +228,9 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     c = with_scheduler(load_components(model), 'ddim')
     data = distill_data(c) if world == 'digits' else scene_distill_data(c)
     kw = dict(bs=bs, seed=seed, progress=progress, checkpoint_every=checkpoint_every)
-    log = dict(command=command, teacher=str(model or 'tiny-sd'), world=world, guided_steps=guided_steps, round_steps=round_steps,
-               batch_size=bs, seed=seed, torch_threads=torch.get_num_threads(), minutes={}, final_loss={})
+    log = dict(command=command, teacher=str(model or 'tiny-sd'), world=world, guided_steps=guided_steps,
+               round_steps=round_steps, batch_size=bs, seed=seed, torch_threads=torch.get_num_threads(), minutes={},
+               final_loss={})
     # 3. stage 1: guidance as an input
     student, losses = distill_guidance(c, data, steps=guided_steps, checkpoint_dir=ck/'guided', **kw)
     log['minutes']['guided'] = round((time.time() - t0) / 60, 1)
