@@ -11,7 +11,7 @@ __all__ = ['guided_student', 'alpha_sigma', 'GuidedDistillLoss', 'distill_data',
            'bench_scene_distill']
 
 # %% ../nbs/11_distill.ipynb #e47c7fef
-import copy, json, math, sys, time, warnings
+import json, math, sys, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -24,7 +24,7 @@ from .loading import load_components, with_scheduler
 from .cli import cli_errors
 from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
                              finish_checkpoints)
-from .train_tiny import encode_dataset, draw_latents, scene_training_set, SceneCaptions
+from .train_tiny import encode_dataset, draw_latents, scene_training_set, SceneCaptions, stored_parts
 from fastcore.script import call_parse
 
 # %% ../nbs/11_distill.ipynb #b521268d
@@ -194,14 +194,12 @@ def distill_halve(teacher, c, data, student_steps, steps=800, bs=64, lr=1e-4, g_
 
 # %% ../nbs/11_distill.ipynb #23c3a90b
 def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None):
-    """Write `c`'s parts with the student `unet` to `out` in diffusers layout: safetensors (the VAE and UNet in float16,
-    the text encoder in float32, so that every part loads in float32 without a `torch_dtype`), a DDIM scheduler with
-    trailing spacing, and `training_log.json` (`log` plus the steps it was distilled for). Written to a
-    temporary folder, then renamed"""
+    """Write `c`'s parts with the student `unet` to `out` in diffusers layout: safetensors in the dtypes of
+    `stored_parts`, a DDIM scheduler with trailing spacing, and `training_log.json` (`log` plus the steps it was
+    distilled for). Written to a temporary folder, then renamed"""
     out = Path(out)
     sched = with_scheduler(c, 'ddim', timestep_spacing='trailing').scheduler
-    parts = dict(tokenizer=c.tokenizer, text_encoder=copy.deepcopy(c.text_encoder).float(),
-                 vae=copy.deepcopy(c.vae).half(), unet=copy.deepcopy(unet).half())
+    parts = stored_parts(c.tokenizer, c.text_encoder, c.vae, unet)
     notes = {**(log or {}), 'distilled_steps': steps, 'guidance_range': list(g_range)}
     with atomic_path(out) as tmp:
         diffusers_pipeline(parts, scheduler=sched).save_pretrained(tmp, safe_serialization=True)

@@ -6,9 +6,9 @@ Docs: https://miniai.github.io/miniai/tiny_sd.html.md"""
 
 # %% auto #0
 __all__ = ['SCENE_LATENT', 'SCENE_VAE_CHANNELS', 'VAELoss', 'vae_latent_shape', 'train_vae', 'encode_dataset', 'draw_latents',
-           'NoiseLoss', 'DigitCaptions', 'train_unet', 'save_model', 'plot_losses', 'train_tiny', 'scene_training_set',
-           'frozen_clip_text', 'SceneCaptions', 'sample_binding', 'DecoderLoss', 'finetune_decoder', 'continued_parts',
-           'train_scene_sd', 'plot_curve', 'train_tiny_cli']
+           'NoiseLoss', 'DigitCaptions', 'train_unet', 'stored_parts', 'save_model', 'plot_losses', 'train_tiny',
+           'scene_training_set', 'frozen_clip_text', 'SceneCaptions', 'sample_binding', 'DecoderLoss',
+           'finetune_decoder', 'continued_parts', 'train_scene_sd', 'plot_curve', 'train_tiny_cli']
 
 # %% ../nbs/07_tiny_sd.ipynb #5f857a1e
 import json, os, random, sys, tempfile, time
@@ -104,16 +104,20 @@ def train_unet(unet, text_encoder, tokenizer, means, stds, captioner, scaling_fa
                meta=dict(bs=bs, scaling_factor=scaling_factor, **captioner.settings()), **fit_kwargs)
 
 # %% ../nbs/07_tiny_sd.ipynb #cb2c6244
-def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
-    """Write the parts to `out` in diffusers layout (safetensors; the VAE and UNet in float16, the text encoder in
-    float32, so that every part loads in float32 without a `torch_dtype`); the models passed in are not changed"""
+def stored_parts(tokenizer, text_encoder, vae, unet):
+    """Copies of the parts in the dtypes they are stored in: the VAE and UNet in float16, the text encoder in float32,
+    so that every part loads in float32 without a `torch_dtype`; the models passed in are not changed"""
     import copy
+    return dict(tokenizer=tokenizer, text_encoder=copy.deepcopy(text_encoder).float(), vae=copy.deepcopy(vae).half(),
+                unet=copy.deepcopy(unet).half())
+
+def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
+    "Write the parts to `out` in diffusers layout, safetensors in the dtypes of `stored_parts`"
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    half = {k: copy.deepcopy(m).half() for k, m in dict(vae=vae, unet=unet).items()}
-    half['vae'].register_to_config(scaling_factor=float(scaling_factor))
-    pipe = diffusers_pipeline(dict(**half, text_encoder=copy.deepcopy(text_encoder).float(), tokenizer=tokenizer),
-                              scheduler=make_scheduler('lms'))
+    parts = stored_parts(tokenizer, text_encoder, vae, unet)
+    parts['vae'].register_to_config(scaling_factor=float(scaling_factor))
+    pipe = diffusers_pipeline(parts, scheduler=make_scheduler('lms'))
     with tempfile.TemporaryDirectory(dir=out, prefix='.model-') as tmp:
         pipe.save_pretrained(tmp, safe_serialization=True)
         # part by part, each replaced whole; the index last, so a folder with an index has all its parts
