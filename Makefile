@@ -34,15 +34,18 @@ pytest: venv
 
 test: export-check nbtest pytest
 
-DIGITS := a handwritten digit zero|a handwritten digit one|a handwritten digit two|a handwritten digit three|a handwritten digit four|a handwritten digit five|a handwritten digit six|a handwritten digit seven|a handwritten digit eight|a handwritten digit nine
+SCENE_PROMPTS := a handwritten digit seven|a green three|a three on a purple background|a white one on the right|a red seven on the left and a blue two on the right, on a yellow background|an orange eight on the left and a cyan five on the right, on a black background
+REFERENCE := a red three on the left and a blue seven on the right, on a yellow background
+QUERY := a red three on the left and a blue one on the right, on a yellow background
 
-# the main job: the embedded digits model draws every digit, then DiffEdit turns a 3 into an 8 (offline, CPU)
+# the main job: the embedded model draws scenes for one- and two-digit prompts, then DiffEdit turns one digit of a
+# two-digit scene into another, keeping the other digit and the background (offline, CPU)
 demo: venv
 	@mkdir -p out
-	$(VENV)/bin/miniai-sample "$(DIGITS)" --n 8 --steps 30 --seed 0 --out out/digits_grid.png
-	$(PY) -c "from miniai.data import valid_digit_image; valid_digit_image(3).save('out/three.png')"
-	$(VENV)/bin/miniai-diffedit out/three.png --reference "a handwritten digit three" --query "a handwritten digit eight" \
-		--seed 0 --out out/eight.png --mask-out out/mask.png --figure out/diffedit.png
+	$(VENV)/bin/miniai-sample "$(SCENE_PROMPTS)" --n 4 --steps 30 --seed 0 --out out/scenes_grid.png
+	$(PY) -c "from miniai.scenes import scene_of; scene_of(((3, 'red'), (7, 'blue')), 'yellow').image.save('out/scene.png')"
+	$(VENV)/bin/miniai-diffedit out/scene.png --reference "$(REFERENCE)" --query "$(QUERY)" \
+		--seed 0 --out out/edited.png --mask-out out/mask.png --figure out/diffedit.png
 
 # for reading: JupyterLab (with ipywidgets, so progress bars are widgets) on the notebooks folder
 lab: venv

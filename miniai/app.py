@@ -17,7 +17,8 @@ from pathlib import Path
 from PIL import Image
 from typing import Annotated
 from fastcore.script import call_parse
-from .data import valid_digit_image, check_int, check_number
+from .data import check_int, check_number
+from .scenes import scene_of
 from .miniature import digit_prompt
 from .sampling import native_size
 from .loading import SCHEDULERS
@@ -72,10 +73,16 @@ def shown_errors(f):
 # %% ../nbs/13a_app.ipynb #b55dc262
 def _picked(im): return im, enlarged(im)
 
+def _in_scene(digit):
+    "A 32x32 digit (light ink on black) as the left slot of a 64x32 scene on black: what the default model draws"
+    scene = Image.new('RGB', (2 * digit.width, digit.height))
+    scene.paste(digit.convert('RGB'))
+    return scene
+
 @shown_errors
 def pick_digit(digit, k):
-    "The page's input from the validation-digit picker: (image, its enlarged view)"
-    return _picked(valid_digit_image(int(digit), _as_int(k)))
+    "The page's input from the validation-digit picker, a scene: (image, its enlarged view)"
+    return _picked(scene_of(((int(digit), 'white'), None), 'black', _as_int(k)).image)
 
 @shown_errors
 def pick_upload(path):
@@ -84,13 +91,13 @@ def pick_upload(path):
 
 @shown_errors
 def pick_sketch(sketch):
-    "The page's input from the sketch pad"
-    return _picked(sketch_to_digit(sketch))
+    "The page's input from the sketch pad, the drawing in a scene's left slot"
+    return _picked(_in_scene(sketch_to_digit(sketch)))
 
 # %% ../nbs/13a_app.ipynb #a858b395
 def image_source(tab):
     "The three ways in (a validation digit, an upload, a drawing), feeding one image kept in memory: its `gr.State`"
-    first = valid_digit_image(3, 0)
+    first = pick_digit(3, 0)[0]
     src = gr.State(first)
     with gr.Row():
         with gr.Column():

@@ -37,7 +37,7 @@ def _parser():
                 description='Benchmarks for miniai: python -m miniai.bench WHAT [options]')
     sub = p.add_subparsers(dest='what', required=True, metavar='WHAT', help=', '.join(BENCHMARKS), parser_class=OneLine)
     sub.add_parser('matmul', help='every matmul version against torch.matmul and the CPU peak')
-    sub.add_parser('quality', help="the digits model: the judge's accuracy, FID, DiffEdit, speed")
+    sub.add_parser('quality', help="the default model's digits: the judge's accuracy, FID, DiffEdit, speed")
     sd = sub.add_parser('sd', help="our sampler against diffusers' pipeline, alternating")
     sd.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda if available')
     sd.add_argument('--size', choices=['tiny', 'embedded', 'sd15'], help='default: embedded')

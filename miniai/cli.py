@@ -82,7 +82,7 @@ def save_image(image, path, name='out'):
     return p
 
 # %% ../nbs/04c_cli.ipynb #95a260c3
-# SD at 1024x1024, the digits model at 512x512: beyond that, self-attention's N^2 cost takes over
+# SD at 1024x1024, our miniature models at 512x512: beyond that, self-attention's N^2 cost takes over
 MAX_LATENT_POSITIONS = 128 * 128
 
 def check_size_limit(c, height, width, name='height/width'):
@@ -123,7 +123,7 @@ def sample_cli(prompt:str,          # what to draw; several prompts separated by
                seed:int=0,          # random seed
                height:int=None,     # image height in pixels (default: the model's)
                width:int=None,      # image width in pixels (default: the model's)
-               model:str=None,      # hub id, local folder or embedded model name (default: the digits model)
+               model:str=None,      # hub id, local folder or embedded model name (default: the default model)
                scheduler:str=None,  # lms, ddim, euler or dpm (default: the model's own if one of them, else lms)
                out:str='grid.png',  # where to write the image grid
                force:bool=False,    # allow sizes beyond MAX_LATENT_POSITIONS (slow, memory-hungry)

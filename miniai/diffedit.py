@@ -6,10 +6,10 @@ Docs: https://miniai.github.io/miniai/diffedit.html.md"""
 
 # %% auto #0
 __all__ = ['DIFFEDIT', 'DiffEditSettings', 'check_denoising_steps', 'mask_maps', 'diffedit_mask', 'upsample_mask', 'mask_overlay',
-           'ddim_encode', 'masked_decode', 'diffedit', 'diffedit_figure', 'diffedit_cli']
+           'ddim_encode', 'masked_decode', 'diffedit', 'diffusers_diffedit_pipeline', 'diffedit_figure', 'diffedit_cli']
 
 # %% ../nbs/05_diffedit.ipynb #e522fb6f
-import math, warnings
+import copy, dataclasses, math, warnings
 from dataclasses import dataclass
 import numpy as np, torch
 import torch.nn.functional as F
@@ -17,7 +17,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .sampling import (encode_image, embed_text, as_prompts, generate_latents, predict_noise, decode,
                              vae_scale_factor, start_step, random_latents, make_generator, check_strength,
-                             check_prompt)
+                             check_prompt, diffusers_pipeline)
 from .data import check_int, check_number, image_grid
 from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
@@ -147,6 +147,22 @@ def diffedit(c, image, reference, query, *, mask=None, strength=DIFFEDIT.strengt
                             progress=progress, callback=callback)
     out = decode(c, latents)[0]
     return (out, mask) if return_mask else out
+
+# %% ../nbs/05_diffedit.ipynb #f3b5bcf0
+def diffusers_diffedit_pipeline(c):
+    """diffusers' (deprecated) `StableDiffusionDiffEditPipeline` over the parts of `c`, with DDIM and its inverse on
+    `c`'s noise schedule: the reference our DiffEdit is compared with"""
+    from diffusers import StableDiffusionDiffEditPipeline, DDIMScheduler, DDIMInverseScheduler
+    # its constructor checks `unet.config.sample_size < 64`, which fails on a (height, width) pair: a shallow copy of
+    # the UNet (the very same weights) whose config holds one number gets past it; the image's size decides the rest
+    unet = copy.copy(c.unet)
+    unet.register_to_config(sample_size=max(np.atleast_1d(c.unet.config.sample_size).tolist()))
+    config = with_scheduler(c, 'ddim').scheduler.config
+    pipe = diffusers_pipeline(dataclasses.replace(c, unet=unet), pipeline_class=StableDiffusionDiffEditPipeline,
+                              scheduler=DDIMScheduler.from_config(config),
+                              inverse_scheduler=DDIMInverseScheduler.from_config(config))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
 
 # %% ../nbs/05_diffedit.ipynb #19fff0d0
 from typing import Annotated

@@ -1,4 +1,4 @@
-"""Meng et al. (2023) teach a student to take the guidance scale as an input, so one UNet call does what classifier-free guidance does with two; Salimans & Ho (2022) then halve its steps again and again. Both, on the digits model, on a laptop CPU.
+"""Meng et al. (2023) teach a student to take the guidance scale as an input, so one UNet call does what classifier-free guidance does with two; Salimans & Ho (2022) then halve its steps again and again. Both, on the default model, on a laptop CPU.
 
 Docs: https://miniai.github.io/miniai/distill.html.md"""
 
@@ -20,10 +20,11 @@ from .data import get_mnist, digits_to_images, atomic_path, check_int, image_gri
 from .matmul import time_call
 from .miniature import random_caption, captions, digit_prompt
 from .sampling import embed_text, cfg, guidance_embedding, generate, diffusers_pipeline, native_size
-from .loading import load_components, with_scheduler
+from .loading import load_components, with_scheduler, DEFAULT_MODEL
 from .cli import cli_errors
 from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
                              finish_checkpoints)
+from .evaluate import draws_scenes
 from .train_tiny import encode_dataset, draw_latents, scene_training_set, SceneCaptions, stored_parts
 from fastcore.script import call_parse
 
@@ -207,26 +208,28 @@ def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None):
     return out
 
 def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16, final_steps=1, bs=64, seed=0,
-            checkpoint_every=200, fresh=False, progress=True, world='digits', command=None):
-    """Guided distillation of `model` (default: the embedded digits model), then progressive distillation from
-    `start_steps` down to `final_steps`; saves `out/student-guided` and `out/student-N` for every N, and
-    `out/distill_log.json`. `world`: what the teacher was trained on, 'digits' or 'scenes' (the colour model);
+            checkpoint_every=200, fresh=False, progress=True, world=None, command=None):
+    """Guided distillation of `model` (default: the default model), then progressive distillation from `start_steps`
+    down to `final_steps`; saves `out/student-guided` and `out/student-N` for every N, and `out/distill_log.json`.
+    `world`: what the teacher was trained on, 'digits' or 'scenes' (None: 'scenes' if it draws them);
     `command`: the command line that ran it, kept in the log"""
     # 1. check the inputs
     if not (isinstance(start_steps, int) and start_steps >= 2 and start_steps & (start_steps - 1) == 0):
         raise ValueError(f"start_steps must be a power of two >= 2, got {start_steps!r}")
     if not (isinstance(final_steps, int) and 1 <= final_steps < start_steps):
         raise ValueError(f"final_steps must be an int in [1, start_steps), got {final_steps!r}")
-    if world not in ('digits', 'scenes'): raise ValueError(f"world must be 'digits' or 'scenes', got {world!r}")
+    if world not in (None, 'digits', 'scenes'):
+        raise ValueError(f"world must be 'digits', 'scenes' or None, got {world!r}")
     out, main = Path(out), is_main_process()
     ck = stage_checkpoint_dir(out, fresh)
     if fresh and main: clear_checkpoints(ck)
     # 2. the teacher and the data
     t0 = time.time()
     c = with_scheduler(load_components(model), 'ddim')
+    world = world or ('scenes' if draws_scenes(c) else 'digits')
     data = distill_data(c) if world == 'digits' else scene_distill_data(c)
     kw = dict(bs=bs, seed=seed, progress=progress, checkpoint_every=checkpoint_every)
-    log = dict(command=command, teacher=str(model or 'tiny-sd'), world=world, guided_steps=guided_steps,
+    log = dict(command=command, teacher=str(model or DEFAULT_MODEL), world=world, guided_steps=guided_steps,
                round_steps=round_steps, batch_size=bs, seed=seed, torch_threads=torch.get_num_threads(), minutes={},
                final_loss={})
     # 3. stage 1: guidance as an input
@@ -252,7 +255,7 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
 # %% ../nbs/11_distill.ipynb #4d63ed32
 @call_parse
 def distill_cli(out:str=None,              # folder for the students and the log (required)
-                model:str=None,            # the teacher: hub id, folder or embedded name (default: the digits model)
+                model:str=None,            # the teacher: hub id, folder or embedded name (default: the default model)
                 guided_steps:int=1500,     # optimiser steps of stage 1
                 round_steps:int=800,       # optimiser steps of every halving round
                 start_steps:int=16,        # the stage-1 student's DDIM steps, halved in every round
@@ -261,8 +264,8 @@ def distill_cli(out:str=None,              # folder for the students and the log
                 seed:int=0,                # random seed
                 checkpoint_every:int=200,  # steps between checkpoints (a rerun resumes)
                 fresh:bool=False,          # delete an unfinished run's checkpoints and start over
-                world:str='digits'):       # the teacher's world: 'digits' or 'scenes' (its data and captions)
-    "Guided, then progressive distillation of a miniature SD (the digits model by default); resumes after a kill"
+                world:str=None):           # the teacher's world, 'digits' or 'scenes' (default: 'scenes' if it draws them)
+    "Guided, then progressive distillation of a miniature SD (the default model by default); resumes after a kill"
     with cli_errors('python -m miniai.distill'):
         if out is None: raise ValueError("--out is required: the folder to write the students to")
         log = distill(out, model, guided_steps, round_steps, start_steps, final_steps, bs, seed, checkpoint_every,
@@ -270,11 +273,12 @@ def distill_cli(out:str=None,              # folder for the students and the log
         print(json.dumps(log, indent=1))
 
 # %% ../nbs/11_distill.ipynb #25b3eb12
-def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=7.5, seed=0, path=None):
+def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=7.5, seed=0, path=None, teacher=None):
     """The teacher with CFG (DDIM, trailing spacing) beside each student of the full run in `run`, at the student's own
-    step count (16: the stage-1 student); a row per count, digits 0-9. Saved to `path` if given"""
+    step count (16: the stage-1 student); a row per count, digits 0-9; saved to `path` if given. `teacher`: default the
+    default model"""
     import matplotlib.pyplot as plt
-    teacher = with_scheduler(load_components('tiny-sd'), 'ddim', timestep_spacing='trailing')
+    teacher = with_scheduler(load_components(teacher), 'ddim', timestep_spacing='trailing')
     ps = [digit_prompt(d) for d in range(10)]
     fig, axs = plt.subplots(len(steps), 2, figsize=(8, 0.95 * len(steps)), squeeze=False)
     for row, n in zip(axs, steps):
@@ -305,15 +309,15 @@ def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out
     return r
 
 def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.5, clf=None, compile=False, out=print):
-    """The teacher at 30, 8 and 4 guided steps against the students at their own steps (the shipped `digits-4step`, and
-    those of a full run's folder `run`): accuracy, FID, speed; the 4-step student against diffusers' pipeline, its
-    guidance, bfloat16; with `compile`, the teacher and the student in bfloat16 with the compiled UNet too. `clf`: the
+    """The default model (the teacher) at 30, 8 and 4 guided steps against the students at their own steps (the
+    shipped `digits-4step`, and those of a full run's folder `run`): accuracy, FID, speed; the 4-step student against
+    diffusers' pipeline, its guidance, bfloat16; with `compile`, the teacher and the student in bfloat16 with the compiled UNet too. `clf`: the
     judge (trained here unless given)"""
     from miniai.evaluate import train_classifier
     # 1. the judge, the reference digits, the models
     x_train, y_train, x_valid, _ = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
-    teacher, s4 = load_components('tiny-sd'), load_components('digits-4step')
+    teacher, s4 = load_components(), load_components('digits-4step')
     students = [('student-guided', 16), ('student-8', 8), ('student-2', 2), ('student-1', 1)] if run else []
     students = [(f'{n} ({s} DDIM steps)', load_components(Path(run) / n), s)
                 for n, s in students if (Path(run) / n).is_dir()]
@@ -346,7 +350,7 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.
 
 def _compiled_rows(teacher, student_bf16, clf, x_valid, per_digit, guidance_scale, batch, repeats, out):
     "The teacher (30 steps) and the student in bfloat16, compiled: quality and speed, and the student against diffusers"
-    teacher_bf16 = load_components('tiny-sd', dtype=torch.bfloat16)
+    teacher_bf16 = load_components(dtype=torch.bfloat16)
     rows = [_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch, repeats, out, compile=True)
             for name, c, steps in (('teacher in bfloat16, compiled', teacher_bf16, 30),
                                    ('digits-4step in bfloat16, compiled', student_bf16, 4))]

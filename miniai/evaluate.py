@@ -1,4 +1,4 @@
-"""An independent classifier says whether the digits model draws the digit it is asked for; the Fréchet distance between the classifier's features of generated and real digits says whether it draws them as varied as real ones.
+"""An independent classifier says whether the model draws the digit it is asked for; the Fréchet distance between the classifier's features of generated and real digits says whether it draws them as varied as real ones.
 
 Docs: https://miniai.github.io/miniai/evaluate.html.md"""
 
@@ -6,12 +6,12 @@ Docs: https://miniai.github.io/miniai/evaluate.html.md"""
 
 # %% auto #0
 __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'digit_classifier', 'ClassifierLoss', 'train_classifier', 'classify', 'features',
-           'pil_to_digits', 'fid', 'balanced', 'sample_digits', 'accuracy', 'per_digit_accuracy', 'fid_against',
-           'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_background', 'slot_ink', 'ink_amounts',
-           'read_slots', 'read_scenes', 'scene_scores', 'judge_dir', 'train_judge', 'load_judge', 'slot_features',
-           'slot_fid', 'asked', 'follows', 'prompt_scores', 'binding_errors', 'vae_reconstruction', 'scene_prompts',
-           'spread', 'spread_ratio', 'slot_fid_reference', 'scene_quality', 'scene_quality_table', 'bench_scenes',
-           'AttentionRecorder', 'cross_attention_maps']
+           'pil_to_digits', 'fid', 'balanced', 'scene_background', 'slot_ink', 'ink_amounts', 'read_slots',
+           'read_scenes', 'digits_of', 'draws_scenes', 'digit_image', 'sample_digits', 'accuracy', 'per_digit_accuracy',
+           'fid_against', 'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_scores', 'judge_dir',
+           'train_judge', 'load_judge', 'slot_features', 'slot_fid', 'asked', 'follows', 'prompt_scores',
+           'binding_errors', 'vae_reconstruction', 'scene_prompts', 'spread', 'spread_ratio', 'slot_fid_reference',
+           'scene_quality', 'scene_quality_table', 'bench_scenes', 'AttentionRecorder', 'cross_attention_maps']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
 import copy, dataclasses, json, random, re, time
@@ -27,7 +27,7 @@ from .sampling import generate, generate_latents, native_size
 from .loading import load_components
 from .diffedit import diffedit, upsample_mask
 from .training import fit
-from .scenes import PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes, scenes_tensor, caption
+from .scenes import PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes, scenes_tensor, caption, scene_of
 from .clip import complete_caption, clip_score, load_clip
 
 # %% ../nbs/08_evaluate.ipynb #e11021e0
@@ -101,82 +101,6 @@ def balanced(x, y, per_digit):
     idx = torch.cat([(y == d).nonzero()[:per_digit, 0] for d in range(10)])
     return x[idx], y[idx]
 
-# %% ../nbs/08_evaluate.ipynb #9dd14251
-def sample_digits(c, per_digit=20, steps=30, guidance_scale=7.5, seed=0, **kwargs):
-    "`per_digit` images of each digit 0-9 from the model `c`, as (N,784) digits in [0,1], and the digits asked for"
-    xs = [pil_to_digits(generate(c, [digit_prompt(d)] * per_digit, steps=steps, guidance_scale=guidance_scale,
-                                 seed=seed + d, progress=False, **kwargs)) for d in range(10)]
-    return torch.cat(xs), torch.arange(10).repeat_interleave(per_digit)
-
-def accuracy(clf, x, y):
-    "Share of the (N,784) images `x` that the classifier labels as `y`"
-    return float((classify(clf, x) == y).float().mean())
-
-def per_digit_accuracy(clf, x, y):
-    "`accuracy` for each digit 0-9"
-    return [accuracy(clf, x[y == d], y[y == d]) for d in range(10)]
-
-def fid_against(clf, x, reference):
-    "FID between the classifier's features of the images `x` and of the `reference` images"
-    return fid(features(clf, x), features(clf, reference))
-
-# %% ../nbs/08_evaluate.ipynb #fef0d593
-DIFFEDIT_PAIRS = ((1, 7), (7, 1), (3, 8), (4, 9), (6, 5), (0, 8))
-
-def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, threshold=0.3, seed=0):
-    "DiffEdit on validation digits: share classified as the target, mean |pixel change| outside and inside the mask"
-    h, w = native_size(c)
-    hits, outside, inside = [], [], []
-    for a, b in pairs:
-        for k in range(per_pair):
-            im = valid_digit_image(a, k).resize((w, h))
-            edited, m = diffedit(c, im, digit_prompt(a), digit_prompt(b), strength=strength, threshold=threshold,
-                                 seed=seed + k, return_mask=True, progress=False)
-            hits.append(int(classify(clf, pil_to_digits([edited]))[0]) == b)
-            diff = np.abs(np.asarray(edited.convert('L'), np.float32) - np.asarray(im.convert('L'), np.float32)) / 255
-            mm = upsample_mask(m.cpu(), im.size).numpy().astype(bool)
-            if (~mm).any(): outside.append(diff[~mm].mean())
-            if mm.any(): inside.append(diff[mm].mean())
-    mean = lambda v: float(np.mean(v)) if v else float('nan')   # nan: no edit had a pixel on that side of its mask
-    return dict(accuracy=mean(hits), change_outside=mean(outside), change_inside=mean(inside))
-
-def sampling_speed(c, batch=10, steps=30):
-    "Images per second generating `batch` images at `steps` steps (after a short warm-up)"
-    generate(c, [digit_prompt(1)] * batch, steps=2, seed=0, progress=False)   # the warm-up: two steps are enough
-    run = lambda: generate(c, [digit_prompt(1)] * batch, steps=steps, seed=0, progress=False)
-    return batch / time_call(run, warmup=False, max_reps=1)
-
-# %% ../nbs/08_evaluate.ipynb #0eb946be
-def evaluate_quality(c=None, clf=None, per_digit=20, steps=30, guidance_scale=7.5, pairs=DIFFEDIT_PAIRS, per_pair=10,
-                     strength=0.7, threshold=0.3, seed=0, out=print):
-    """Measure the digits model (default: the embedded one): the judge (trained here unless given), generation accuracy
-    and FID, DiffEdit, speed"""
-    c = c or load_components()
-    x_train, y_train, x_valid, y_valid = get_mnist()
-    clf = clf or train_classifier(x_train, y_train)
-    res = dict(classifier_valid_acc=accuracy(clf, x_valid, y_valid))
-    out(f"classifier: accuracy {res['classifier_valid_acc']:.1%} on the {len(x_valid)} validation digits")
-    xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=guidance_scale, seed=seed)
-    res['per_digit_acc'] = per_digit_accuracy(clf, xg, yg)
-    res['generation_acc'] = accuracy(clf, xg, yg)
-    per_digit_text = ' '.join(f"{d}:{a:.0%}" for d, a in enumerate(res['per_digit_acc']))
-    out(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): {per_digit_text} "
-        f"| overall {res['generation_acc']:.1%}")
-    res['fid'] = fid_against(clf, xg, x_valid)
-    res['fid_floor'] = fid_against(clf, balanced(x_train, y_train, per_digit)[0], x_valid)
-    out(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's features): generated "
-        f"{res['fid']:.2f}, real training digits {res['fid_floor']:.2f} (the floor at this sample size)")
-    if pairs:
-        r = diffedit_quality(c, clf, pairs, per_pair, strength, threshold, seed)
-        res.update({f'diffedit_{k}': v for k, v in r.items()})
-        out(f"DiffEdit ({len(pairs)} pairs x {per_pair} validation digits, strength {strength}, threshold "
-            f"{threshold}): {r['accuracy']:.1%} classified as the target; mean |pixel change| outside the mask "
-            f"{r['change_outside']:.3f}, inside {r['change_inside']:.3f}")
-    res['images_per_second'] = sampling_speed(c)
-    out(f"speed: {res['images_per_second']:.1f} images/s at 30 steps, batch 10 ({c.device}, "
-        f"{str(c.dtype).replace('torch.', '')}, {torch.get_num_threads()} threads)")
-    return res
-
 # %% ../nbs/08_evaluate.ipynb #8cd0eaeb
 def scene_background(x):
     "Index into BACKGROUNDS of each scene's background (`x`: (n, 3, 32, 64) floats): the colour of most pixels"
@@ -221,6 +145,101 @@ def read_scenes(clf, images, min_ink=12):
     slots = [[(int(d), INKS[i]) if p else None for d, i, p in zip(classify(clf, _slot_digits(alpha)), ink, present)]
              for ink, alpha, present in per_slot]
     return [dict(slots=s, background=BACKGROUNDS[b]) for s, b in zip(zip(*slots), bg.tolist())]
+
+# %% ../nbs/08_evaluate.ipynb #126bfb9e
+def digits_of(images):
+    """PIL pictures as the classifier's (N,784) digits: 32x32 grey digits as they are (`pil_to_digits`); colour
+    scenes as the ink amounts of each one's inkier slot"""
+    if images[0].size != (2 * SIDE, SIDE): return pil_to_digits(images)
+    _, ((_, left, _), (_, right, _)) = read_slots(images)
+    inkier_left = left.flatten(1).sum(1) >= right.flatten(1).sum(1)
+    return _slot_digits(torch.where(inkier_left[:, None, None], left, right))
+
+def draws_scenes(c):
+    "Whether the model `c` draws the colour scenes of `06a_scenes`: its pictures are a scene's size"
+    return native_size(c) == (SIDE, 2 * SIDE)
+
+def digit_image(c, digit, k=0):
+    """The `k`-th validation `digit` as the model `c` takes it: a scene (white, left slot, black background) if `c`
+    draws scenes, else the grey digit at `c`'s native size"""
+    if draws_scenes(c): return scene_of(((digit, 'white'), None), 'black', k).image
+    h, w = native_size(c)
+    return valid_digit_image(digit, k).resize((w, h))
+
+# %% ../nbs/08_evaluate.ipynb #9dd14251
+def sample_digits(c, per_digit=20, steps=30, guidance_scale=7.5, seed=0, **kwargs):
+    "`per_digit` images of each digit 0-9 from the model `c`, as (N,784) digits in [0,1], and the digits asked for"
+    xs = [digits_of(generate(c, [digit_prompt(d)] * per_digit, steps=steps, guidance_scale=guidance_scale,
+                             seed=seed + d, progress=False, **kwargs)) for d in range(10)]
+    return torch.cat(xs), torch.arange(10).repeat_interleave(per_digit)
+
+def accuracy(clf, x, y):
+    "Share of the (N,784) images `x` that the classifier labels as `y`"
+    return float((classify(clf, x) == y).float().mean())
+
+def per_digit_accuracy(clf, x, y):
+    "`accuracy` for each digit 0-9"
+    return [accuracy(clf, x[y == d], y[y == d]) for d in range(10)]
+
+def fid_against(clf, x, reference):
+    "FID between the classifier's features of the images `x` and of the `reference` images"
+    return fid(features(clf, x), features(clf, reference))
+
+# %% ../nbs/08_evaluate.ipynb #fef0d593
+DIFFEDIT_PAIRS = ((1, 7), (7, 1), (3, 8), (4, 9), (6, 5), (0, 8))
+
+def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, threshold=0.3, seed=0):
+    "DiffEdit on validation digits: share classified as the target, mean |pixel change| outside and inside the mask"
+    hits, outside, inside = [], [], []
+    for a, b in pairs:
+        for k in range(per_pair):
+            im = digit_image(c, a, k)
+            edited, m = diffedit(c, im, digit_prompt(a), digit_prompt(b), strength=strength, threshold=threshold,
+                                 seed=seed + k, return_mask=True, progress=False)
+            hits.append(int(classify(clf, digits_of([edited]))[0]) == b)
+            diff = np.abs(np.asarray(edited.convert('L'), np.float32) - np.asarray(im.convert('L'), np.float32)) / 255
+            mm = upsample_mask(m.cpu(), im.size).numpy().astype(bool)
+            if (~mm).any(): outside.append(diff[~mm].mean())
+            if mm.any(): inside.append(diff[mm].mean())
+    mean = lambda v: float(np.mean(v)) if v else float('nan')   # nan: no edit had a pixel on that side of its mask
+    return dict(accuracy=mean(hits), change_outside=mean(outside), change_inside=mean(inside))
+
+def sampling_speed(c, batch=10, steps=30):
+    "Images per second generating `batch` images at `steps` steps (after a short warm-up)"
+    generate(c, [digit_prompt(1)] * batch, steps=2, seed=0, progress=False)   # the warm-up: two steps are enough
+    run = lambda: generate(c, [digit_prompt(1)] * batch, steps=steps, seed=0, progress=False)
+    return batch / time_call(run, warmup=False, max_reps=1)
+
+# %% ../nbs/08_evaluate.ipynb #0eb946be
+def evaluate_quality(c=None, clf=None, per_digit=20, steps=30, guidance_scale=7.5, pairs=DIFFEDIT_PAIRS, per_pair=10,
+                     strength=0.7, threshold=0.3, seed=0, out=print):
+    """Measure a model's digits (default: the embedded model's): the judge (trained here unless given), generation
+    accuracy and FID, DiffEdit, speed"""
+    c = c or load_components()
+    x_train, y_train, x_valid, y_valid = get_mnist()
+    clf = clf or train_classifier(x_train, y_train)
+    res = dict(classifier_valid_acc=accuracy(clf, x_valid, y_valid))
+    out(f"classifier: accuracy {res['classifier_valid_acc']:.1%} on the {len(x_valid)} validation digits")
+    xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=guidance_scale, seed=seed)
+    res['per_digit_acc'] = per_digit_accuracy(clf, xg, yg)
+    res['generation_acc'] = accuracy(clf, xg, yg)
+    per_digit_text = ' '.join(f"{d}:{a:.0%}" for d, a in enumerate(res['per_digit_acc']))
+    out(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): {per_digit_text} "
+        f"| overall {res['generation_acc']:.1%}")
+    res['fid'] = fid_against(clf, xg, x_valid)
+    res['fid_floor'] = fid_against(clf, balanced(x_train, y_train, per_digit)[0], x_valid)
+    out(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's features): generated "
+        f"{res['fid']:.2f}, real training digits {res['fid_floor']:.2f} (the floor at this sample size)")
+    if pairs:
+        r = diffedit_quality(c, clf, pairs, per_pair, strength, threshold, seed)
+        res.update({f'diffedit_{k}': v for k, v in r.items()})
+        out(f"DiffEdit ({len(pairs)} pairs x {per_pair} validation digits, strength {strength}, threshold "
+            f"{threshold}): {r['accuracy']:.1%} classified as the target; mean |pixel change| outside the mask "
+            f"{r['change_outside']:.3f}, inside {r['change_inside']:.3f}")
+    res['images_per_second'] = sampling_speed(c)
+    out(f"speed: {res['images_per_second']:.1f} images/s at 30 steps, batch 10 ({c.device}, "
+        f"{str(c.dtype).replace('torch.', '')}, {torch.get_num_threads()} threads)")
+    return res
 
 # %% ../nbs/08_evaluate.ipynb #e0f56c9d
 def scene_scores(read, truth):
@@ -421,7 +440,7 @@ def scene_quality_table(res, out=print, label=None):
 def bench_scenes(model=None, n=100, steps=30, out=print):
     "`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table"
     c, judge = load_components(model), load_judge()
-    if native_size(c) != (32, 64):
+    if not draws_scenes(c):
         raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, "
                          "not 32x64 colour scenes")
     res = scene_quality(c, judge, n=n, steps=steps)

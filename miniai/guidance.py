@@ -1,4 +1,4 @@
-"""The lesson's classifier-free guidance experiments (rescaling the prediction, the update, both, φ-rescaling, decay), swept from no guidance to far too much on the digits model, and measured with accuracy, FID and saturation.
+"""The lesson's classifier-free guidance experiments (rescaling the prediction, the update, both, φ-rescaling, decay), swept from no guidance to far too much on the default model, and measured with accuracy, FID and saturation.
 
 Docs: https://miniai.github.io/miniai/guidance.html.md"""
 
@@ -14,7 +14,8 @@ from .data import get_mnist, digits_to_images
 from .miniature import digit_prompt
 from .sampling import generate_latents, decode, cfg
 from .loading import load_components
-from .evaluate import train_classifier, features, fid, accuracy, pil_to_digits, balanced
+from .scenes import scenes, scenes_tensor
+from .evaluate import train_classifier, features, fid, accuracy, digits_of, draws_scenes, balanced
 
 # %% ../nbs/10_guidance.ipynb #8a3650a4
 def _norm(x):
@@ -66,9 +67,12 @@ VARIANTS = {  # name -> (g, r) -> the arguments of generate_latents for guidance
 
 # %% ../nbs/10_guidance.ipynb #7eb842b9
 @torch.no_grad()
-def latent_std(c, x):
-    "Standard deviation of the scaled VAE latents of (N,784) digits: what the model's latents should look like"
-    lat = c.vae.encode(digits_to_images(x).to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
+def latent_std(c, n=1000):
+    """Standard deviation of the scaled VAE latents of `n` real training pictures of what `c` draws (scenes, or
+    digits): what the model's latents should look like"""
+    if draws_scenes(c): x = scenes_tensor([s.image for s in scenes(n)]).float() / 127.5 - 1
+    else: x = digits_to_images(get_mnist()[0][:n])
+    lat = c.vae.encode(x.to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
     return lat.float().std().item()
 
 @torch.no_grad()
@@ -82,7 +86,7 @@ def measure_variant(c, clf, reference, ref_std, per_digit=20, steps=30, seed=0, 
     "Accuracy, FID against `reference`, overshoot and latent std ratio of `per_digit` images of each digit"
     lats = torch.cat([generate_latents(c, [digit_prompt(d)] * per_digit, steps=steps, seed=seed + d, progress=False,
                                        **kwargs) for d in range(10)])
-    x, y = pil_to_digits(decode(c, lats)), torch.arange(10).repeat_interleave(per_digit)
+    x, y = digits_of(decode(c, lats)), torch.arange(10).repeat_interleave(per_digit)
     return dict(accuracy=accuracy(clf, x, y), fid=fid(features(clf, x), features(clf, reference)),
                 overshoot=overshoot(c, lats), latent_std=lats.float().std().item() / ref_std)
 
@@ -97,7 +101,7 @@ def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIA
     c = c or load_components()
     x_train, y_train, x_valid, _ = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
-    r, ref_std = update_ratio(c, steps, seed), latent_std(c, x_train[:1000])
+    r, ref_std = update_ratio(c, steps, seed), latent_std(c)
     floor = fid(features(clf, balanced(x_train, y_train, per_digit)[0]), features(clf, x_valid))
     out(f"{per_digit} images per digit, {steps} steps; update variants get g x r, r = mean |t-u|/|u| = {r:.4f}; "
         f"FID floor (real training digits, same count) {floor:.1f}")

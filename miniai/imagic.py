@@ -1,4 +1,4 @@
-"""Kawar et al. (2022): find the text embedding that reproduces *this* image, teach the model that image, then walk the embedding towards the edit. On the digits model, and measured against image-to-image and DiffEdit.
+"""Kawar et al. (2022): find the text embedding that reproduces *this* image, teach the model that image, then walk the embedding towards the edit. On the default model, and measured against image-to-image and DiffEdit.
 
 Docs: https://miniai.github.io/miniai/imagic.html.md"""
 
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from PIL import Image
-from .data import get_mnist, valid_digit_image, check_int, check_number, image_grid
+from .data import get_mnist, check_int, check_number, image_grid
 from .miniature import digit_prompt
 from .sampling import (encode_image, embed_text, generate_latents, generate, decode, latent_shape,
                              random_latents, make_generator, default_size, check_prompt)
@@ -25,13 +25,13 @@ from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
 from .training import fit, frozen_copy
 from .diffedit import diffedit
-from .evaluate import train_classifier, classify, pil_to_digits, DIFFEDIT_PAIRS
+from .evaluate import train_classifier, classify, digits_of, digit_image, DIFFEDIT_PAIRS
 
 # %% ../nbs/12_imagic.ipynb #31772ecd
 @dataclass(frozen=True)
 class ImagicSettings:
     "Imagic's settings: the defaults of `imagic`, `miniai-imagic`, the app and the benchmark"
-    eta: float = 0.6               # stage C's interpolation (0: the input's embedding, 1: the target text's)
+    eta: float = 0.7               # stage C's interpolation (0: the input's embedding, 1: the target text's)
     embedding_steps: int = 200     # stage A: optimiser steps on the embedding
     embedding_lr: float = 1e-2     # stage A: learning rate
     unet_steps: int = 50           # stage B: optimiser steps fine-tuning a copy of the UNet
@@ -192,7 +192,7 @@ def ink_and_slant(x):
 def edit_measures(clf, inputs, edits, targets):
     """Per edit of the PIL `inputs` into `edits`: classified as `targets` (by the judge `clf`), mean |pixel change|,
     relative change of ink, absolute change of slant"""
-    a, b = pil_to_digits(inputs), pil_to_digits(edits)
+    a, b = digits_of(inputs), digits_of(edits)
     (ink_a, sl_a), (ink_b, sl_b) = ink_and_slant(a), ink_and_slant(b)
     return dict(target=(classify(clf, b) == torch.as_tensor(targets)).float(), pixel=(b - a).abs().mean(1),
                 ink=(ink_b - ink_a).abs() / ink_a.clamp_min(1e-6), slant=(sl_b - sl_a).abs())
@@ -243,8 +243,8 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
     if clf is None:
         x_train, y_train, *_ = get_mnist()
         clf = train_classifier(x_train, y_train)
-    measured = [(valid_digit_image(a, k), a, b) for a, b in pairs for k in range(per_pair)]
-    sweep_set = [(valid_digit_image(a, k), a, b) for a, b in pairs for k in range(per_pair, per_pair + sweep_per_pair)]
+    measured = [(digit_image(c, a, k), a, b) for a, b in pairs for k in range(per_pair)]
+    sweep_set = [(digit_image(c, a, k), a, b) for a, b in pairs for k in range(per_pair, per_pair + sweep_per_pair)]
     kw = dict(imagic_kw or {})
     rows = []
     for name, settings in sweeps.items():
@@ -262,7 +262,7 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
         secs = (time.perf_counter() - t0) / len(measured)
         rows.append(dict(editor=name, setting=best, seconds=secs, **_measured(clf, measured, edits)))
     # 4. the scale: another writer's digit of the target class
-    others = [valid_digit_image(b, per_pair + sweep_per_pair + i % 10) for i, (_, _, b) in enumerate(measured)]
+    others = [digit_image(c, b, per_pair + sweep_per_pair + i % 10) for i, (_, _, b) in enumerate(measured)]
     rows.append(dict(editor="another writer's digit", setting='-', seconds=0., **_measured(clf, measured, others)))
     out(f"\n{len(pairs)} pairs x {per_pair} validation digits; {torch.get_num_threads()} threads on {c.device}")
     out(f"{'editor':24} {'setting':>12} {'target':>7} {'pixel':>7} {'ink':>7} {'slant':>7} {'s/edit':>7}")

@@ -1,4 +1,4 @@
-"""Stable Diffusion's own classes, smaller: the configs, the byte-level tokenizer and the captions of the digits model the package ships.
+"""Stable Diffusion's own classes, smaller: the configs, the byte-level tokenizer and the digit captions of the first miniature model.
 
 Docs: https://miniai.github.io/miniai/miniature.html.md"""
 

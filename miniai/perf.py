@@ -34,7 +34,7 @@ def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
                                  device=device, dtype=dtype, scheduler=scheduler)
 
 def components_for(size, device=None, dtype=None, scheduler='lms'):
-    "Components by size name: 'tiny' (untrained, 16px), 'embedded' (the digits model, 32px) or 'sd15' (512px)"
+    "Components by size name: 'tiny' (untrained, 16px), 'embedded' (the default model, 32x64px) or 'sd15' (512px)"
     if size == 'sd15':
         device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         return sd15_components(device, dtype or (torch.float16 if device.type == 'cuda' else torch.float32), scheduler)
@@ -231,13 +231,8 @@ def _cpu_limits(flops_per_run, res, ours_dtype, their_dtype, limits, out):
 def bench_diffedit(c, steps=30, repeats=3, out=print):
     "Time our mask + encode + edit against StableDiffusionDiffEditPipeline's generate_mask + invert + __call__"
     from PIL import Image
-    from diffusers import StableDiffusionDiffEditPipeline, DDIMScheduler, DDIMInverseScheduler
-    from miniai.diffedit import diffedit_mask, ddim_encode, masked_decode
-    ddim = with_scheduler(c, 'ddim')
-    pipe = diffusers_pipeline(c, pipeline_class=StableDiffusionDiffEditPipeline,
-                              scheduler=DDIMScheduler.from_config(ddim.scheduler.config),
-                              inverse_scheduler=DDIMInverseScheduler.from_config(ddim.scheduler.config))
-    pipe.set_progress_bar_config(disable=True)
+    from miniai.diffedit import diffedit_mask, ddim_encode, masked_decode, diffusers_diffedit_pipeline
+    pipe = diffusers_diffedit_pipeline(c)
     h, w = native_size(c)
     img = Image.new('RGB', (w, h))
     img.paste((255, 255, 255), (w // 4, h // 4, 3 * w // 4, 3 * h // 4))

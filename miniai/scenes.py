@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/scenes.html.md"""
 
 # %% auto #0
 __all__ = ['PALETTE', 'INKS', 'BACKGROUNDS', 'SLOTS', 'HELD_OUT', 'SIDE', 'PALETTE_RGB', 'Scene', 'digit_pool', 'draw_layout',
-           'render', 'with_article', 'caption', 'scenes', 'scenes_tensor']
+           'render', 'with_article', 'caption', 'scenes', 'scenes_tensor', 'scene_of']
 
 # %% ../nbs/06a_scenes.ipynb #e6e9623c
 import functools, random
@@ -127,3 +127,23 @@ def scenes_tensor(images):
                              f"{images.dtype} {tuple(images.shape)}")
         return images
     return torch.from_numpy(np.stack([np.asarray(im.convert('RGB')) for im in images])).permute(0, 3, 1, 2)
+
+# %% ../nbs/06a_scenes.ipynb #0d7a0aa5
+def scene_of(slots, background='black', k=0, split='valid'):
+    """The `Scene` with these `slots` (per slot `(digit, ink)` or None) on `background`: each digit the `k`-th of its
+    kind in `split` (a digit in both slots: the `k+1`-th on the right), with its complete caption"""
+    if len(slots) != 2 or not any(slots):
+        raise ValueError(f"slots must be (left, right), one or both (digit, ink), got {slots!r}")
+    for s in slots:
+        if s is not None and (s[0] not in range(10) or s[1] not in INKS):
+            raise ValueError(f"each slot must be None or (digit 0-9, one of {', '.join(INKS)}), got {s!r}")
+    if background not in BACKGROUNDS or any(s and s[1] == background for s in slots):
+        raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)} and no slot's ink, got {background!r}")
+    pool, labels = digit_pool(split)
+    nth = [k + (j == 1 and slots[0] is not None and s is not None and s[0] == slots[0][0]) for j, s in enumerate(slots)]
+    idx = [int((labels == s[0]).nonzero()[n, 0]) if s else 0 for s, n in zip(slots, nth)]
+    used = torch.tensor([[s is not None for s in slots]])
+    ink = torch.tensor([[INKS.index(s[1]) if s else 0 for s in slots]])
+    x = render(pool[idx][None], used, ink, torch.tensor([BACKGROUNDS.index(background)]))[0]
+    text = caption(tuple(slots), background, random.Random(0), p_drop=0, p_handwritten=0)
+    return Scene(Image.fromarray(x.permute(1, 2, 0).numpy()), text, tuple(slots), background)

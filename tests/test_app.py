@@ -6,9 +6,9 @@ gr = pytest.importorskip('gradio', reason='the app extra is not installed: pip i
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
-from miniai.data import valid_digit_image
+from miniai.scenes import scene_of
 from miniai.miniature import digit_prompt
-from miniai.evaluate import classify, pil_to_digits
+from miniai.evaluate import classify, digits_of
 from miniai.training import weights_hash
 from miniai import app as miniapp, serving
 
@@ -18,7 +18,7 @@ def free_port():
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
-    "The app on the digits model, served on a free loopback port, with its own upload folder"
+    "The app on the default model, served on a free loopback port, with its own upload folder"
     old = os.environ.get('GRADIO_TEMP_DIR')
     os.environ['GRADIO_TEMP_DIR'] = str(tmp_path_factory.mktemp('gradio'))
     demo = miniapp.make_app()
@@ -32,28 +32,33 @@ def server(tmp_path_factory):
 @pytest.fixture(scope='module')
 def client(server): return Client(server, verbose=False)
 
-def digit_of(path, clf): return int(classify(clf, pil_to_digits([Image.open(path)]))[0])
+def digit_of(path, clf, scale=1):
+    "The digit the judge reads in the picture at `path`, shown `scale` times larger than it was drawn"
+    im = Image.open(path)
+    return int(classify(clf, digits_of([im.resize((im.width // scale, im.height // scale), Image.NEAREST)]))[0])
+
+def three(k=0): return scene_of(((3, 'white'), None), k=k).image   # a validation three, as the default model draws
 
 def test_generate_draws_a_five(client, clf):
     before = weights_hash(miniapp.get_model().unet)
     out = client.predict(prompt='a handwritten digit five', steps=20, seed=0, n=1, api_name='/generate')
-    assert Image.open(out).size == (32, 32)
+    assert Image.open(out).size == (64, 32)
     assert digit_of(out, clf) == 5
     assert weights_hash(miniapp.get_model().unet) == before   # requests only read the shared model
 
 def test_diffedit_turns_a_three_into_an_eight(client, clf, tmp_path):
     p = tmp_path/'three.png'
-    valid_digit_image(3, 0).save(p)
+    three().save(p)
     out = client.predict(image=handle_file(str(p)), reference=digit_prompt(3), query=digit_prompt(8), api_name='/diffedit')
-    assert Image.open(out).size == (32, 32)
+    assert Image.open(out).size == (64, 32)
     assert digit_of(out, clf) == 8
 
 def test_imagic_endpoint(client, tmp_path):
     p = tmp_path/'three.png'
-    valid_digit_image(3, 1).save(p)
+    three(1).save(p)
     out = client.predict(image=handle_file(str(p)), target=digit_prompt(8), eta=0.6, embedding_steps=5, unet_steps=2, steps=5,
                          api_name='/imagic')
-    assert Image.open(out).size == (32, 32)
+    assert Image.open(out).size == (64, 32)
 
 def huge_png(path):
     "A 20,000 x 20,000 image: 400 million pixels, but a small file (1 bit per pixel, all black)"
@@ -62,8 +67,8 @@ def huge_png(path):
 
 @pytest.mark.parametrize('what', ['empty prompt', 'steps 0', 'not an image', 'huge image', 'no image'])
 def test_bad_input_is_a_message_and_the_server_lives_on(client, tmp_path, what):
-    three = tmp_path/'three.png'
-    valid_digit_image(3, 0).save(three)
+    three_png = tmp_path/'three.png'
+    three().save(three_png)
     text = tmp_path/'notes.png'; text.write_text('not an image')
     edit = dict(reference=digit_prompt(3), query=digit_prompt(8), api_name='/diffedit')
     call, expect = {
@@ -74,14 +79,14 @@ def test_bad_input_is_a_message_and_the_server_lives_on(client, tmp_path, what):
         'no image':     (dict(image=None, **edit), 'give an image'),
     }[what]
     with pytest.raises(AppError, match=expect): client.predict(**call)
-    assert Image.open(client.predict(prompt=digit_prompt(1), steps=4, n=1, api_name='/generate')).size == (32, 32)
+    assert Image.open(client.predict(prompt=digit_prompt(1), steps=4, n=1, api_name='/generate')).size == (64, 32)
 
 def test_the_generate_tab_shows_the_images_enlarged(server):
     "The page's Generate button shows the grid UI_SCALE times larger, nearest-neighbour; /generate stays native size"
     args = (digit_prompt(1), '', 2, 7.5, miniapp.OWN_SCHEDULER, 0, 2, None)
     page = [o for o in miniapp.generate_page(*args) if isinstance(o, Image.Image)][-1]
     api = [o for o in miniapp.generate_images(*args) if isinstance(o, Image.Image)][-1]
-    assert api.size == (64, 32) and page.size == (64 * miniapp.UI_SCALE, 32 * miniapp.UI_SCALE)
+    assert api.size == (128, 32) and page.size == (128 * miniapp.UI_SCALE, 32 * miniapp.UI_SCALE)
     assert page.resize(api.size, Image.NEAREST).tobytes() == api.tobytes()
 
 def test_cli_refuses_a_bad_port():
@@ -124,7 +129,7 @@ def test_browser_diffedit_tab(server, tmp_path, clf):
         assert Image.open(shot).size[0] > 0
         # the page's result is the same edit the API makes of that digit: an eight
         path = img.get_attribute('src').split('/file=', 1)[1]
-        assert digit_of(path, clf) == 8
+        assert digit_of(path, clf, miniapp.UI_SCALE) == 8
     finally: drv.quit()
 
 
@@ -142,11 +147,11 @@ def test_naming_another_user_s_result_deletes_nothing(client, tmp_path):
                    api_name='/diffedit')
     assert all(p.exists() for p in theirs), 'another user\'s result was deleted'
 
-@pytest.mark.parametrize('model', ['/etc', '/no/such/folder', '../../etc', 'tiny-sd/../tiny-sd'])
+@pytest.mark.parametrize('model', ['/etc', '/no/such/folder', '../../etc', 'scene-sd/../scene-sd'])
 def test_only_the_served_models_load(client, model):
     "Any other model is one message, the same whether or not the folder exists, and nothing new is cached"
     before = len(serving._models)
-    with pytest.raises(AppError, match=r"tiny-sd.*digits-4step"):   # Gradio's menu, or our own check, names them
+    with pytest.raises(AppError, match=r"scene-sd.*digits-4step"):   # Gradio's menu, or our own check, names them
         client.predict(prompt=digit_prompt(1), steps=2, model=model, api_name='/generate')
     assert len(serving._models) == before
 
@@ -164,7 +169,7 @@ def test_uploads_over_the_size_limit_are_refused(client, tmp_path):
     junk.write_bytes(os.urandom(21 * 1024 * 1024))
     with pytest.raises(Exception): client.predict(image=handle_file(str(junk)), reference='a', query='b',
                                                   api_name='/diffedit')
-    assert Image.open(client.predict(prompt=digit_prompt(1), steps=2, n=1, api_name='/generate')).size == (32, 32)
+    assert Image.open(client.predict(prompt=digit_prompt(1), steps=2, n=1, api_name='/generate')).size == (64, 32)
 
 def test_a_cancelled_job_stops(client):
     "Cancelling a job stops its loop at the next step: the shared UNet is called no more"
@@ -184,7 +189,7 @@ def test_a_cancelled_job_stops(client):
         time.sleep(1)
         assert len(calls) == stopped_at < 200, (stopped_at, len(calls))   # 100 steps would be 100 calls
     finally: del unet.forward
-    assert Image.open(client.predict(prompt=digit_prompt(1), steps=2, n=1, api_name='/generate')).size == (32, 32)
+    assert Image.open(client.predict(prompt=digit_prompt(1), steps=2, n=1, api_name='/generate')).size == (64, 32)
 
 def test_cli_bad_model_and_busy_port_are_one_line(capsys):
     exe = str(Path(sys.executable).parent/'miniai-app')
@@ -196,3 +201,15 @@ def test_cli_bad_model_and_busy_port_are_one_line(capsys):
         with pytest.raises(SystemExit) as e: miniapp.app_cli(port=port)
     err = capsys.readouterr().err
     assert e.value.code == 2 and f'--port {port}: cannot listen' in err and len(err.strip().splitlines()) == 1, err
+
+def test_the_pickers_give_scenes_of_the_default_model(clf):
+    "A validation digit and a drawing both arrive as a 64x32 scene with the digit in the left slot, white on black"
+    from PIL import ImageDraw
+    from miniai.evaluate import read_scenes
+    im, shown = miniapp.pick_digit('3', 2)
+    assert im.size == (64, 32) and shown.size == (64 * miniapp.UI_SCALE, 32 * miniapp.UI_SCALE)
+    assert read_scenes(clf, [im]) == [dict(slots=((3, 'white'), None), background='black')]
+    canvas = Image.new('RGB', (280, 280))
+    ImageDraw.Draw(canvas).ellipse((90, 40, 190, 240), outline='white', width=18)   # a zero
+    drawn, _ = miniapp.pick_sketch(canvas)
+    assert drawn.size == (64, 32) and read_scenes(clf, [drawn]) == [dict(slots=((0, 'white'), None), background='black')]

@@ -21,19 +21,22 @@ def test_cli_rejects_unknown():
                                        (['matmul', '--full'], 'unrecognized arguments: --full'), (['sd', '--size', 'huge'], "invalid choice: 'huge'"),
                                        (['sd', '--dtype', 'int8'], "argument --dtype: invalid choice: 'int8'"),
                                        (['scenes', '--n', '0'], 'argument --n: must be >= 1'),
-                                       (['scenes'], 'draws (32, 32) images, not 32x64 colour scenes'),
                                        (['scene-distill', '--teacher', 'x'], 'the following arguments are required: --student'),
                                        (['scene-distill', '--student', 'x', '--teacher', 'y', '--n', '0'], 'argument --n: must be >= 1')])
 def test_cli_argument_errors(python_m, args, msg):
     code, _, err = python_m('miniai.bench', *args)
     assert code == 2 and len(err.splitlines()) == 1 and msg in err and 'Traceback' not in err, err
 
+def test_scenes_refuses_a_model_of_grey_digits(python_m, folder):
+    code, _, err = python_m('miniai.bench', 'scenes', '--model', folder)
+    assert code == 2 and len(err.splitlines()) == 1 and 'draws (16, 16) images, not 32x64 colour scenes' in err, err
+
 def test_cli_unreadable_model_is_one_line(python_m):
     code, _, err = python_m('miniai.bench', 'scenes', '--model', '/no/such/model')
     assert code == 1 and len(err.splitlines()) == 1 and "no such folder '/no/such/model'" in err, err
 
 def test_scene_distill_unreadable_student_is_one_line(python_m):
-    code, _, err = python_m('miniai.bench', 'scene-distill', '--student', '/no/such/student', '--teacher', 'tiny-sd')
+    code, _, err = python_m('miniai.bench', 'scene-distill', '--student', '/no/such/student', '--teacher', 'scene-sd')
     assert code == 1 and len(err.splitlines()) == 1 and "no such folder '/no/such/student'" in err, err
 
 def test_sub_command_help():

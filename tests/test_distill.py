@@ -131,19 +131,33 @@ def test_save_student_is_a_loadable_diffusers_folder(tiny, tmp_path):
     assert {pipe.unet.dtype, pipe.vae.dtype, pipe.text_encoder.dtype} == {torch.float32}
     assert pipe('a handwritten digit three', num_inference_steps=2, output_type='latent').images.shape == (1, 4, 8, 8)
 
-def test_distill_leaves_the_user_s_files_and_refuses_a_fresh_start_over_them(tmp_path):
-    "A whole (very short) run beside a file of the user's in OUT/checkpoints: the file stays, ours go"
+def test_distill_leaves_the_user_s_files_and_refuses_a_fresh_start_over_them(tmp_path, folder):
+    "A whole (very short) run of a teacher of grey digits beside a file of the user's in OUT/checkpoints: the file stays, ours go"
     ck = tmp_path/'checkpoints'
     ck.mkdir()
     (ck/'resnet-epoch90.pt').write_bytes(b'weeks of training')
-    log = distill(tmp_path, guided_steps=2, round_steps=2, start_steps=2, final_steps=1, bs=4, progress=False,
+    log = distill(tmp_path, folder, guided_steps=2, round_steps=2, start_steps=2, final_steps=1, bs=4, progress=False,
                   command='the command')
+    assert log['world'] == 'digits'   # told by the teacher's picture size
     assert set(log['minutes']) == {'guided', '2->1'} and (tmp_path/'student-1'/'model_index.json').exists()
     assert json.loads((tmp_path/'student-1'/'training_log.json').read_text())['command'] == 'the command'
     assert sorted(p.name for p in ck.iterdir()) == ['resnet-epoch90.pt']
     with pytest.raises(FileExistsError, match=r'fit did not write \(resnet-epoch90.pt\)'):
-        distill(tmp_path, guided_steps=2, round_steps=2, start_steps=2, final_steps=1, bs=4, fresh=True, progress=False)
+        distill(tmp_path, folder, guided_steps=2, round_steps=2, start_steps=2, final_steps=1, bs=4, fresh=True,
+                progress=False)
     assert (ck/'resnet-epoch90.pt').read_bytes() == b'weeks of training'
+
+def test_distill_takes_the_scene_data_for_a_teacher_of_scenes(tmp_path, monkeypatch):
+    "The default model draws scenes: distill draws its training data from scenes unless told otherwise"
+    import miniai.distill as d
+    class Drawn(Exception): pass
+    def data(kind):
+        def draw(c, *a, **k): raise Drawn(kind)
+        return draw
+    monkeypatch.setattr(d, 'scene_distill_data', data('scenes'))
+    monkeypatch.setattr(d, 'distill_data', data('digits'))
+    with pytest.raises(Drawn, match='scenes'): d.distill(tmp_path/'a')
+    with pytest.raises(Drawn, match='digits'): d.distill(tmp_path/'b', world='digits')
 
 def test_distill_checks_its_arguments(tmp_path):
     with pytest.raises(ValueError, match='start_steps must be a power of two'): distill(tmp_path, start_steps=6)
@@ -152,7 +166,7 @@ def test_distill_checks_its_arguments(tmp_path):
     assert r.returncode == 2 and '--out is required' in r.stderr and 'Traceback' not in r.stderr
 
 def test_embedded_models_and_their_own_schedulers(student4):
-    assert embedded_models()[0] == 'tiny-sd' and 'digits-4step' in embedded_models()
+    assert embedded_models()[0] == 'scene-sd' and 'digits-4step' in embedded_models()
     assert type(student4.scheduler).__name__ == 'DDIMScheduler' and student4.scheduler.config.timestep_spacing == 'trailing'
     assert student4.info['distilled_steps'] == 4 and student4.unet.config.time_cond_proj_dim is not None
     assert type(load_components().scheduler).__name__ == 'LMSDiscreteScheduler'                   # the teacher's own, as before
@@ -165,7 +179,7 @@ def test_shipped_student_equals_diffusers(student4):
     pipe.set_progress_bar_config(disable=True)
     prompts = [digit_prompt(3), digit_prompt(7)]
     for g in (1.0, 7.5):
-        noise = rand_like(torch.empty(2, 4, 8, 8), 30)
+        noise = rand_like(torch.empty(2, 4, 8, 16), 30)
         ours = generate_latents(student4, prompts, steps=4, guidance_scale=g, latents=noise, progress=False)
         theirs = pipe(prompts, num_inference_steps=4, guidance_scale=g, latents=noise, output_type='latent').images
         assert (ours - theirs).abs().max() <= 1e-4, g
@@ -193,13 +207,13 @@ def test_bfloat16_on_the_cpu_is_a_working_option(student4):
     from miniai.sampling import generate
     bf = load_components('digits-4step', dtype=torch.bfloat16)
     assert bf.unet.dtype == bf.vae.dtype == bf.text_encoder.dtype == torch.bfloat16 and bf.device.type == 'cpu'
-    prompts, noise = [digit_prompt(d) for d in (0, 3, 5, 8)], rand_like(torch.empty(4, 4, 8, 8), 40)
+    prompts, noise = [digit_prompt(d) for d in (0, 3, 5, 8)], rand_like(torch.empty(4, 4, 8, 16), 40)
     full = generate_latents(student4, prompts, steps=4, latents=noise, progress=False)
     half = generate_latents(bf, prompts, steps=4, latents=noise, progress=False)
     assert half.dtype == torch.bfloat16
     rel = ((half.float() - full).norm() / full.norm()).item()
     assert rel < 0.05, rel   # bfloat16 keeps 8 bits of mantissa: a few per cent at most; another digit would be ~100%
-    assert [im.size for im in generate(bf, prompts[:2], steps=4, seed=0, progress=False)] == [(32, 32)] * 2
+    assert [im.size for im in generate(bf, prompts[:2], steps=4, seed=0, progress=False)] == [(64, 32)] * 2
 
 def test_sample_command_uses_the_student(tmp_path):
     out = tmp_path/'g.png'
@@ -248,7 +262,7 @@ def test_scene_teacher_data_draws_fresh_captions_and_distils():
     assert len(losses) == 2 and all(l == l for l in losses) and weights_hash(c.unet) == h
 
 def test_distill_refuses_an_unknown_world(tmp_path):
-    with pytest.raises(ValueError, match="world must be 'digits' or 'scenes'"): distill(tmp_path/'d', world='colour')
+    with pytest.raises(ValueError, match="world must be 'digits', 'scenes' or None"): distill(tmp_path/'d', world='colour')
     assert not (tmp_path/"d").exists()
 
 def test_scene_student_bench_runs_on_a_tiny_colour_teacher(tmp_path, capsys):

@@ -184,3 +184,24 @@ def test_cross_attention_maps_leave_the_model_and_its_samples_as_they_were(c):
     assert torch.equal(latents, generate_latents(c, ['a cat'], seed=1, steps=3, progress=False))
     assert all(before[k] is p for k, p in c.unet.attn_processors.items())   # the caller's UNet untouched
     assert (maps >= 0).all() and (maps.sum(0) <= 1 + 1e-5).all() and maps.sum(0).min() > 0
+
+def test_digits_of_reads_the_digit_of_either_kind_of_picture(clf):
+    from miniai.scenes import scene_of
+    from miniai.data import valid_digit_image
+    from miniai.evaluate import digits_of
+    grey = [valid_digit_image(d) for d in range(10)]
+    assert torch.equal(digits_of(grey), pil_to_digits(grey))
+    left = [scene_of(((d, 'purple'), None), 'yellow').image for d in range(10)]
+    right = [scene_of((None, (d, 'cyan')), 'red').image for d in range(10)]
+    for images in (left, right):
+        x = digits_of(images)
+        assert x.shape == (10, 784) and torch.equal(classify(clf, x), torch.arange(10))
+        assert (x - pil_to_digits(grey)).abs().max() < 0.02    # the same ink amounts, up to the colours' rounding
+
+def test_digit_image_follows_the_model(c):
+    from miniai.loading import load_components
+    from miniai.evaluate import digit_image, draws_scenes
+    from miniai.sampling import native_size
+    scene_model = load_components()
+    assert draws_scenes(scene_model) and not draws_scenes(c)
+    assert digit_image(scene_model, 3).size == (64, 32) and digit_image(c, 3).size == native_size(c)[::-1]

@@ -72,3 +72,25 @@ def test_scenes_tensor_is_what_render_drew():
     with pytest.raises(ValueError, match=r'images must be PIL scenes or an \(n, 3, 32, 64\) uint8 tensor, got torch.float32'):
         scenes_tensor(x.float())
     with pytest.raises(ValueError, match=r'got torch.uint8 \(5, 3, 32, 32\)'): scenes_tensor(x[..., :32])
+
+def test_scene_of_draws_the_scene_asked_for():
+    from miniai.scenes import scene_of, SIDE
+    s = scene_of(((3, 'red'), (3, 'blue')), 'yellow', k=2)
+    assert s.slots == ((3, 'red'), (3, 'blue')) and s.background == 'yellow' and s.image.size == (2 * SIDE, SIDE)
+    assert s.caption == 'a red three on the left and a blue three on the right, on a yellow background'
+    pool, labels = digit_pool('valid')
+    threes = pool[labels == 3]
+    x = np.asarray(scene_of(((3, 'white'), (3, 'white')), 'black', k=2).image)[..., 0]
+    assert np.array_equal(x[:, :SIDE], (threes[2] * 255).round().byte().numpy())    # the k-th three on the left,
+    assert np.array_equal(x[:, SIDE:], (threes[3] * 255).round().byte().numpy())    # another writer's on the right
+    assert scene_of((None, (5, 'green')), 'white').image.getpixel((5, 5)) == PALETTE['white']   # an empty slot: background
+
+@pytest.mark.parametrize('slots, background, msg', [(((3, 'red'),), 'black', 'slots must be (left, right)'),
+                                                    ((None, None), 'black', 'slots must be (left, right)'),
+                                                    (((12, 'red'), None), 'black', 'each slot must be None or'),
+                                                    (((3, 'teal'), None), 'black', 'each slot must be None or'),
+                                                    (((3, 'red'), None), 'teal', 'background must be one of'),
+                                                    (((3, 'red'), None), 'red', "and no slot's ink")])
+def test_scene_of_bad_input(slots, background, msg):
+    from miniai.scenes import scene_of
+    with pytest.raises(ValueError, match=re.escape(msg)): scene_of(slots, background)

@@ -8,10 +8,10 @@ from miniai.serving import (serve_models, get_model, read_upload, stoppable, gen
 
 def test_only_served_models(tmp_path):
     try:
-        assert serve_models() == ['tiny-sd', 'digits-4step', 'scene-sd']
+        assert serve_models() == ['scene-sd', 'digits-4step']
         for name in ('/etc', str(tmp_path), 'no-such-model'):
-            with pytest.raises(ValueError, match="model must be one of tiny-sd, digits-4step, scene-sd; got"): get_model(name)
-        assert get_model() is get_model('tiny-sd')
+            with pytest.raises(ValueError, match="model must be one of scene-sd, digits-4step; got"): get_model(name)
+        assert get_model() is get_model('scene-sd')
     finally: serve_models()
 
 def test_serving_compiled_is_a_setting_of_serve_models():

@@ -10,7 +10,8 @@ from miniai.train_tiny import train_tiny, VAELoss, vae_latent_shape
 from miniai.clip import make_tokenizer
 from miniai.data import get_mnist, digits_to_images
 from miniai.miniature import captions, digit_prompt, WORDS
-from miniai.evaluate import classify, pil_to_digits
+from miniai.evaluate import classify, digits_of, digit_image
+from miniai.sampling import native_size
 
 def test_training_smoke(tmp_path):
     "A few steps of each stage produce a folder that both our loader and diffusers read"
@@ -81,13 +82,13 @@ def test_shipped_model_loads_fast():
     t = time.time()
     c = load_components(device='cpu')
     assert time.time() - t < 5
-    assert c.unet.config.sample_size * 4 == 32 and c.dtype == torch.float32
+    assert native_size(c) == (32, 64) and c.dtype == torch.float32
 
 @shipped
 def test_shipped_model_draws_the_digit_asked_for(clf):
     c = load_components(device='cpu')
     imgs = generate(c, [digit_prompt(d) for d in range(10)] * 2, steps=20, seed=0, progress=False)
-    acc = (classify(clf, pil_to_digits(imgs)) == torch.arange(10).repeat(2)).float().mean().item()
+    acc = (classify(clf, digits_of(imgs)) == torch.arange(10).repeat(2)).float().mean().item()
     assert acc >= 0.8, acc
 
 @shipped
@@ -95,8 +96,7 @@ def test_ddim_encode_decode_reconstructs():
     "DDIM inversion then DDIM decoding with the same prompt and guidance 1 gives back the latents closely"
     from miniai.diffedit import ddim_encode
     c = load_components(device='cpu')
-    _, _, xv, _ = get_mnist()
-    img = Image.fromarray(((digits_to_images(xv[:1])[0, 0] + 1) * 127.5).round().byte().numpy()).convert('RGB')
+    img = digit_image(c, 7)
     enc = ddim_encode(c, img, 'a handwritten digit seven', strength=0.5, steps=50, progress=False)
     rec = generate_latents(with_scheduler(c, 'ddim'), ['a handwritten digit seven'], guidance_scale=1.0, steps=50,
                            strength=0.5, start_latents=enc[-1], progress=False)
