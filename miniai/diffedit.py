@@ -6,7 +6,8 @@ Docs: https://miniai.github.io/miniai/diffedit.html.md"""
 
 # %% auto #0
 __all__ = ['DIFFEDIT', 'DiffEditSettings', 'check_denoising_steps', 'mask_maps', 'diffedit_mask', 'upsample_mask', 'mask_overlay',
-           'ddim_encode', 'masked_decode', 'diffedit', 'diffusers_diffedit_pipeline', 'diffedit_figure', 'diffedit_cli']
+           'ddim_encode', 'masked_decode', 'diffedit', 'paste_outside', 'diffusers_diffedit_pipeline',
+           'diffedit_figure', 'diffedit_cli']
 
 # %% ../nbs/05_diffedit.ipynb #e522fb6f
 import copy, dataclasses, math, warnings
@@ -17,7 +18,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .sampling import (encode_image, embed_text, as_prompts, generate_latents, predict_noise, decode,
                              vae_scale_factor, start_step, random_latents, make_generator, check_strength,
-                             check_prompt, diffusers_pipeline)
+                             check_prompt, diffusers_pipeline, image_to_tensor)
 from .data import check_int, check_number, image_grid
 from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
@@ -129,8 +130,9 @@ def masked_decode(c, enc, query, mask, *, strength=DIFFEDIT.strength, steps=DIFF
 # %% ../nbs/05_diffedit.ipynb #783b2468
 def diffedit(c, image, reference, query, *, mask=None, strength=DIFFEDIT.strength, steps=DIFFEDIT.steps,
              guidance_scale=DIFFEDIT.guidance_scale, seed=None, n=DIFFEDIT.n, threshold=DIFFEDIT.threshold,
-             encode_prompt='', return_mask=False, progress=True, callback=None):
+             encode_prompt='', composite=False, return_mask=False, progress=True, callback=None):
     """Edit `image` from `reference` text towards `query` text, only where they disagree (DiffEdit).
+    `composite`: also paste the input's own pixels back outside the mask (`paste_outside`).
     `callback(i, t, latents)` runs after every step of the encoding and of the decoding"""
     check_image(c, image)
     check_denoising_steps(steps, strength)
@@ -146,7 +148,19 @@ def diffedit(c, image, reference, query, *, mask=None, strength=DIFFEDIT.strengt
     latents = masked_decode(c, enc, query, mask, strength=strength, steps=steps, guidance_scale=guidance_scale,
                             progress=progress, callback=callback)
     out = decode(c, latents)[0]
+    if composite: out = paste_outside(out, image, mask)
     return (out, mask) if return_mask else out
+
+# %% ../nbs/05_diffedit.ipynb #5f93bcd1
+def paste_outside(edited, image, mask):
+    """The PIL image `edited` with the input `image`'s own pixels (as the sampler reads them) wherever the
+    latent-resolution `mask`, blown up to the picture, is 0"""
+    x = (image_to_tensor(image)[0] + 1) * 127.5
+    y = torch.from_numpy(np.asarray(edited.convert('RGB'), dtype=np.float32)).permute(2, 0, 1)
+    if x.shape != y.shape: raise ValueError(f"edited and image must be the same size, got {tuple(y.shape[1:])} "
+                                            f"and {tuple(x.shape[1:])}")
+    m = upsample_mask(mask.cpu(), edited.size)
+    return Image.fromarray((m * y + (1 - m) * x).round().clamp(0, 255).byte().permute(1, 2, 0).numpy())
 
 # %% ../nbs/05_diffedit.ipynb #f3b5bcf0
 def diffusers_diffedit_pipeline(c):
@@ -186,6 +200,7 @@ def diffedit_cli(image:str,                                   # the image to edi
                  out:str='edited.png',                        # where to write the edited image
                  mask_out:str=None,                           # where to write the mask (optional)
                  figure:str=None,                             # where to write input | mask | edited (optional)
+                 composite:bool=False,                        # paste the input's own pixels back outside the mask
                  force:bool=False):                           # allow sizes beyond MAX_LATENT_POSITIONS (slow)
     "Edit an image with DiffEdit: change what `reference` describes into what `query` describes"
     with cli_errors('miniai-diffedit'):
@@ -204,7 +219,7 @@ def diffedit_cli(image:str,                                   # the image to edi
         if not force: check_size_limit(c, im.size[1], im.size[0], 'image')
         # 3. the work
         edited, mask = diffedit(c, im, reference, query, strength=strength, n=n, threshold=threshold, steps=steps,
-                                guidance_scale=guidance, seed=seed, return_mask=True)
+                                guidance_scale=guidance, seed=seed, composite=composite, return_mask=True)
         save_image(edited, out, '--out')
         print(f"wrote {out}")
         if mask_out:

@@ -133,3 +133,28 @@ def test_no_denoising_step_is_refused_naming_both(c, steps, strength):
               lambda: mask_maps(c, im, 'a', 'b', strength=strength, steps=steps),
               lambda: ddim_encode(c, im, strength=strength, steps=steps, progress=False)):
         with pytest.raises(ValueError, match=f'strength {strength:g} x steps {steps} = .*not one denoising step'): f()
+
+def test_paste_outside_keeps_every_pixel_outside_the_mask(c, img):
+    from miniai.diffedit import paste_outside
+    mask = torch.zeros(8, 8); mask[2:6, 3:5] = 1              # latent pixels, 2x2 image pixels each
+    edited = Image.fromarray(np.full((16, 16, 3), 77, np.uint8))
+    out = np.asarray(paste_outside(edited, img, mask))
+    inside = upsample_mask(mask, img.size).bool().numpy()
+    assert (out[inside] == 77).all() and np.array_equal(out[~inside], np.asarray(img)[~inside])
+    with pytest.raises(ValueError, match='edited and image must be the same size'):
+        paste_outside(edited.resize((8, 8)), img, mask)
+
+def test_composite_pastes_the_input_back_and_the_cli_takes_it(c, folder, img, tmp_path):
+    kw = dict(steps=6, n=2, seed=0, progress=False)
+    plain, m = diffedit(c, img, 'a digit 1', 'a digit 8', return_mask=True, **kw)
+    kept = diffedit(c, img, 'a digit 1', 'a digit 8', composite=True, **kw)
+    outside = ~upsample_mask(m, img.size).bool().numpy()
+    assert np.array_equal(np.asarray(kept)[outside], np.asarray(img)[outside])
+    assert np.array_equal(np.asarray(kept)[~outside], np.asarray(plain)[~outside])
+    src, out = tmp_path/'in.png', tmp_path/'e.png'
+    img.save(src)
+    r = subprocess.run([sys.executable, '-m', 'miniai.diffedit', str(src), '--reference', 'a digit 1', '--query', 'a digit 8',
+                        '--steps', '6', '--n', '2', '--model', str(folder), '--out', str(out), '--composite'],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(np.asarray(Image.open(out).convert('RGB')), np.asarray(kept))
