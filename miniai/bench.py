@@ -16,6 +16,7 @@ BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.e
               'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
               'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.imagic', 'compare_editors'),
               'scenes': ('miniai.evaluate', 'bench_scenes'), 'scene-distill': ('miniai.distill', 'bench_scene_distill'),
+              'scene-edit': ('miniai.evaluate', 'bench_scene_edit'),
               'gpu': ('miniai.gpu_check', 'gpu_check')}
 
 def run_benchmark(what, **kwargs):
@@ -75,6 +76,9 @@ def _parser():
     sd2.add_argument('--teacher', required=True, help="the colour teacher's folder or embedded name")
     sd2.add_argument('--n', type=int, help='prompts of each kind (default 100)')
     sd2.add_argument('--repeats', type=int, help='timed repeats (default 3)')
+    se = sub.add_parser('scene-edit', help="DiffEdit of one digit in two-digit scenes: target, the rest kept, mask IoU")
+    se.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
+    se.add_argument('--n', type=int, help='edits (default 48)')
     g = sub.add_parser('gpu', help='the prepared GPU check: CUDA tests, fp16 agreement, SD v1.5 timings, numba kernel')
     g.add_argument('--out', help='folder for gpu_check.json and gpu_check.md (default out/gpu)')
     g.add_argument('--wheels', help='folder of the carried wheels (default .whl)')

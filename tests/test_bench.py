@@ -50,3 +50,7 @@ def test_distill_run_that_is_not_there_is_refused(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'distill', '--run', str(tmp_path/'nonexistent')],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "is not a full distillation run's folder" in r.stderr and 'Traceback' not in r.stderr
+
+def test_scene_edit_refuses_a_model_of_grey_digits(python_m, folder):
+    code, _, err = python_m('miniai.bench', 'scene-edit', '--model', folder, '--n', '2')
+    assert code == 2 and len(err.splitlines()) == 1 and 'draws (16, 16) images, not 32x64 scenes' in err, err
