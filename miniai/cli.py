@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/cli.html.md"""
 
 # %% auto #0
 __all__ = ['MAX_LATENT_POSITIONS', 'BAD_ARGUMENT', 'check_image', 'check_output_path', 'check_outputs', 'open_image',
-           'save_image', 'check_size_limit', 'cli_errors', 'sample_cli']
+           'save_image', 'check_size_limit', 'cli_errors', 'sample_cli', 'command_line']
 
 # %% ../nbs/04c_cli.ipynb #68ca7390
 import io, math, os, sys
@@ -150,3 +150,7 @@ def sample_cli(prompt:str,          # what to draw; several prompts separated by
         rows = len(prompts) > 1
         save_image(image_grid(imgs, rows=len(prompts) if rows else None, cols=n if rows else min(n, 4)), out, '--out')
     print(f"wrote {out} ({len(imgs)} images, {imgs[0].size[0]}x{imgs[0].size[1]})")
+
+def command_line(module):
+    "The command line that ran `python -m module`, as a training log keeps it"
+    return ' '.join([f'python -m {module}', *sys.argv[1:]])

@@ -11,7 +11,7 @@ __all__ = ['guided_student', 'alpha_sigma', 'GuidedDistillLoss', 'distill_data',
            'bench_scene_distill']
 
 # %% ../nbs/11_distill.ipynb #e47c7fef
-import json, math, sys, time, warnings
+import json, math, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -21,7 +21,7 @@ from .matmul import time_call
 from .miniature import random_caption, captions, digit_prompt
 from .sampling import embed_text, cfg, guidance_embedding, generate, diffusers_pipeline, native_size
 from .loading import load_components, with_scheduler, DEFAULT_MODEL
-from .cli import cli_errors
+from .cli import cli_errors, command_line
 from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
                              finish_checkpoints)
 from .evaluate import draws_scenes
@@ -264,12 +264,12 @@ def distill_cli(out:str=None,              # folder for the students and the log
                 seed:int=0,                # random seed
                 checkpoint_every:int=200,  # steps between checkpoints (a rerun resumes)
                 fresh:bool=False,          # delete an unfinished run's checkpoints and start over
-                world:str=None):           # the teacher's world, 'digits' or 'scenes' (default: 'scenes' if it draws them)
+                world:str=None):           # the teacher's world, 'digits' or 'scenes' (default: by its pictures)
     "Guided, then progressive distillation of a miniature SD (the default model by default); resumes after a kill"
     with cli_errors('python -m miniai.distill'):
         if out is None: raise ValueError("--out is required: the folder to write the students to")
         log = distill(out, model, guided_steps, round_steps, start_steps, final_steps, bs, seed, checkpoint_every,
-                      fresh, world=world, command=' '.join(['python -m miniai.distill', *sys.argv[1:]]))
+                      fresh, world=world, command=command_line('miniai.distill'))
         print(json.dumps(log, indent=1))
 
 # %% ../nbs/11_distill.ipynb #25b3eb12
@@ -311,8 +311,8 @@ def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out
 def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.5, clf=None, compile=False, out=print):
     """The default model (the teacher) at 30, 8 and 4 guided steps against the students at their own steps (the
     shipped `digits-4step`, and those of a full run's folder `run`): accuracy, FID, speed; the 4-step student against
-    diffusers' pipeline, its guidance, bfloat16; with `compile`, the teacher and the student in bfloat16 with the compiled UNet too. `clf`: the
-    judge (trained here unless given)"""
+    diffusers' pipeline, its guidance, bfloat16; with `compile`, the teacher and the student in bfloat16 with the
+    compiled UNet too. `clf`: the judge (trained here unless given)"""
     from miniai.evaluate import train_classifier
     # 1. the judge, the reference digits, the models
     x_train, y_train, x_valid, _ = get_mnist()

@@ -11,8 +11,8 @@ __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'digit_classifier', 'ClassifierLoss'
            'fid_against', 'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_scores', 'judge_dir',
            'train_judge', 'load_judge', 'slot_features', 'slot_fid', 'asked', 'follows', 'prompt_scores',
            'binding_errors', 'vae_reconstruction', 'scene_prompts', 'spread', 'spread_ratio', 'slot_fid_reference',
-           'scene_quality', 'scene_quality_table', 'bench_scenes', 'scene_edits', 'scene_diffedit_quality',
-           'bench_scene_edit', 'AttentionRecorder', 'cross_attention_maps']
+           'scene_quality', 'scene_quality_table', 'scene_model', 'bench_scenes', 'scene_edits',
+           'scene_diffedit_quality', 'bench_scene_edit', 'AttentionRecorder', 'cross_attention_maps']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
 import copy, dataclasses, json, random, re, time
@@ -438,12 +438,17 @@ def scene_quality_table(res, out=print, label=None):
         out(f"{kind:<16}{share('digits'):>7}{share('ink'):>7}{share('slot'):>7}{share('background'):>9}"
             f"{share('binding'):>9}{r['slot_fid']:>10.1f}{r['clip_score']:>7.1f}")
 
-def bench_scenes(model=None, n=100, steps=30, out=print):
-    "`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table"
-    c, judge = load_components(model), load_judge()
+def scene_model(model=None):
+    "The components of a colour model (a folder or embedded name; default: the default model), refused if not one"
+    c = load_components(model)
     if not draws_scenes(c):
         raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, "
                          "not 32x64 colour scenes")
+    return c
+
+def bench_scenes(model=None, n=100, steps=30, out=print):
+    "`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table"
+    c, judge = scene_model(model), load_judge()
     res = scene_quality(c, judge, n=n, steps=steps)
     res['vae_reconstruction'] = vae_reconstruction(c.vae, judge)
     out(f"{n} prompts of each kind, {steps} steps, guidance 7.5; shares read by the judge (naming prompts only)")
@@ -509,10 +514,7 @@ def scene_diffedit_quality(c, judge, n_edits=48, seed=0, out=print, **settings):
 
 def bench_scene_edit(model=None, n=48, out=print):
     "`python -m miniai.bench scene-edit`: `scene_diffedit_quality` of a colour model (default: the default model)"
-    c = load_components(model)
-    if not draws_scenes(c):
-        raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, not 32x64 scenes")
-    return scene_diffedit_quality(c, load_judge(), n_edits=n, out=out)
+    return scene_diffedit_quality(scene_model(model), load_judge(), n_edits=n, out=out)
 
 # %% ../nbs/08_evaluate.ipynb #be30d0f5
 class AttentionRecorder:

@@ -220,7 +220,8 @@ def load_components(model=None, *, device=None, dtype=None, scheduler=None):
     """Tokenizer, text encoder, VAE, UNet and scheduler from a hub id, a local folder, an embedded model's name
     (`embedded_models()`), or the default model. `scheduler`: one of `SCHEDULERS`; None takes the model's own if it
     is one of them, else LMS. `dtype`: default float16 on CUDA, float32 on the CPU; `torch.bfloat16` also works on
-    the CPU (what it costs in quality and gains in speed depends on the model and the CPU: `11_distill` measures both)"""
+    the CPU (what it costs in quality and gains in speed depends on the model and the CPU: `11_distill` measures
+    both)"""
     device, dtype = _check_device(device, dtype)   # before the work of loading
     if device.type == 'meta': raise ValueError("device='meta' holds no weights, so loading would lose them: use 'cpu'")
     with quiet_libraries(): parts = _load_model_parts(model)
@@ -238,9 +239,9 @@ def _load_model_parts(model):
     if model is None: model = default_model_dir()
     elif isinstance(model, str) and model in embedded_models(): model = assets_dir()/model
     if model is None:
-        warnings.warn(f"this miniai installation has no embedded model (miniai/assets/{DEFAULT_MODEL}): using tiny randomly "
-                      "initialised components (they make noise, not pictures). Pass a hub id or a local folder for "
-                      "real images.")
+        warnings.warn(f"this miniai installation has no embedded model (miniai/assets/{DEFAULT_MODEL}): using tiny "
+                      "randomly initialised components (they make noise, not pictures). Pass a hub id or a local "
+                      "folder for real images.")
         parts = tiny_parts()
         parts['scheduler_config'] = {}
     elif isinstance(model, (str, os.PathLike)) and Path(model).expanduser().is_dir():

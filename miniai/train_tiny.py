@@ -11,7 +11,7 @@ __all__ = ['SCENE_LATENT', 'SCENE_VAE_CHANNELS', 'VAELoss', 'vae_latent_shape', 
            'finetune_decoder', 'continued_parts', 'train_scene_sd', 'plot_curve', 'train_tiny_cli']
 
 # %% ../nbs/07_tiny_sd.ipynb #5f857a1e
-import json, os, random, sys, tempfile, time
+import json, os, random, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -23,7 +23,7 @@ from .scenes import SIDE, Scene, caption, scenes, scenes_tensor
 from .clip import make_tokenizer, clip_dir, load_clip, binding, clip_score, complete_caption
 from .sampling import diffusers_pipeline, generate
 from .loading import make_scheduler, components_from_parts
-from .cli import cli_errors
+from .cli import cli_errors, command_line
 from .evaluate import load_judge, read_scenes, scene_scores, vae_reconstruction   # the judge of 08_evaluate
 from .training import (fit, is_main_process, stage_checkpoint_dir, clear_checkpoints, finish_checkpoints,
                              frozen_copy, measure_every, training_time)
@@ -416,7 +416,7 @@ def train_tiny_cli(out:str=None,              # folder to write the model to (di
         kw = dict(bs=bs, seed=seed, checkpoint_every=checkpoint_every, fresh=fresh, **steps)
         if world == 'scenes':
             if n_images is not None: raise ValueError("--n-images is for --world digits")
-            command = ' '.join(['python -m miniai.train_tiny', *sys.argv[1:]])
+            command = command_line('miniai.train_tiny')
             log = train_scene_sd(out, init_from=init_from, decoder_steps=decoder_steps, command=command, **kw)
         else:
             if init_from is not None: raise ValueError("--init-from is for --world scenes")

@@ -53,4 +53,4 @@ def test_distill_run_that_is_not_there_is_refused(tmp_path):
 
 def test_scene_edit_refuses_a_model_of_grey_digits(python_m, folder):
     code, _, err = python_m('miniai.bench', 'scene-edit', '--model', folder, '--n', '2')
-    assert code == 2 and len(err.splitlines()) == 1 and 'draws (16, 16) images, not 32x64 scenes' in err, err
+    assert code == 2 and len(err.splitlines()) == 1 and 'draws (16, 16) images, not 32x64 colour scenes' in err, err

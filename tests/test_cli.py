@@ -58,3 +58,9 @@ def test_ctrl_c_is_one_line_and_130(tmp_path, sigint_default):
     assert proc.returncode == 130 and err.rstrip().endswith('miniai-sample: interrupted'), err[-2000:]   # after the bar
     assert 'Traceback' not in err and 'KeyboardInterrupt' not in err
     assert not (tmp_path/'g.png').exists()
+
+def test_command_line_is_the_module_and_its_arguments(monkeypatch):
+    import sys
+    from miniai.cli import command_line
+    monkeypatch.setattr(sys, 'argv', ['/somewhere/distill.py', '--out', 'runs/x', '--final-steps', '4'])
+    assert command_line('miniai.distill') == 'python -m miniai.distill --out runs/x --final-steps 4'
