@@ -14,9 +14,9 @@ from fastcore.imports import IN_NOTEBOOK
 # %% ../nbs/99_bench.ipynb #5b86eed1
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
-              'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.imagic', 'compare_editors'),
+              'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.imagic', 'bench_edit'),
               'scenes': ('miniai.evaluate', 'bench_scenes'), 'scene-distill': ('miniai.distill', 'bench_scene_distill'),
-              'scene-edit': ('miniai.evaluate', 'bench_scene_edit'),
+              'scene-edit': ('miniai.scene_edits', 'bench_scene_edit'),
               'gpu': ('miniai.gpu_check', 'gpu_check')}
 
 def run_benchmark(what, **kwargs):
@@ -67,6 +67,9 @@ def _parser():
                        help='SDEdit, DiffEdit and Imagic on the same validation digits, each at its best setting')
     e.add_argument('--per-pair', type=int, help='measured digits per (from, to) pair (default 10)')
     e.add_argument('--sweep-per-pair', type=int, help='digits per pair for choosing the settings (default 2)')
+    e.add_argument('--n-scene', type=int,
+                   help='one-slot edits of colour scenes measured (default 16; half as many swept)')
+    e.add_argument('--only', choices=['digits', 'scenes'], help='only the grey digits, or only the colour scenes')
     s = sub.add_parser('scenes', help="a colour model: the judge's shares per kind of prompt, slot FID, CLIP score, spread")
     s.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
     s.add_argument('--n', type=int, help='prompts of each kind (default 100)')
@@ -76,9 +79,10 @@ def _parser():
     sd2.add_argument('--teacher', required=True, help="the colour teacher's folder or embedded name")
     sd2.add_argument('--n', type=int, help='prompts of each kind (default 100)')
     sd2.add_argument('--repeats', type=int, help='timed repeats (default 3)')
-    se = sub.add_parser('scene-edit', help="DiffEdit of one digit in two-digit scenes: target, the rest kept, mask IoU")
+    se = sub.add_parser('scene-edit', help="SDEdit and DiffEdit on one-slot and background edits of two-digit scenes")
     se.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
-    se.add_argument('--n', type=int, help='edits (default 48)')
+    se.add_argument('--n', type=int, help='one-slot edits measured (default 48; half as many others for the sweep)')
+    se.add_argument('--n-background', type=int, help='background edits measured (default 16)')
     g = sub.add_parser('gpu', help='the prepared GPU check: CUDA tests, fp16 agreement, SD v1.5 timings, numba kernel')
     g.add_argument('--out', help='folder for gpu_check.json and gpu_check.md (default out/gpu)')
     g.add_argument('--wheels', help='folder of the carried wheels (default .whl)')
@@ -91,7 +95,7 @@ def bench_cli(argv=None):
     args = vars(p.parse_args(argv))
     what = args.pop('what')
     opts = {k: v for k, v in args.items() if v is not None and v is not False}   # options given
-    for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair', 'per_digit', 'n'):
+    for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair', 'per_digit', 'n', 'n_background', 'n_scene'):
         if k in opts and opts[k] < 1: p.error(f"argument --{k.replace('_', '-')}: must be >= 1, got {opts[k]}")
     if 'run' in opts and not (Path(opts['run'])/'student-guided').is_dir():
         p.error(f"argument --run: {opts['run']} is not a full distillation run's folder (no student-guided/ in it; "

@@ -11,8 +11,8 @@ __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'digit_classifier', 'ClassifierLoss'
            'fid_against', 'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_scores', 'judge_dir',
            'train_judge', 'load_judge', 'slot_features', 'slot_fid', 'asked', 'follows', 'prompt_scores',
            'binding_errors', 'vae_reconstruction', 'scene_prompts', 'spread', 'spread_ratio', 'slot_fid_reference',
-           'scene_quality', 'scene_quality_table', 'scene_model', 'bench_scenes', 'scene_edits',
-           'scene_diffedit_quality', 'bench_scene_edit', 'AttentionRecorder', 'cross_attention_maps']
+           'scene_quality', 'scene_quality_table', 'scene_model', 'bench_scenes', 'AttentionRecorder',
+           'cross_attention_maps']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
 import copy, dataclasses, json, random, re, time
@@ -26,7 +26,7 @@ from .matmul import time_call
 from .miniature import WORDS, digit_prompt
 from .sampling import generate, generate_latents, native_size
 from .loading import load_components
-from .diffedit import diffedit, upsample_mask, paste_outside
+from .diffedit import diffedit, upsample_mask
 from .training import fit
 from .scenes import PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes, scenes_tensor, caption, scene_of
 from .clip import complete_caption, clip_score, load_clip
@@ -464,57 +464,6 @@ def bench_scenes(model=None, n=100, steps=30, out=print):
     out(f"the ceiling, {ceiling['n']} validation scenes through the VAE and back: digit {ceiling['digit']:.0%}, ink "
         f"{ceiling['ink']:.0%}, background {ceiling['background']:.0%}, binding {ceiling['binding']:.0%}")
     return res
-
-# %% ../nbs/08_evaluate.ipynb #cf3d3087
-def scene_edits(n=48, seed=0):
-    """`n` one-slot edits of two-digit validation scenes, each `(scene, slot, kind, new (digit, ink), query)`: by
-    turns the left and the right slot, and a new digit or a new ink"""
-    rng, out = random.Random(seed), []
-    for i, s in enumerate([s for s in scenes(8 * n, seed=seed, split='valid') if all(s.slots)][:n]):
-        k, kind = i % 2, ('digit', 'ink')[i // 2 % 2]
-        d, ink = s.slots[k]
-        new = ((rng.choice([x for x in range(10) if x != d]), ink) if kind == 'digit' else
-               (d, rng.choice([x for x in INKS if x not in (ink, s.background)])))
-        out.append((s, k, kind, new, complete_caption(tuple(new if j == k else s.slots[j] for j in range(2)),
-                                                      s.background)))
-    return out
-
-# %% ../nbs/08_evaluate.ipynb #235bdf31
-def _one_scene_edit(c, judge, s, k, new, query, seed, settings):
-    "The measures of one `scene_edits` edit, for the latents kept and for the pixels pasted back"
-    edited, m = diffedit(c, s.image, complete_caption(s.slots, s.background), query, seed=seed, return_mask=True,
-                         progress=False, **settings)
-    inside = upsample_mask(m.cpu(), s.image.size).bool().numpy()
-    region = np.zeros_like(inside)
-    region[:, SIDE * k:SIDE * (k + 1)] = (read_slots([s.image])[1][k][1][0] > 0.5).numpy()
-    iou = float((inside & region).sum() / max((inside | region).sum(), 1))
-    rows = {}
-    for way, im in (('latents kept', edited), ('pixels pasted back', paste_outside(edited, s.image, m))):
-        r = read_scenes(judge, [im])[0]
-        diff = np.abs(np.asarray(im, np.float32) - np.asarray(s.image.convert('RGB'), np.float32)).mean(-1) / 255
-        rows[way] = dict(target=r['slots'][k] == new, other_kept=(r['slots'][1 - k] == s.slots[1 - k] and
-                                                                 r['background'] == s.background),
-                         iou=iou, outside=float(diff[~inside].mean()) if (~inside).any() else 0.)
-    return rows
-
-def scene_diffedit_quality(c, judge, n_edits=48, seed=0, out=print, **settings):
-    """DiffEdit of one slot in `n_edits` two-digit validation scenes (`scene_edits`, `diffedit`'s `settings`): the share
-    reaching the target, the share keeping the other slot and the background, the mean IoU of the mask with the
-    edited digit, the mean |pixel change| outside the mask; for the latents kept and the pixels pasted back"""
-    per_edit = [_one_scene_edit(c, judge, s, k, new, q, seed, settings)
-                for s, k, _, new, q in tqdm(scene_edits(n_edits, seed), desc='scene edits', leave=False)]
-    res = {way: {m: float(np.mean([e[way][m] for e in per_edit])) for m in ('target', 'other_kept', 'iou', 'outside')}
-           for way in per_edit[0]}
-    how = ', '.join(f'{k} {v}' for k, v in settings.items()) or "diffedit's defaults"
-    out(f"DiffEdit of one slot in {n_edits} two-digit validation scenes ({how}):")
-    for way, r in res.items():
-        out(f"  {way:>18}: target {r['target']:.0%}, other slot and background kept {r['other_kept']:.0%}, mask "
-            f"IoU with the digit {r['iou']:.2f}, mean |pixel change| outside the mask {r['outside']:.4f}")
-    return res
-
-def bench_scene_edit(model=None, n=48, out=print):
-    "`python -m miniai.bench scene-edit`: `scene_diffedit_quality` of a colour model (default: the default model)"
-    return scene_diffedit_quality(scene_model(model), load_judge(), n_edits=n, out=out)
 
 # %% ../nbs/08_evaluate.ipynb #be30d0f5
 class AttentionRecorder:

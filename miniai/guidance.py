@@ -6,7 +6,8 @@ Docs: https://miniai.github.io/miniai/guidance.html.md"""
 
 # %% auto #0
 __all__ = ['VARIANTS', 'SCALES', 'cfg_rescale_pred', 'cfg_rescale_update', 'cfg_rescale_both', 'guidance_decay', 'update_ratio',
-           'latent_std', 'overshoot', 'measure_variant', 'guidance_sweep', 'plot_sweep', 'bench_guidance']
+           'latent_std', 'overshoot', 'measure_variant', 'guidance_sweep', 'plot_sweep', 'bench_guidance', 'chroma',
+           'measure_colour_variant', 'colour_guidance_sweep', 'guidance_figure']
 
 # %% ../nbs/10_guidance.ipynb #8743b3c4
 import numpy as np, torch
@@ -15,7 +16,9 @@ from .miniature import digit_prompt
 from .sampling import generate_latents, decode, cfg
 from .loading import load_components
 from .scenes import scenes, scenes_tensor
-from .evaluate import train_classifier, features, fid, accuracy, digits_of, draws_scenes, balanced
+from .clip import complete_caption
+from .evaluate import (train_classifier, features, fid, accuracy, digits_of, draws_scenes, balanced, load_judge,
+                             read_scenes, prompt_scores)
 
 # %% ../nbs/10_guidance.ipynb #8a3650a4
 def _norm(x):
@@ -135,5 +138,61 @@ def plot_sweep(rows):
 
 def bench_guidance(full=False):
     """`python -m miniai.bench guidance`: the reduced sweep (4 scales, 10 per digit), or with `full` all of `SCALES` at
-    20 per digit"""
-    return guidance_sweep(scales=SCALES if full else (1, 4, 15, 60), per_digit=20 if full else 10)
+    20 per digit; for a colour model, then the colour sweep (20 scenes, or 40 with `full`)"""
+    c, scales = load_components(), SCALES if full else (1, 4, 15, 60)
+    res = dict(digits=guidance_sweep(c, scales=scales, per_digit=20 if full else 10))   # its own classifier, as ever
+    if draws_scenes(c): res['colour'] = colour_guidance_sweep(c, scales=scales, n=40 if full else 20)
+    return res
+
+# %% ../nbs/10_guidance.ipynb #529065e9
+def chroma(images):
+    "Mean chroma of PIL scenes: per pixel the largest of R, G, B minus the smallest, in [0, 1] (0 for every grey)"
+    x = scenes_tensor(images).float() / 255
+    return (x.max(1).values - x.min(1).values).mean().item()
+
+# %% ../nbs/10_guidance.ipynb #8849cb50
+def measure_colour_variant(c, judge, real, ref_std, steps=30, seed=0, **kwargs):
+    """One picture for the complete caption of each scene of `real`: binding (the judge), chroma over the real scenes',
+    overshoot, latent std over `ref_std`"""
+    texts = [complete_caption(s.slots, s.background) for s in real]
+    lats = generate_latents(c, texts, steps=steps, seed=seed, progress=False, **kwargs)
+    images = decode(c, lats)
+    return dict(binding=prompt_scores(read_scenes(judge, images), texts)['binding'],
+                chroma=chroma(images) / chroma([s.image for s in real]), overshoot=overshoot(c, lats),
+                latent_std=lats.float().std().item() / ref_std)
+
+def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), n=20, steps=30, seed=0,
+                          out=print):
+    "Every variant at every scale on `n` validation scenes' complete captions; prints a table and returns its rows"
+    from tqdm.auto import tqdm
+    c, judge = c or load_components(), judge or load_judge()
+    if not draws_scenes(c): raise ValueError("c: the colour sweep needs a model that draws 32x64 colour scenes")
+    real, r, ref_std = scenes(n, seed=seed + 7, split='valid'), update_ratio(c, steps, seed), latent_std(c)
+    out(f"{n} validation scenes' complete captions, {steps} steps; update variants get g x r, r = {r:.4f}; "
+        f"chroma of the real scenes {chroma([s.image for s in real]):.3f}")
+    out(f"{'variant':<22}{'g':>6}{'binding':>9}{'chroma':>8}{'overshoot':>11}{'latent std':>12}")
+    rows = []
+    for name in tqdm(variants, desc='variants', leave=False):
+        for g in scales:
+            m = measure_colour_variant(c, judge, real, ref_std, steps, seed, **VARIANTS[name](g, r))
+            rows.append(dict(variant=name, g=g, **m))
+            out(f"{name:<22}{g:>6g}{m['binding']:>9.0%}{m['chroma']:>8.2f}{m['overshoot']:>11.4f}"
+                f"{m['latent_std']:>12.2f}")
+    return rows
+
+# %% ../nbs/10_guidance.ipynb #0b3fc5e1
+def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), steps=30, seed=0, r=None):
+    "A figure of `prompt` drawn by each variant (rows) at each guidance scale (columns), one seed"
+    import matplotlib.pyplot as plt
+    r = r or update_ratio(c, steps, seed)
+    fig, axs = plt.subplots(len(variants), len(scales), figsize=(1.6 * len(scales), 0.95 * len(variants)), dpi=80,
+                            squeeze=False)
+    for i, name in enumerate(variants):
+        lats = torch.cat([generate_latents(c, [prompt], steps=steps, seed=seed, progress=False, **VARIANTS[name](g, r))
+                          for g in scales])
+        for j, im in enumerate(decode(c, lats)):
+            axs[i, j].imshow(im); axs[i, j].set_xticks([]); axs[i, j].set_yticks([])
+            if i == 0: axs[i, j].set_title(f'g = {scales[j]:g}', fontsize=8)
+        axs[i, 0].set_ylabel(name, fontsize=7, rotation=0, ha='right', va='center')
+    fig.tight_layout(pad=0.2)
+    return fig

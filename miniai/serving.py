@@ -15,7 +15,7 @@ import contextvars, dataclasses, queue, threading
 import numpy as np, torch
 from PIL import Image, ImageOps
 from .data import check_number, image_grid
-from .sampling import generate_latents, decode, check_prompt, image_to_tensor, vae_scale_factor
+from .sampling import generate_latents, decode, check_prompt, image_to_tensor, vae_scale_factor, native_size
 from .loading import load_components, embedded_models, with_scheduler
 from .diffedit import DIFFEDIT, mask_maps, mask_overlay, diffedit
 from .cli import open_image
@@ -117,7 +117,8 @@ def stoppable(work, idle=None, poll=None):
 def generate_stream(c, prompt, *, negative_prompt=None, steps=30, guidance_scale=7.5, seed=0, n=1, preview_every=5,
                     idle=None, poll=None, compile=False):
     """`generate` for a page: yields `(i, preview)` every `preview_every` steps (the first image's latents after step i,
-    decoded), then `(steps, grid)` with the `n` images side by side; closing it stops the loop (see `stoppable`)"""
+    decoded), then `(steps, grid)` with the `n` images in rows of 4 (of 2 for wide pictures); closing it stops the
+    loop (see `stoppable`)"""
     prompt = check_prompt(prompt)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 16:
         raise ValueError(f"n must be an int from 1 to 16, got {n!r}")
@@ -127,7 +128,8 @@ def generate_stream(c, prompt, *, negative_prompt=None, steps=30, guidance_scale
             if (i + 1) % preview_every == 0: emit((i + 1, decode(c, x[:1])[0]))
         x = generate_latents(c, [prompt] * n, negative_prompt=negative_prompt or None, steps=steps,
                              guidance_scale=guidance_scale, seed=seed, callback=show, progress=False, compile=compile)
-        return steps, image_grid(decode(c, x, compile=compile), cols=min(n, 4))
+        h, w = native_size(c)
+        return steps, image_grid(decode(c, x, compile=compile), cols=min(n, 2 if w > h else 4))   # wide scenes: 2
     yield from stoppable(work, idle, poll)
 
 # %% ../nbs/13_serving.ipynb #0c43d192
@@ -156,14 +158,16 @@ def threshold_overlay(maps, threshold, scale=4):
     return enlarge(mask_overlay(maps.image, threshold_mask(maps, threshold)), scale)
 
 # %% ../nbs/13_serving.ipynb #4fdeb857
-def edit_with_cache(c, image, reference, query, strength, threshold, n, steps, seed, cache=None, callback=None):
+def edit_with_cache(c, image, reference, query, strength, threshold, n, steps, seed, cache=None, callback=None,
+                    composite=DIFFEDIT.composite):
     """DiffEdit of `image`, reusing `cache` (a `(key, EditMaps)` from an earlier call) when nothing its map depends on
-    changed; `callback` runs at every step (`diffedit`'s)"""
+    changed; `callback` runs at every step (`diffedit`'s); `composite`: the input's pixels pasted back outside the
+    mask"""
     key = (id(c), id(image), reference, query, strength, n, seed)
     if cache is None or cache[0] != key:
         cache = (key, diffedit_maps(c, image, reference, query, strength=strength, n=n, seed=seed))
     out = diffedit(c, image, reference, query, mask=threshold_mask(cache[1], threshold), strength=strength, steps=steps,
-                   seed=seed, callback=callback)
+                   seed=seed, callback=callback, composite=composite)
     return out, cache
 
 # %% ../nbs/13_serving.ipynb #01ac5fac

@@ -102,7 +102,8 @@ def chromium():
     return (b, d), None
 
 def test_browser_diffedit_tab(server, tmp_path, clf):
-    "A real (headless) browser: pick a validation three on the DiffEdit tab, click Edit, wait for the result, screenshot it"
+    """A real (headless) browser: on the DiffEdit tab, pick a two-digit scene, click Edit (its texts turn the right seven
+    into a one), wait for the result, screenshot it"""
     paths, why = chromium()
     if paths is None:
         print(f"skipping the browser test: {why}")
@@ -111,8 +112,9 @@ def test_browser_diffedit_tab(server, tmp_path, clf):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
+    from miniai.evaluate import read_scenes
     opts = webdriver.ChromeOptions()
-    for a in ['--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,1300']: opts.add_argument(a)
+    for a in ['--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,1400']: opts.add_argument(a)
     opts.binary_location = paths[0]
     drv = webdriver.Chrome(options=opts, service=Service(paths[1]))
     try:
@@ -121,15 +123,19 @@ def test_browser_diffedit_tab(server, tmp_path, clf):
         wait.until(lambda d: d.find_elements(By.ID, 'generate'))
         next(b for b in drv.find_elements(By.CSS_SELECTOR, 'button[role=tab]') if b.text.strip() == 'DiffEdit').click()
         wait.until(lambda d: [e for e in d.find_elements(By.ID, 'diffedit-use-digit') if e.is_displayed()])[0].click()
+        reference = drv.find_element(By.CSS_SELECTOR, '#diffedit-reference textarea')
+        wait.until(lambda d: reference.get_attribute('value') == miniapp.SCENE_PROMPTS['reference'])   # filled from the pick
         drv.find_element(By.ID, 'diffedit').click()
         img = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#diffedit-result img'))[0]
         assert '/file=' in img.get_attribute('src')
         shot = Path(os.environ.get('MINIAI_SCREENSHOT', tmp_path/'app.png'))
         drv.save_screenshot(str(shot))
         assert Image.open(shot).size[0] > 0
-        # the page's result is the same edit the API makes of that digit: an eight
+        # the page's result, read by the judge: the red three and the yellow background kept, the seven now a blue one
         path = img.get_attribute('src').split('/file=', 1)[1]
-        assert digit_of(path, clf, miniapp.UI_SCALE) == 8
+        im = Image.open(path)
+        im = im.resize((im.width // miniapp.UI_SCALE, im.height // miniapp.UI_SCALE), Image.NEAREST)
+        assert read_scenes(clf, [im]) == [dict(slots=((3, 'red'), (1, 'blue')), background='yellow')]
     finally: drv.quit()
 
 
@@ -202,14 +208,40 @@ def test_cli_bad_model_and_busy_port_are_one_line(capsys):
     err = capsys.readouterr().err
     assert e.value.code == 2 and f'--port {port}: cannot listen' in err and len(err.strip().splitlines()) == 1, err
 
-def test_the_pickers_give_scenes_of_the_default_model(clf):
-    "A validation digit and a drawing both arrive as a 64x32 scene with the digit in the left slot, white on black"
+def test_the_pickers_give_scenes_and_their_captions(clf):
+    "Validation digits in colours and a drawing in a slot both arrive as 64x32 scenes, with the caption the judge reads"
     from PIL import ImageDraw
     from miniai.evaluate import read_scenes
-    im, shown = miniapp.pick_digit('3', 2)
+    im, shown, text = miniapp.pick_scene('3', 'red', '7', 'blue', 'yellow', 2)
     assert im.size == (64, 32) and shown.size == (64 * miniapp.UI_SCALE, 32 * miniapp.UI_SCALE)
-    assert read_scenes(clf, [im]) == [dict(slots=((3, 'white'), None), background='black')]
+    assert read_scenes(clf, [im]) == [dict(slots=((3, 'red'), (7, 'blue')), background='yellow')]
+    assert text == 'a red three on the left and a blue seven on the right, on a yellow background'
+    im, _, text = miniapp.pick_scene(miniapp.NO_DIGIT, 'red', '5', 'green', 'black', 0)
+    assert text == 'a green five on the right, on a black background'
     canvas = Image.new('RGB', (280, 280))
     ImageDraw.Draw(canvas).ellipse((90, 40, 190, 240), outline='white', width=18)   # a zero
-    drawn, _ = miniapp.pick_sketch(canvas)
-    assert drawn.size == (64, 32) and read_scenes(clf, [drawn]) == [dict(slots=((0, 'white'), None), background='black')]
+    drawn, _, text = miniapp.pick_sketch(canvas, 'right', 'cyan', 'purple')
+    assert drawn.size == (64, 32) and read_scenes(clf, [drawn]) == [dict(slots=(None, (0, 'cyan')), background='purple')]
+    assert text == 'a cyan zero on the right, on a purple background'
+    assert miniapp.described(Image.new('RGB', (32, 32)))[2] == ''            # not a scene: nothing to read
+
+@pytest.mark.parametrize('call, match', [
+    (lambda: miniapp.pick_scene('none', 'red', 'none', 'blue', 'black', 0), 'slots must be'),
+    (lambda: miniapp.pick_scene('3', 'red', '7', 'blue', 'red', 0), "background must be one of"),
+    (lambda: miniapp.pick_sketch(Image.new('RGB', (280, 280), 'white'), 'left', 'red', 'black'), 'sketch is empty'),
+    (lambda: miniapp.pick_sketch(Image.new('RGB', (9, 9)), 'middle', 'red', 'black'), 'slot must be one of left, right'),
+    (lambda: miniapp.pick_sketch(Image.new('RGB', (9, 9)), 'left', 'red', 'red'), 'ink and background must be')])
+def test_the_pickers_name_bad_choices(call, match):
+    with pytest.raises(gr.Error, match=match): call()
+
+def test_diffedit_api_pastes_back_when_asked(client, tmp_path):
+    import numpy as np
+    p = tmp_path/'scene.png'
+    scene = miniapp.pick_scene('3', 'red', '7', 'blue', 'yellow', 0)[0]
+    scene.save(p)
+    kw = dict(image=handle_file(str(p)), reference=miniapp.SCENE_PROMPTS['reference'], query=miniapp.SCENE_PROMPTS['query'],
+              strength=0.9, threshold=0.1, steps=20, api_name='/diffedit')
+    pasted = np.asarray(Image.open(client.predict(composite=True, **kw)).convert('RGB'))
+    kept = np.asarray(Image.open(client.predict(composite=False, **kw)).convert('RGB'))
+    left = np.asarray(scene)[:, :32]
+    assert (pasted[:, :32] == left).mean() > (kept[:, :32] == left).mean()   # the left slot: more pixels exactly kept

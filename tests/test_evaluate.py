@@ -205,22 +205,3 @@ def test_digit_image_follows_the_model(c):
     scene_model = load_components()
     assert draws_scenes(scene_model) and not draws_scenes(c)
     assert digit_image(scene_model, 3).size == (64, 32) and digit_image(c, 3).size == native_size(c)[::-1]
-
-def test_scene_edits_change_one_thing_of_one_slot():
-    from miniai.evaluate import scene_edits
-    from miniai.clip import complete_caption
-    edits = scene_edits(8, seed=1)
-    assert [(k, kind) for _, k, kind, _, _ in edits[:4]] == [(0, 'digit'), (1, 'digit'), (0, 'ink'), (1, 'ink')]
-    for s, k, kind, new, query in edits:
-        assert all(s.slots) and new != s.slots[k] and new[1] != s.background
-        assert new[kind == 'digit'] == s.slots[k][kind == 'digit']          # the other attribute is the same
-        slots = tuple(new if j == k else s.slots[j] for j in range(2))
-        assert query == complete_caption(slots, s.background)
-
-def test_scene_diffedit_quality_api(c, clf):
-    from miniai.evaluate import scene_diffedit_quality
-    lines = []
-    res = scene_diffedit_quality(c, clf, n_edits=2, steps=4, n=2, out=lines.append)
-    assert set(res) == {'latents kept', 'pixels pasted back'} and res['pixels pasted back']['outside'] == 0
-    assert all(0 <= r[m] <= 1 for r in res.values() for m in ('target', 'other_kept', 'iou'))
-    assert 'steps 4, n 2' in lines[0] and len(lines) == 3

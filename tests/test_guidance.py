@@ -39,3 +39,21 @@ def test_measure_and_sweep(c, clf):
 def test_bench_full_flag_only_for_guidance():
     r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'matmul', '--full'], capture_output=True, text=True)
     assert r.returncode == 2 and 'unrecognized arguments: --full' in r.stderr
+
+def test_chroma_of_known_colours():
+    from PIL import Image
+    from miniai.guidance import chroma
+    def flat(rgb): return Image.new('RGB', (64, 32), rgb)
+    assert chroma([flat((255, 0, 0))]) == pytest.approx(1.0) and chroma([flat((128, 128, 128))]) == 0
+    assert chroma([flat((220, 30, 30)), flat((0, 0, 0))]) == pytest.approx(190 / 255 / 2)
+
+def test_colour_sweep_on_the_colour_model_and_refused_on_grey(c):
+    from miniai.loading import load_components
+    from miniai.evaluate import load_judge
+    from miniai.guidance import colour_guidance_sweep
+    lines = []
+    rows = colour_guidance_sweep(load_components(), load_judge(), scales=(1, 60), variants=('cfg',), n=2, steps=2,
+                                 out=lines.append)
+    assert [(r['variant'], r['g']) for r in rows] == [('cfg', 1), ('cfg', 60)] and len(lines) == 4
+    assert all(0 <= r['binding'] <= 1 and r['chroma'] > 0 and r['overshoot'] >= 0 for r in rows)
+    with pytest.raises(ValueError, match='colour scenes'): colour_guidance_sweep(c, load_judge(), n=1, steps=1)

@@ -103,6 +103,36 @@ def test_compare_editors_small(digits, clf, capsys):
     assert [r['editor'] for r in rows] == ['SDEdit', 'DiffEdit', 'Imagic', "another writer's digit"]
     assert 'SDEdit sweep' in out and 's/edit' in out and all(0 <= r['target'] <= 1 for r in rows)
 
+def test_hand_measures_of_the_untouched_and_the_mirrored_scene():
+    import numpy as np
+    from miniai.scene_edits import slot_edits
+    from miniai.imagic import slot_digit, hand_measures
+    e = next(e for e in slot_edits(8) if e.kind == 'ink')
+    assert slot_digit([e.scene.image] * 3, e.slot).shape == (3, 784)
+    assert hand_measures(e, e.scene.image) == dict(ink_flip=0., slant=0.)
+    mirrored = Image.fromarray(np.asarray(e.scene.image)[:, ::-1].copy())      # another digit's strokes in the slot
+    m = hand_measures(e, mirrored)
+    assert m['ink_flip'] > 0.05 and m['slant'] > 0
+
+def test_compare_scene_editors_small(digits, capsys):
+    from miniai.diffedit import DiffEditSettings
+    from miniai.evaluate import load_judge
+    from miniai.imagic import compare_scene_editors
+    quick = DiffEditSettings(steps=5, n=2, threshold=0.1, composite=True)
+    rows = compare_scene_editors(digits, load_judge(), n=4, sweep_n=1,
+                                 sweeps={'SDEdit': (0.7, 0.9), 'DiffEdit': (quick,), 'Imagic': (0.7,)},
+                                 imagic_kw=dict(embedding_steps=5, unet_steps=5, steps=5))
+    out = capsys.readouterr().out
+    assert [(r['editor'], r['kind']) for r in rows] == [(e, k) for e in ('SDEdit', 'DiffEdit', 'Imagic')
+                                                         for k in ('ink', 'digit')]
+    assert 'SDEdit sweep (1 edits), reached: 0.7:' in out and 'ink flip' in out
+    assert all(0 <= r['success'] <= r['reached'] <= min(r['target'], r['kept']) and r['n'] == 2 for r in rows)
+    assert rows[2]['setting'] == '(0.7, 0.1)' and rows[4]['setting'] == '0.7'      # DiffEdit's, Imagic's
+
+def test_bench_edit_refuses_an_unknown_part():
+    from miniai.imagic import bench_edit
+    with pytest.raises(ValueError, match="only must be 'digits', 'scenes' or None"): bench_edit(only='both')
+
 def run(args, timeout=180):
     return subprocess.run([sys.executable, '-m', 'miniai.imagic'] + args, capture_output=True, text=True, timeout=timeout)
 
