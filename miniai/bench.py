@@ -63,18 +63,20 @@ def _parser():
     d.add_argument('--repeats', type=int, help='timed repeats (default 3)')
     d.add_argument('--compile', action='store_true',
                    help='also the teacher and the 4-step student in bfloat16 with the compiled UNet')
-    e = sub.add_parser('edit',
-                       help='SDEdit, DiffEdit and Imagic on the same validation digits, each at its best setting')
+    e = sub.add_parser('edit', help='SDEdit, DiffEdit and Imagic on validation digits, then on colour scenes, '
+                                    'each at its best setting')
     e.add_argument('--per-pair', type=int, help='measured digits per (from, to) pair (default 10)')
     e.add_argument('--sweep-per-pair', type=int, help='digits per pair for choosing the settings (default 2)')
     e.add_argument('--n-scene', type=int,
                    help='one-slot edits of colour scenes measured (default 16; half as many swept)')
     e.add_argument('--only', choices=['digits', 'scenes'], help='only the grey digits, or only the colour scenes')
-    s = sub.add_parser('scenes', help="a colour model: the judge's shares per kind of prompt, slot FID, CLIP score, spread")
+    s = sub.add_parser('scenes',
+                       help="a colour model: the judge's shares per kind of prompt, slot FID, CLIP score, spread")
     s.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
     s.add_argument('--n', type=int, help='prompts of each kind (default 100)')
     s.add_argument('--steps', type=int, help='denoising steps (default 30)')
-    sd2 = sub.add_parser('scene-distill', help="a colour teacher's 4-step student against it: the scene measures, speed")
+    sd2 = sub.add_parser('scene-distill',
+                         help="a colour teacher's 4-step student against it: the scene measures, speed")
     sd2.add_argument('--student', required=True, help="the student's folder (python -m miniai.distill --world scenes)")
     sd2.add_argument('--teacher', required=True, help="the colour teacher's folder or embedded name")
     sd2.add_argument('--n', type=int, help='prompts of each kind (default 100)')

@@ -46,7 +46,7 @@ def guidance_decay(start=7.5, end=1.0):
 
 # %% ../nbs/10_guidance.ipynb #6a29f1f6
 def update_ratio(c, steps=30, seed=0):
-    "Mean of ‖t − u‖ / ‖u‖ (text minus unconditional prediction, over the unconditional) in a guided run of each digit"
+    "Mean of ‖t − u‖ / ‖u‖ (text minus unconditional prediction, over the unconditional) in a guided run per digit"
     ratios = []
     def recording_cfg(u, t, g):
         ratios.append(((t - u).flatten(1).norm(dim=1) / u.flatten(1).norm(dim=1)).mean().item())
@@ -100,7 +100,6 @@ SCALES = (1, 2, 4, 7.5, 15, 30, 60)
 def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), per_digit=10, steps=30, seed=0,
                    out=print):
     "Every variant at every guidance scale, measured; prints a table and returns its rows (dicts)"
-    from tqdm.auto import tqdm
     c = c or load_components()
     x_train, y_train, x_valid, _ = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
@@ -109,13 +108,19 @@ def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIA
     out(f"{per_digit} images per digit, {steps} steps; update variants get g x r, r = mean |t-u|/|u| = {r:.4f}; "
         f"FID floor (real training digits, same count) {floor:.1f}")
     out(f"{'variant':<22}{'g':>6}{'accuracy':>10}{'FID':>8}{'overshoot':>11}{'latent std':>12}")
+    measure = lambda kw: measure_variant(c, clf, x_valid, ref_std, per_digit, steps, seed, **kw)
+    return _sweep(variants, scales, r, measure, lambda m: f"{m['accuracy']:>10.1%}{m['fid']:>8.1f}"
+                  f"{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}", out)
+
+def _sweep(variants, scales, r, measure, cells, out):
+    "Each variant at each scale: `measure(settings)`, a row of the table (`cells(m)` after the names), a dict"
+    from tqdm.auto import tqdm
     rows = []
     for name in tqdm(variants, desc='variants', leave=False):
         for g in scales:
-            m = measure_variant(c, clf, x_valid, ref_std, per_digit, steps, seed, **VARIANTS[name](g, r))
+            m = measure(VARIANTS[name](g, r))
             rows.append(dict(variant=name, g=g, **m))
-            out(f"{name:<22}{g:>6g}{m['accuracy']:>10.1%}{m['fid']:>8.1f}"
-                f"{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}")
+            out(f"{name:<22}{g:>6g}" + cells(m))
     return rows
 
 
@@ -164,21 +169,15 @@ def measure_colour_variant(c, judge, real, ref_std, steps=30, seed=0, **kwargs):
 def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), n=20, steps=30, seed=0,
                           out=print):
     "Every variant at every scale on `n` validation scenes' complete captions; prints a table and returns its rows"
-    from tqdm.auto import tqdm
     c, judge = c or load_components(), judge or load_judge()
     if not draws_scenes(c): raise ValueError("c: the colour sweep needs a model that draws 32x64 colour scenes")
     real, r, ref_std = scenes(n, seed=seed + 7, split='valid'), update_ratio(c, steps, seed), latent_std(c)
     out(f"{n} validation scenes' complete captions, {steps} steps; update variants get g x r, r = {r:.4f}; "
         f"chroma of the real scenes {chroma([s.image for s in real]):.3f}")
     out(f"{'variant':<22}{'g':>6}{'binding':>9}{'chroma':>8}{'overshoot':>11}{'latent std':>12}")
-    rows = []
-    for name in tqdm(variants, desc='variants', leave=False):
-        for g in scales:
-            m = measure_colour_variant(c, judge, real, ref_std, steps, seed, **VARIANTS[name](g, r))
-            rows.append(dict(variant=name, g=g, **m))
-            out(f"{name:<22}{g:>6g}{m['binding']:>9.0%}{m['chroma']:>8.2f}{m['overshoot']:>11.4f}"
-                f"{m['latent_std']:>12.2f}")
-    return rows
+    measure = lambda kw: measure_colour_variant(c, judge, real, ref_std, steps, seed, **kw)
+    return _sweep(variants, scales, r, measure, lambda m: f"{m['binding']:>9.0%}{m['chroma']:>8.2f}"
+                  f"{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}", out)
 
 # %% ../nbs/10_guidance.ipynb #0b3fc5e1
 def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), steps=30, seed=0, r=None):

@@ -276,7 +276,7 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
             f"{r['slant']:>7.3f} {r['seconds']:>7.2f}")
     return rows
 
-# %% ../nbs/12_imagic.ipynb #38dcd6b3
+# %% ../nbs/12_imagic.ipynb #a095aa93
 def slot_digit(images, k):
     "Slot `k` of each scene as the classifier's (n, 784) digits: its ink amounts, the 28x28 middle"
     return ink_maps(images)[:, 2:30, SIDE * k + 2:SIDE * k + 30].reshape(len(images), 784)
@@ -288,7 +288,7 @@ def hand_measures(e, edited):
     _, slant = ink_and_slant(torch.stack([a, b]))
     return dict(ink_flip=float(((a > 0.5) != (b > 0.5)).float().mean()), slant=float((slant[1] - slant[0]).abs()))
 
-# %% ../nbs/12_imagic.ipynb #379e6f22
+# %% ../nbs/12_imagic.ipynb #d3df4855
 def sdedit_scene_edits(c, e, strengths, seed=0, **kw):
     "Image-to-image of the `SceneEdit` `e` at each strength"
     return [sdedit_scene(c, e, s, seed) for s in strengths]
@@ -304,7 +304,7 @@ def imagic_scene_edits(c, e, etas, seed=0, **kw):
 SCENE_EDITORS = {'SDEdit': sdedit_scene_edits, 'DiffEdit': diffedit_scene_edits, 'Imagic': imagic_scene_edits}
 SCENE_EDIT_SWEEPS = {'SDEdit': (0.6, 0.7, 0.8, 0.9), 'DiffEdit': (SCENE_DIFFEDIT,), 'Imagic': (0.5, 0.6, 0.7, 0.8, 1.0)}
 
-# %% ../nbs/12_imagic.ipynb #617031ef
+# %% ../nbs/12_imagic.ipynb #03255339
 def _scene_row(judge, e, edited):
     "The scene measures and the hand measures of one edited picture"
     m = {**scene_edit_measures(judge, e, edited), **hand_measures(e, edited)}
@@ -340,7 +340,7 @@ def compare_scene_editors(c=None, judge=None, n=16, sweep_n=8, sweeps=SCENE_EDIT
     _show_scene_rows(rows, out)
     return rows
 
-# %% ../nbs/12_imagic.ipynb #300dae66
+# %% ../nbs/12_imagic.ipynb #c2c7d10b
 def _setting(s):
     "A setting as the table shows it: a number, or DiffEdit's (strength, threshold)"
     return f'({s.strength}, {s.threshold})' if hasattr(s, 'threshold') else f'{s:g}'
@@ -354,7 +354,7 @@ def _show_scene_rows(rows, out):
             f"{r['target']:>6.0%} {r['kept']:>5.0%} {r['other_slot']:>10.4f} {r['ink_flip']:>8.3f} {r['slant']:>6.3f} "
             f"{r['seconds']:>6.2f}")
 
-# %% ../nbs/12_imagic.ipynb #26bda156
+# %% ../nbs/12_imagic.ipynb #fc661297
 def bench_edit(per_pair=10, sweep_per_pair=2, n_scene=16, only=None):
     """`python -m miniai.bench edit`: `compare_editors` on grey digits, then `compare_scene_editors` on colour scenes
     (`only`: 'digits' or 'scenes' for one of them)"""

@@ -102,14 +102,15 @@ def chromium():
     return (b, d), None
 
 def test_browser_diffedit_tab(server, tmp_path, clf):
-    """A real (headless) browser: on the DiffEdit tab, pick a two-digit scene, click Edit (its texts turn the right seven
-    into a one), wait for the result, screenshot it"""
+    """A real (headless) browser: on the DiffEdit tab, pick a two-digit scene, type a query that turns its right seven
+    into a one, click Edit, wait for the result, screenshot it"""
     paths, why = chromium()
     if paths is None:
         print(f"skipping the browser test: {why}")
         pytest.skip(why)
     from selenium import webdriver
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
     from miniai.evaluate import read_scenes
@@ -123,8 +124,12 @@ def test_browser_diffedit_tab(server, tmp_path, clf):
         wait.until(lambda d: d.find_elements(By.ID, 'generate'))
         next(b for b in drv.find_elements(By.CSS_SELECTOR, 'button[role=tab]') if b.text.strip() == 'DiffEdit').click()
         wait.until(lambda d: [e for e in d.find_elements(By.ID, 'diffedit-use-digit') if e.is_displayed()])[0].click()
-        reference = drv.find_element(By.CSS_SELECTOR, '#diffedit-reference textarea')
-        wait.until(lambda d: reference.get_attribute('value') == miniapp.SCENE_PROMPTS['reference'])   # filled from the pick
+        reference, query = (drv.find_element(By.CSS_SELECTOR, f'#diffedit-{k} textarea') for k in ('reference', 'query'))
+        caption = miniapp.SCENE_PROMPTS['reference']   # the picked scene's caption fills both, for the user to change one
+        wait.until(lambda d: query.get_attribute('value') == caption and reference.get_attribute('value') == caption)
+        query.send_keys(Keys.CONTROL, 'a')
+        query.send_keys(miniapp.SCENE_PROMPTS['query'])
+        wait.until(lambda d: query.get_attribute('value') == miniapp.SCENE_PROMPTS['query'])
         drv.find_element(By.ID, 'diffedit').click()
         img = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#diffedit-result img'))[0]
         assert '/file=' in img.get_attribute('src')
