@@ -75,6 +75,8 @@ def _parser():
     s.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
     s.add_argument('--n', type=int, help='prompts of each kind (default 100)')
     s.add_argument('--steps', type=int, help='denoising steps (default 30)')
+    s.add_argument('--dtype', choices=['float32', 'bfloat16'], help="the model's dtype (default: the device's)")
+    s.add_argument('--compile', action='store_true', help='the UNet and the decoder compiled with freezing')
     sd2 = sub.add_parser('scene-distill',
                          help="a colour teacher's 4-step student against it: the scene measures, speed")
     sd2.add_argument('--student', required=True, help="the student's folder (python -m miniai.distill --world scenes)")

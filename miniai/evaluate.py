@@ -393,13 +393,15 @@ def spread(images):
     "Mean distance between every two of `images` (scenes), pixels in [0, 1]"
     return float(torch.pdist(scenes_tensor(images).float().flatten(1) / 255).mean())
 
-def spread_ratio(c, texts, per_prompt=8, steps=30, guidance_scale=7.5, seed=0, pool=4000):
-    "Per prompt: the spread of `per_prompt` samples over that of as many real validation scenes fitting the prompt"
+def spread_ratio(c, texts, per_prompt=8, steps=30, guidance_scale=7.5, seed=0, pool=4000, compile=False):
+    """Per prompt: the spread of `per_prompt` samples over that of as many real validation scenes fitting the prompt
+    (`compile`: sampled with the compiled UNet and decoder)"""
     real = scenes(pool, seed=seed + 1, split='valid')
     ratios = []
     for t in texts:
         fits = [s.image for s in real if follows(dict(slots=s.slots, background=s.background), t)['binding']]
-        made = generate(c, [t] * per_prompt, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False)
+        made = generate(c, [t] * per_prompt, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False,
+                        compile=compile)
         ratios.append(spread(made) / spread(fits[:per_prompt]))
     return ratios
 
@@ -409,23 +411,27 @@ def slot_fid_reference(judge, n=100):
     features = slot_features(judge, [s.image for s in scenes(1000, seed=5, split='valid')])
     return dict(features=features, floor=fid(slot_features(judge, [s.image for s in scenes(n, seed=6)]), features))
 
-def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed=0, n_spread=4, reference=None):
+def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed=0, n_spread=4, reference=None,
+                  compile=False):
     """The colour model `c`'s measures per kind of prompt (`scene_prompts`): the judge's `prompt_scores`, slot FID
     against validation scenes (and its floor: as many real training scenes), the CLIP score (`clip`: (model,
     processor); the embedded CLIP by default), and the spread ratio of `n_spread` one-digit prompts (none: []).
-    `reference`: `slot_fid_reference(judge, n)`, when several models are measured against the same one"""
+    `reference`: `slot_fid_reference(judge, n)`, when several models are measured against the same one; `compile`:
+    sampled with the compiled UNet and decoder"""
     model, processor = clip or load_clip()
     reference = reference or slot_fid_reference(judge, n)   # once, for every FID
     res = {}
     for kind, texts in tqdm(scene_prompts(n, seed).items(), desc='scene quality'):
-        images = generate(c, texts, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False)
+        images = generate(c, texts, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False,
+                          compile=compile)
         reads = read_scenes(judge, images)
         res[kind] = dict(prompt_scores(reads, texts), n=len(texts), errors=binding_errors(reads, texts),
                          slot_fid=fid(slot_features(judge, images), reference['features']),
                          clip_score=clip_score(model, processor.tokenizer, images, texts))
     res['slot_fid_floor'] = reference['floor']
     one = scene_prompts(n_spread, seed + 1)['one digit']
-    res['spread_ratio'] = spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale, seed=seed) if one else []
+    res['spread_ratio'] = (spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale, seed=seed, compile=compile)
+                           if one else [])
     return res
 
 def scene_quality_table(res, out=print, label=None):
@@ -438,20 +444,23 @@ def scene_quality_table(res, out=print, label=None):
         out(f"{kind:<16}{share('digits'):>7}{share('ink'):>7}{share('slot'):>7}{share('background'):>9}"
             f"{share('binding'):>9}{r['slot_fid']:>10.1f}{r['clip_score']:>7.1f}")
 
-def scene_model(model=None):
-    "The components of a colour model (a folder or embedded name; default: the default model), refused if not one"
-    c = load_components(model)
+def scene_model(model=None, dtype=None):
+    """The components of a colour model (a folder or embedded name; default: the default model) in `dtype` (default:
+    the device's), refused if not one"""
+    c = load_components(model, dtype=dtype)
     if not draws_scenes(c):
         raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, "
                          "not 32x64 colour scenes")
     return c
 
-def bench_scenes(model=None, n=100, steps=30, out=print):
-    "`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table"
-    c, judge = scene_model(model), load_judge()
-    res = scene_quality(c, judge, n=n, steps=steps)
+def bench_scenes(model=None, n=100, steps=30, dtype=None, compile=False, out=print):
+    """`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table;
+    in `dtype` (default: the device's), with `compile` the UNet and decoder compiled"""
+    c, judge = scene_model(model, dtype), load_judge()
+    res = scene_quality(c, judge, n=n, steps=steps, compile=compile)
     res['vae_reconstruction'] = vae_reconstruction(c.vae, judge)
-    out(f"{n} prompts of each kind, {steps} steps, guidance 7.5; shares read by the judge (naming prompts only)")
+    how = f"{str(c.unet.dtype).removeprefix('torch.')}{', compiled' if compile else ''}"
+    out(f"{n} prompts of each kind, {steps} steps, guidance 7.5, {how}; shares read by the judge (naming prompts only)")
     scene_quality_table(res, out)
     ratios, ceiling = res['spread_ratio'], res['vae_reconstruction']
     out(f"slot FID floor (as many real training scenes): {res['slot_fid_floor']:.1f}; spread of 8 samples over that "

@@ -21,6 +21,7 @@ def test_cli_rejects_unknown():
                                        (['matmul', '--full'], 'unrecognized arguments: --full'), (['sd', '--size', 'huge'], "invalid choice: 'huge'"),
                                        (['sd', '--dtype', 'int8'], "argument --dtype: invalid choice: 'int8'"),
                                        (['scenes', '--n', '0'], 'argument --n: must be >= 1'),
+                                       (['scenes', '--dtype', 'float16'], "argument --dtype: invalid choice: 'float16'"),
                                        (['scene-distill', '--teacher', 'x'], 'the following arguments are required: --student'),
                                        (['scene-distill', '--student', 'x', '--teacher', 'y', '--n', '0'], 'argument --n: must be >= 1')])
 def test_cli_argument_errors(python_m, args, msg):

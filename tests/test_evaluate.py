@@ -205,3 +205,12 @@ def test_digit_image_follows_the_model(c):
     scene_model = load_components()
     assert draws_scenes(scene_model) and not draws_scenes(c)
     assert digit_image(scene_model, 3).size == (64, 32) and digit_image(c, 3).size == native_size(c)[::-1]
+
+def test_bench_scenes_in_bfloat16_says_so_and_measures_every_kind():
+    "The colour benchmark in another dtype: the model loaded in it, the header naming it, every kind of prompt measured"
+    from miniai.evaluate import bench_scenes, scene_model
+    assert scene_model(dtype=torch.bfloat16).unet.dtype == torch.bfloat16
+    lines = []
+    res = bench_scenes(n=2, steps=2, dtype=torch.bfloat16, out=lines.append)
+    assert 'bfloat16' in lines[0] and 'compiled' not in lines[0], lines[0]
+    assert all(np.isfinite(res[k]['slot_fid']) for k in ('handwritten', 'one digit', 'two digits', 'held out'))
