@@ -25,12 +25,10 @@ from .sampling import (encode_image, embed_text, generate_latents, generate, dec
 from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
 from .training import fit, frozen_copy
-from .diffedit import diffedit
-from .evaluate import train_classifier, classify, digits_of, digit_image, DIFFEDIT_PAIRS, load_judge
-from .scenes import SIDE
-from .diffedit import SCENE_DIFFEDIT
-from .scene_edits import (slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene, ink_maps, succeeded,
-                                mean_measures)
+from .diffedit import diffedit, SCENE_DIFFEDIT
+from .evaluate import (train_classifier, classify, digits_of, digit_image, DIFFEDIT_PAIRS, load_judge, read_slots,
+                             _slot_digits)
+from .scene_edits import slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene, succeeded, mean_measures
 
 # %% ../nbs/12_imagic.ipynb #31772ecd
 @dataclass(frozen=True)
@@ -279,7 +277,8 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
 # %% ../nbs/12_imagic.ipynb #a095aa93
 def slot_digit(images, k):
     "Slot `k` of each scene as the classifier's (n, 784) digits: its ink amounts, the 28x28 middle"
-    return ink_maps(images)[:, 2:30, SIDE * k + 2:SIDE * k + 30].reshape(len(images), 784)
+    _, per_slot = read_slots(images)
+    return _slot_digits(per_slot[k][1])
 
 def hand_measures(e, edited):
     """What the edited slot of the `SceneEdit` `e` keeps of the writer's hand: the share of its pixels whose ink (over

@@ -11,12 +11,12 @@ __all__ = ['SceneEdit', 'KINDS', 'UNCHANGED', 'SCENE_SWEEPS', 'edited_contents',
            'show_scene_edit_table', 'scene_edit_sweep', 'bench_scene_edit']
 
 # %% ../nbs/08a_scene_edits.ipynb #13d94e25
-import random
+import dataclasses, random
 from collections import namedtuple
 import numpy as np, torch
 from tqdm.auto import tqdm
 from .sampling import generate
-from .diffedit import diffedit, upsample_mask, paste_outside, DiffEditSettings, SCENE_DIFFEDIT
+from .diffedit import diffedit, upsample_mask, paste_outside, SCENE_DIFFEDIT
 from .scenes import INKS, BACKGROUNDS, SIDE, scenes
 from .clip import complete_caption
 from .evaluate import read_slots, read_scenes, load_judge, scene_model
@@ -133,6 +133,8 @@ def succeeded(m):
     "Whether the measures `m` of one edit are a success: target, the rest kept and, for a slot edit, the other slot"
     return float(m['target'] * m['kept'] * (m['other_slot'] != m['other_slot'] or m['other_slot'] <= UNCHANGED))
 
+def _successes(ms): return float(np.mean([succeeded(m) for m in ms]))
+
 def mean_measures(ms):
     "The mean of each measure over the measures `ms` of several edits, leaving out those that do not apply (NaN)"
     def mean(v): v = [x for x in v if x == x]; return float(np.mean(v)) if v else float('nan')
@@ -145,8 +147,7 @@ def scene_edit_table(rows, edits):
         picked = [r for r, e in zip(rows, edits) if e.kind in kinds]
         for editor in picked[0] if picked else ():
             ms = [r[editor] for r in picked]
-            table[kind, editor] = dict(n=len(ms), success=float(np.mean([succeeded(m) for m in ms])),
-                                       **mean_measures(ms))
+            table[kind, editor] = dict(n=len(ms), success=_successes(ms), **mean_measures(ms))
     return table
 
 def show_scene_edit_table(table, out=print):
@@ -164,23 +165,19 @@ def show_scene_edit_table(table, out=print):
 SCENE_SWEEPS = {'SDEdit': (0.5, 0.6, 0.7, 0.8, 0.9),
                 'DiffEdit': ((0.7, 0.3), (0.8, 0.3), (0.9, 0.3), (0.8, 0.2), (0.9, 0.2), (0.9, 0.1), (1.0, 0.2))}
 
-def _successes(ms): return float(np.mean([succeeded(m) for m in ms]))
-
 def scene_edit_sweep(c, judge, edits, sweeps=SCENE_SWEEPS, seed=0, out=print):
     "Each editor's sweep on `edits`: the share of successes per setting; returns the chosen `(strength, settings)`"
     sd = {s: _successes([scene_edit_measures(judge, e, sdedit_scene(c, e, s, seed)) for e in edits])
           for s in tqdm(sweeps['SDEdit'], desc='SDEdit sweep', leave=False)}
-    de = {}
-    for st, th in tqdm(sweeps['DiffEdit'], desc='DiffEdit sweep', leave=False):
-        settings = DiffEditSettings(**{**vars(SCENE_DIFFEDIT), 'strength': st, 'threshold': th})
-        de[st, th] = _successes([scene_edit_measures(judge, e, *diffedit_scene(c, e, settings, seed)[1:])
-                                 for e in edits])
+    candidates = {(st, th): dataclasses.replace(SCENE_DIFFEDIT, strength=st, threshold=th)
+                  for st, th in sweeps['DiffEdit']}
+    de = {k: _successes([scene_edit_measures(judge, e, *diffedit_scene(c, e, settings, seed)[1:]) for e in edits])
+          for k, settings in tqdm(candidates.items(), desc='DiffEdit sweep', leave=False)}
     out(f"sweep on {len(edits)} edits, share of successes: SDEdit " +
         ', '.join(f'{s}: {v:.0%}' for s, v in sd.items()) + '; DiffEdit (strength, threshold) ' +
         ', '.join(f'{s}: {v:.0%}' for s, v in de.items()))
     strength = max(sd, key=lambda s: (sd[s], -s))
-    st, th = max(de, key=lambda k: (de[k], -k[0], k[1]))
-    return strength, DiffEditSettings(**{**vars(SCENE_DIFFEDIT), 'strength': st, 'threshold': th})
+    return strength, candidates[max(de, key=lambda k: (de[k], -k[0], k[1]))]
 
 # %% ../nbs/08a_scene_edits.ipynb #1224ffab
 def bench_scene_edit(model=None, n=48, n_background=16, out=print):
