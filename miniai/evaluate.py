@@ -6,13 +6,13 @@ Docs: https://miniai.github.io/miniai/evaluate.html.md"""
 
 # %% auto #0
 __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'digit_classifier', 'ClassifierLoss', 'train_classifier', 'classify', 'features',
-           'pil_to_digits', 'fid', 'balanced', 'scene_background', 'slot_ink', 'ink_amounts', 'read_slots',
-           'read_scenes', 'digits_of', 'draws_scenes', 'digit_image', 'sample_digits', 'accuracy', 'per_digit_accuracy',
-           'fid_against', 'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'scene_scores', 'judge_dir',
-           'train_judge', 'load_judge', 'slot_features', 'slot_fid', 'asked', 'follows', 'prompt_scores',
-           'binding_errors', 'vae_reconstruction', 'scene_prompts', 'spread', 'spread_ratio', 'slot_fid_reference',
-           'scene_quality', 'scene_quality_table', 'scene_model', 'bench_scenes', 'AttentionRecorder',
-           'cross_attention_maps']
+           'pil_to_digits', 'fid', 'balanced', 'scene_background', 'slot_ink', 'ink_amounts', 'ink_to_digits',
+           'read_slots', 'read_scenes', 'digits_of', 'draws_scenes', 'digit_image', 'sample_digits', 'accuracy',
+           'per_digit_accuracy', 'fid_against', 'diffedit_quality', 'sampling_speed', 'evaluate_quality',
+           'scene_scores', 'judge_dir', 'train_judge', 'load_judge', 'slot_features', 'slot_fid', 'asked', 'follows',
+           'prompt_scores', 'binding_errors', 'vae_reconstruction', 'scene_prompts', 'spread', 'spread_ratio',
+           'slot_fid_reference', 'scene_quality', 'scene_quality_table', 'scene_model', 'bench_scenes',
+           'AttentionRecorder', 'cross_attention_maps']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
 import copy, dataclasses, json, random, re, time
@@ -123,7 +123,7 @@ def ink_amounts(x, bg, ink, k):
     return ((part * step[:, :, None, None]).sum(1) / (step ** 2).sum(1)[:, None, None]).clamp(0, 1)
 
 # %% ../nbs/08_evaluate.ipynb #4821077e
-def _slot_digits(alpha):
+def ink_to_digits(alpha):
     "Ink amounts (n, 32, 32) as the classifier's (n, 784) input: the 28x28 middle, the scenes' padding cropped"
     return alpha[:, 2:30, 2:30].reshape(len(alpha), 784)
 
@@ -143,7 +143,7 @@ def read_scenes(clf, images, min_ink=12):
     """What the judge reads in each scene, with no text model: a dict of `slots` (per slot `(digit, ink)`, or None if
     empty) and `background`"""
     bg, per_slot = read_slots(images, min_ink)
-    slots = [[(int(d), INKS[i]) if p else None for d, i, p in zip(classify(clf, _slot_digits(alpha)), ink, present)]
+    slots = [[(int(d), INKS[i]) if p else None for d, i, p in zip(classify(clf, ink_to_digits(alpha)), ink, present)]
              for ink, alpha, present in per_slot]
     return [dict(slots=s, background=BACKGROUNDS[b]) for s, b in zip(zip(*slots), bg.tolist())]
 
@@ -154,7 +154,7 @@ def digits_of(images):
     if images[0].size != (2 * SIDE, SIDE): return pil_to_digits(images)
     _, ((_, left, _), (_, right, _)) = read_slots(images)
     inkier_left = left.flatten(1).sum(1) >= right.flatten(1).sum(1)
-    return _slot_digits(torch.where(inkier_left[:, None, None], left, right))
+    return ink_to_digits(torch.where(inkier_left[:, None, None], left, right))
 
 def draws_scenes(c):
     "Whether the model `c` draws the colour scenes of `06a_scenes`: its pictures are a scene's size"
@@ -292,7 +292,7 @@ def load_judge(folder=None):
 def slot_features(clf, images, min_ink=12):
     "The classifier's features (m, 128) of the ink amounts of every filled slot in the scenes `images`"
     _, per_slot = read_slots(images, min_ink)
-    return torch.cat([features(clf, _slot_digits(alpha[present])) for _, alpha, present in per_slot])
+    return torch.cat([features(clf, ink_to_digits(alpha[present])) for _, alpha, present in per_slot])
 
 def slot_fid(clf, images, reference):
     "FID between the filled slots of the scenes `images` and those of the `reference` scenes"

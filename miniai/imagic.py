@@ -27,7 +27,7 @@ from .cli import check_image, check_outputs, open_image, save_image, check_size_
 from .training import fit, frozen_copy
 from .diffedit import diffedit, SCENE_DIFFEDIT
 from .evaluate import (train_classifier, classify, digits_of, digit_image, DIFFEDIT_PAIRS, load_judge, read_slots,
-                             _slot_digits)
+                             ink_to_digits)
 from .scene_edits import slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene, succeeded, mean_measures
 
 # %% ../nbs/12_imagic.ipynb #31772ecd
@@ -278,7 +278,7 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
 def slot_digit(images, k):
     "Slot `k` of each scene as the classifier's (n, 784) digits: its ink amounts, the 28x28 middle"
     _, per_slot = read_slots(images)
-    return _slot_digits(per_slot[k][1])
+    return ink_to_digits(per_slot[k][1])
 
 def hand_measures(e, edited):
     """What the edited slot of the `SceneEdit` `e` keeps of the writer's hand: the share of its pixels whose ink (over
