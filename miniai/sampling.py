@@ -8,8 +8,8 @@ Docs: https://miniai.github.io/miniai/stable_diffusion.html.md"""
 __all__ = ['Components', 'check_strength', 'as_prompts', 'check_prompt', 'vae_scale_factor', 'embed_text', 'encode_prompts',
            'cfg', 'rescale_cfg', 'guidance_embedding', 'predict_noise', 'latent_shape', 'make_generator',
            'random_latents', 'start_step', 'image_to_tensor', 'encode_image', 'img2img_start', 'native_size',
-           'default_size', 'is_guidance_distilled', 'FrozenCompiled', 'VAEDecoder', 'frozen_compiled', 'compiled_unet',
-           'compiled_decoder', 'remember_lms_coefficients', 'generate_latents', 'decode', 'generate',
+           'default_size', 'is_guidance_distilled', 'FrozenCompiled', 'VAEDecoder', 'TextKeysPadded', 'frozen_compiled',
+           'compiled_unet', 'compiled_decoder', 'remember_lms_coefficients', 'generate_latents', 'decode', 'generate',
            'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif', 'chained_interpolate', 'frame_change']
 
 # %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
@@ -318,6 +318,24 @@ class VAEDecoder(torch.nn.Module):
         self.vae = vae
     def forward(self, latents): return self.vae.decode(latents / self.vae.config.scaling_factor).sample
 
+class TextKeysPadded(torch.nn.Module):
+    """`unet` with the text it attends to padded on the CPU to a multiple of 16 tokens, the padding masked: the same
+    output, and the CPU's fused attention kernel takes about half the time over 80 keys that it takes over 77"""
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+    def forward(self, sample, timestep, encoder_hidden_states, *args, encoder_attention_mask=None, **kwargs):
+        text, n = encoder_hidden_states, encoder_hidden_states.shape[1]
+        if encoder_attention_mask is None and text.device.type == 'cpu' and n % 16:   # a caller's mask is kept
+            text = torch.nn.functional.pad(text, (0, 0, 0, -n % 16))   # zero tokens at the end, that no query sees
+            encoder_attention_mask = (torch.arange(text.shape[1], device=text.device) < n).expand(len(text), -1)
+        return self.unet(sample, timestep, text, *args, encoder_attention_mask=encoder_attention_mask, **kwargs)
+    def __getattr__(self, name):   # config, dtype, device, ...: the UNet's
+        try: return super().__getattr__(name)
+        except AttributeError:
+            if name == 'unet': raise
+            return getattr(self.unet, name)
+
 _COMPILED = {}   # (id(model), wrapper) -> (model, its weights, their versions, the compiled module)
 
 def frozen_compiled(model, wrapper=None):
@@ -334,10 +352,11 @@ def frozen_compiled(model, wrapper=None):
     return held[3]
 
 def compiled_unet(unet):
-    "`unet` compiled with freezing (its weights folded into the graph as constants): `frozen_compiled`"
+    """`unet` compiled with freezing (its weights folded into the graph as constants), its text padded to 16s
+    (`TextKeysPadded`): `frozen_compiled`"""
     from diffusers.utils import is_torch_version
     torch.compiler.assume_constant_result(is_torch_version)   # else each bfloat16 upsampling breaks the graph
-    return frozen_compiled(unet)
+    return frozen_compiled(unet, TextKeysPadded)
 
 def compiled_decoder(vae):
     "The decoding of `vae` (`VAEDecoder`) compiled with freezing, once per VAE: `frozen_compiled`"

@@ -340,6 +340,30 @@ def test_compile_true_equals_the_eager_loop():
         generate_latents(c, p, compile='yes', **kw)
 
 
+def test_text_keys_padded_attends_as_the_unet_does():
+    """TextKeysPadded: the text padded to a multiple of 16 tokens and masked, on the CPU: the UNet's own output within
+    float32's rounding; a caller's mask and a length already a multiple of 16 are left alone; it reads as the UNet"""
+    from miniai.sampling import TextKeysPadded
+    c = load_components(device='cpu')
+    unet, padded = c.unet, TextKeysPadded(c.unet)
+    assert padded.config is unet.config and padded.dtype == unet.dtype and padded.unet is unet
+    x, t = torch.randn(2, 4, 8, 16, generator=torch.Generator().manual_seed(0)), torch.tensor(500)
+    text = encode_prompts(c, ['a handwritten digit seven', 'a red 3 and a blue 1 on yellow'], uncond=False)[1]
+    with torch.inference_mode(): want = unet(x, t, encoder_hidden_states=text).sample
+    calls = []   # what the UNet is handed: the text's length, and the mask
+    hook = unet.register_forward_pre_hook(lambda m, a, kw: calls.append((a[2].shape[1], kw['encoder_attention_mask'])),
+                                          with_kwargs=True)
+    try:
+        with torch.inference_mode():
+            assert (padded(x, t, encoder_hidden_states=text).sample - want).abs().max() <= 1e-5
+            mask = torch.ones(2, 77, dtype=torch.bool)
+            padded(x, t, text, encoder_attention_mask=mask)
+            padded(x, t, text[:, :64])
+    finally: hook.remove()
+    assert text.shape[1] == 77 and calls[0][0] == 80 and calls[0][1].tolist() == [[True] * 77 + [False] * 3] * 2
+    assert calls[1][0] == 77 and calls[1][1] is mask and calls[2] == (64, None)
+
+
 def test_lms_coefficients_are_diffusers_own_and_integrated_once(monkeypatch):
     "remember_lms_coefficients: diffusers' values; a second call of the loop with the same schedule integrates nothing"
     import copy
