@@ -26,6 +26,7 @@ from .scenes import (INKS, BACKGROUNDS, HELD_OUT, SIDE, digit_pool, draw_layout,
                            scenes_tensor, with_article)
 from .training import fit, is_main_process, stage_checkpoint_dir, finish_checkpoints, measure_every
 from .cli import cli_errors
+from .plumbing import OutputFolder
 
 # %% ../nbs/06b_clip.ipynb #2050d889
 def _merge(sym, pair):
@@ -285,36 +286,34 @@ def clip_measures(model, tok, n=600, seed=1):
 
 # %% ../nbs/06b_clip.ipynb #08e0fd7b
 def save_clip(out, model, tok, log):
-    "Write `model`, its `CLIPProcessor` (tokenizer, image processor) and `log` to the folder `out`, file by file"
+    """Write `model`, its `CLIPProcessor` (tokenizer, image processor) and `log` to the folder `out` (a path, or an
+    `OutputFolder`), through the door out: built beside, renamed into place file by file, the log last"""
     from transformers import CLIPProcessor
-    out, tmp = Path(out), Path(out)/'.saving'
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    CLIPProcessor(image_processor=clip_image_processor(), tokenizer=tok).save_pretrained(tmp)
-    clip_image_processor().save_pretrained(tmp)   # preprocessor_config.json too, for CLIPImageProcessor alone
-    (tmp/'training_log.json').write_text(json.dumps(log, indent=1))
-    for f in tmp.iterdir(): os.replace(f, out/f.name)   # each file whole, the old one until the new one is written
-    tmp.rmdir()
+    door = out if isinstance(out, OutputFolder) else OutputFolder(out, by='save_clip', fresh=True)
+    with door.entries(last=('training_log.json',)) as tmp:
+        model.save_pretrained(tmp)
+        CLIPProcessor(image_processor=clip_image_processor(), tokenizer=tok).save_pretrained(tmp)
+        clip_image_processor().save_pretrained(tmp)   # preprocessor_config.json too, for CLIPImageProcessor alone
+        (tmp/'training_log.json').write_text(json.dumps(log, indent=1))
+    return door.path
 
 # %% ../nbs/06b_clip.ipynb #5660b44e
 def _check_train_args(out, steps, bs, p_drop, lr, checkpoint_every, fresh, n_measure):
-    "Every check of `train_clip` before any work; returns the checkpoint folder"
+    "Every check of `train_clip` before any work; returns the door out and the checkpoint folder"
     for name, v in dict(steps=steps, bs=bs, checkpoint_every=checkpoint_every).items(): check_int(v, name)
     check_int(n_measure, 'n_measure', 2)
     check_number(p_drop, 'p_drop', 0, 1)
     check_number(lr, 'lr', 0, low_open=True)
-    ckpt = stage_checkpoint_dir(out, fresh)
-    if not fresh and (Path(out)/'model.safetensors').exists() and not ckpt.exists():
-        raise FileExistsError(f"{out} already holds a finished model: pick another folder, or start over with "
-                              "fresh=True (--fresh)")
-    return ckpt
+    door = OutputFolder(out, by='python -m miniai.clip', fresh=fresh)
+    return door, stage_checkpoint_dir(door.path, fresh)
 
 def train_clip(out, steps=5000, bs=128, p_drop=0.3, hard_negatives=False, dim=64, layers=3, lr=1e-3, seed=0,
                checkpoint_every=500, fresh=False, progress=True, n_measure=600):
     """Train a scene CLIP with `fit` and save it to `out` (transformers layout), checkpointing to `out/checkpoints`;
     returns the training log, with the measures on `n_measure` validation scenes (half as many at checkpoints)"""
     # 1. check the inputs and the folder before any work
-    out, ckpt = Path(out), _check_train_args(out, steps, bs, p_drop, lr, checkpoint_every, fresh, n_measure)
+    door, ckpt = _check_train_args(out, steps, bs, p_drop, lr, checkpoint_every, fresh, n_measure)
+    if fresh and is_main_process(): door.clear()
     # 2. the tokenizer, the model, the loss and the data
     from transformers import CLIPModel
     tok = clip_tokenizer()
@@ -326,7 +325,7 @@ def train_clip(out, steps=5000, bs=128, p_drop=0.3, hard_negatives=False, dim=64
         m = clip_measures(model, tok, n=n_measure // 2, seed=seed + 1)
         model.train()
         return dict(binding=m['binding']['all'], partial_digit=m['partial']['digit'])
-    callback, curve = measure_every(checkpoint_every, steps, measure, out/'training_curve.json', fresh)
+    callback, curve = measure_every(checkpoint_every, steps, measure, 'training_curve.json', fresh, door)
     t0 = time.time()
     settings = dict(bs=bs, p_drop=p_drop, hard_negatives=hard_negatives, dim=dim, layers=layers)
     losses = fit(ContrastiveLoss(model), draw, steps, lr=lr, warmup=min(200, steps // 5), seed=seed,
@@ -337,9 +336,10 @@ def train_clip(out, steps=5000, bs=128, p_drop=0.3, hard_negatives=False, dim=64
     log = dict(steps=steps, lr=lr, seed=seed, **settings, minutes=round((time.time() - t0) / 60, 1),
                torch_threads=torch.get_num_threads(), final_loss=float(np.mean(losses[-100:])),
                measures=clip_measures(model, tok, n=n_measure), curve=curve)
-    save_clip(out, model, tok, log)
-    (out/'training_curve.json').unlink(missing_ok=True)
+    save_clip(door, model, tok, log)
+    door.remove('training_curve.json')
     finish_checkpoints(ckpt)
+    door.finish()
     return log
 
 # %% ../nbs/06b_clip.ipynb #4ed84c1e
@@ -351,10 +351,10 @@ def train_clip_cli(out:str=None,               # folder to write the CLIP to (tr
                    hard_negatives:bool=False,  # half of each batch: twins of the other half, one thing changed
                    seed:int=0,                 # random seed
                    checkpoint_every:int=500,   # steps between checkpoints and measures (a rerun resumes)
-                   fresh:bool=False):          # start over: delete OUT's checkpoints
+                   fresh:bool=False):          # start over: delete what an earlier run wrote in OUT (only that)
     "Train a CLIP on the colour scenes: `python -m miniai.clip --out DIR`"
     with cli_errors('python -m miniai.clip'):
-        if out is None: raise ValueError("--out DIR is required (where to write the model)")
+        if not (out or '').strip(): raise ValueError("--out DIR is required (where to write the model)")
         log = train_clip(out, steps=steps, bs=bs, p_drop=p_drop, hard_negatives=hard_negatives, seed=seed,
                          checkpoint_every=checkpoint_every, fresh=fresh)
         if log is not None: print(json.dumps(log, indent=1))

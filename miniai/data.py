@@ -40,8 +40,8 @@ def _remove(p):
 def atomic_path(dest, tmp=None):
     """A temporary path (`tmp`, or a hidden name beside `dest`) to write a file or a folder to; when the block succeeds
     it is renamed onto `dest` (an existing one is replaced whole), when it fails it is removed: `dest` is never left
-    half-written"""
-    dest = Path(dest)
+    half-written. A `dest` that is a link is written through: its target gets the new content, the link stays"""
+    dest = Path(os.path.realpath(dest)) if Path(dest).is_symlink() else Path(dest)
     tmp = Path(tmp) if tmp is not None else dest.with_name(f'.{dest.name}.{os.getpid()}.part')
     _remove(tmp)
     try:
@@ -105,7 +105,7 @@ class Matrix:
         return self.xs[i][j]
 
 # %% ../nbs/01_foundations.ipynb #40f78161
-def _default_path(): return Path(os.environ.get('MINIAI_DATA', Path.home()/'.cache'/'miniai'))
+def _default_path(): return Path(os.path.expanduser(os.environ.get('MINIAI_DATA', '~/.cache/miniai')))
 
 def _load_pickle(fn):
     import torch

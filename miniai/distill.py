@@ -22,6 +22,7 @@ from .miniature import random_caption, captions, digit_prompt
 from .sampling import embed_text, cfg, guidance_embedding, generate, diffusers_pipeline, native_size
 from .loading import load_components, with_scheduler, DEFAULT_MODEL
 from .cli import cli_errors, command_line
+from .plumbing import OutputFolder
 from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
                              finish_checkpoints)
 from .evaluate import draws_scenes
@@ -194,18 +195,19 @@ def distill_halve(teacher, c, data, student_steps, steps=800, bs=64, lr=1e-4, g_
     return student.eval(), losses
 
 # %% ../nbs/11_distill.ipynb #23c3a90b
-def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None):
-    """Write `c`'s parts with the student `unet` to `out` in diffusers layout: safetensors in the dtypes of
+def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None, door=None):
+    """Write `c`'s parts with the student `unet` to the folder `out` in diffusers layout: safetensors in the dtypes of
     `stored_parts`, a DDIM scheduler with trailing spacing, and `training_log.json` (`log` plus the steps it was
-    distilled for). Written to a temporary folder, then renamed"""
-    out = Path(out)
+    distilled for). Through the door out: with `door` (an `OutputFolder`), `out` is a name in it"""
+    inside = door is not None
+    door = door or OutputFolder(out, by='save_student', fresh=True)
     sched = with_scheduler(c, 'ddim', timestep_spacing='trailing').scheduler
     parts = stored_parts(c.tokenizer, c.text_encoder, c.vae, unet)
     notes = {**(log or {}), 'distilled_steps': steps, 'guidance_range': list(g_range)}
-    with atomic_path(out) as tmp:
+    with door.entry(out) if inside else door.entries(last=('model_index.json',)) as tmp:
         diffusers_pipeline(parts, scheduler=sched).save_pretrained(tmp, safe_serialization=True)
         (tmp/'training_log.json').write_text(json.dumps(notes, indent=1))
-    return out
+    return door.path/out if inside else door.path
 
 def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16, final_steps=1, bs=64, seed=0,
             checkpoint_every=200, fresh=False, progress=True, world=None, command=None):
@@ -220,12 +222,18 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
         raise ValueError(f"final_steps must be an int in [1, start_steps), got {final_steps!r}")
     if world not in (None, 'digits', 'scenes'):
         raise ValueError(f"world must be 'digits', 'scenes' or None, got {world!r}")
-    out, main = Path(out), is_main_process()
-    ck = stage_checkpoint_dir(out, fresh)
-    if fresh and main: clear_checkpoints(ck)
+    for name, v in dict(guided_steps=guided_steps, round_steps=round_steps, bs=bs,
+                        checkpoint_every=checkpoint_every).items(): check_int(v, name)
+    door, main = OutputFolder(out, by='python -m miniai.distill', fresh=fresh), is_main_process()
+    ck = stage_checkpoint_dir(door.path, fresh)
+    if fresh and main:
+        clear_checkpoints(ck)
+        door.clear()
     # 2. the teacher and the data
     t0 = time.time()
     c = with_scheduler(load_components(model), 'ddim')
+    if c.unet.config.get('time_cond_proj_dim') is not None:
+        raise ValueError(f"model: {model} is a distilled student (it takes the guidance scale): give its teacher")
     world = world or ('scenes' if draws_scenes(c) else 'digits')
     data = distill_data(c) if world == 'digits' else scene_distill_data(c)
     kw = dict(bs=bs, seed=seed, progress=progress, checkpoint_every=checkpoint_every)
@@ -236,7 +244,7 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     student, losses = distill_guidance(c, data, steps=guided_steps, checkpoint_dir=ck/'guided', **kw)
     log['minutes']['guided'] = round((time.time() - t0) / 60, 1)
     log['final_loss']['guided'] = float(np.mean(losses[-100:]))
-    if main: save_student(c, student, out/'student-guided', log=log)
+    if main: save_student(c, student, 'student-guided', log=log, door=door)
     # 4. stage 2: halve the steps, each student the next one's teacher
     n = start_steps // 2
     while n >= final_steps:
@@ -244,12 +252,13 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
         student, losses = distill_halve(student, c, data, n, steps=round_steps, checkpoint_dir=ck/f'halve-{n}', **kw)
         log['minutes'][f'{2 * n}->{n}'] = round((time.time() - t1) / 60, 1)
         log['final_loss'][f'{2 * n}->{n}'] = float(np.mean(losses[-100:]))
-        if main: save_student(c, student, out/f'student-{n}', steps=n, log=log)
+        if main: save_student(c, student, f'student-{n}', steps=n, log=log, door=door)
         n //= 2
     log['total_minutes'] = round((time.time() - t0) / 60, 1)
     if main:
-        with atomic_path(out/'distill_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
+        door.write_json('distill_log.json', log)
         finish_checkpoints(ck)
+        door.finish()
     return log
 
 # %% ../nbs/11_distill.ipynb #4d63ed32
@@ -267,7 +276,7 @@ def distill_cli(out:str=None,              # folder for the students and the log
                 world:str=None):           # the teacher's world, 'digits' or 'scenes' (default: by its pictures)
     "Guided, then progressive distillation of a miniature SD (the default model by default); resumes after a kill"
     with cli_errors('python -m miniai.distill'):
-        if out is None: raise ValueError("--out is required: the folder to write the students to")
+        if not (out or '').strip(): raise ValueError("--out is required: the folder to write the students to")
         log = distill(out, model, guided_steps, round_steps, start_steps, final_steps, bs, seed, checkpoint_every,
                       fresh, world=world, command=command_line('miniai.distill'))
         print(json.dumps(log, indent=1))

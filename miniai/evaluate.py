@@ -21,7 +21,8 @@ import numpy as np, torch
 from tqdm.auto import tqdm
 from torch import nn
 import torch.nn.functional as F
-from .data import get_mnist, valid_digit_image, atomic_path
+from .data import get_mnist, valid_digit_image
+from .plumbing import OutputFolder
 from .matmul import time_call
 from .miniature import WORDS, digit_prompt
 from .sampling import generate, generate_latents, native_size
@@ -266,16 +267,16 @@ def judge_dir():
 def train_judge(out=None, steps=JUDGE_STEPS, seed=0):
     "Train the scene judge's classifier on the MNIST train split; with `out`, save it there (safetensors, log)"
     from safetensors.torch import save_file
+    door = None if out is None else OutputFolder(out, by='train_judge', fresh=True)   # checked before the work
     x_train, y_train, x_valid, y_valid = get_mnist()
     t0 = time.time()
     model = train_classifier(x_train, y_train, steps=steps, seed=seed)
     if out is None: return model
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out/'model.safetensors') as tmp: save_file(model.state_dict(), str(tmp))
+    with door.entry('model.safetensors') as tmp: save_file(model.state_dict(), str(tmp))
     log = dict(command=f"python -c \"from miniai.evaluate import train_judge; train_judge('{out}', {steps}, {seed})\"",
                steps=steps, seed=seed, minutes=round((time.time() - t0) / 60, 1), train_digits=len(x_train),
                valid_accuracy=accuracy(model, x_valid, y_valid), torch_threads=torch.get_num_threads())
-    with atomic_path(out/'training_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
+    door.write_json('training_log.json', log)
     return model
 
 def load_judge(folder=None):

@@ -12,6 +12,7 @@ __all__ = ['GPU_WHEELS', 'PUBLISHED_H100', 'wheels_missing', 'cuda_tests', 'fp16
 import json, platform, subprocess, sys, time, traceback
 from pathlib import Path
 import torch
+from .plumbing import OutputFolder
 
 # %% ../nbs/09a_gpu_check.ipynb #d9df34bf
 # what the lent GPU machine lacks; and numpy below 2.5, since its numba-cuda 0.30 fails every kernel launch beside
@@ -140,14 +141,14 @@ def gpu_check(out='out/gpu', wheels='.whl', repeats=3, out_fn=print):
     # 2. the parts, each recorded whether it passes or fails
     r = dict(gpu=torch.cuda.get_device_name(), torch=torch.__version__, cuda=torch.version.cuda,
              python=platform.python_version())
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    door = OutputFolder(out, by='python -m miniai.bench gpu', fresh=True)   # a rerun replaces its own report
     for name, f in (('cuda_tests', cuda_tests), ('fp16', fp16_agreement), ('cuda_matmul', cuda_matmul),
                     ('sd15_eager', lambda: sd15_timing(False, repeats)),
                     ('sd15_compile', lambda: sd15_timing(True, repeats))):   # the longest (compiling) last
         _part(name, f, r, out_fn)
         # written after every part: a check cut short (a machine's time runs out) keeps what it measured
-        (out/'gpu_check.json').write_text(json.dumps(r, indent=1, default=str))
+        door.write_text('gpu_check.json', json.dumps(r, indent=1, default=str))
     # 3. the report
-    (out/'gpu_check.md').write_text(markdown_report(r))
+    door.write_text('gpu_check.md', markdown_report(r))
     out_fn(markdown_report(r))
     return r

@@ -24,6 +24,7 @@ from .clip import make_tokenizer, clip_dir, load_clip, binding, clip_score, comp
 from .sampling import diffusers_pipeline, generate
 from .loading import make_scheduler, components_from_parts
 from .cli import cli_errors, command_line
+from .plumbing import OutputFolder, check_out
 from .evaluate import load_judge, read_scenes, scene_scores, vae_reconstruction   # the judge of 08_evaluate
 from .training import (fit, is_main_process, stage_checkpoint_dir, clear_checkpoints, finish_checkpoints,
                              frozen_copy, measure_every, training_time)
@@ -112,18 +113,15 @@ def stored_parts(tokenizer, text_encoder, vae, unet):
                 unet=copy.deepcopy(unet).half())
 
 def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
-    "Write the parts to `out` in diffusers layout, safetensors in the dtypes of `stored_parts`"
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the parts to `out` (a path, or an `OutputFolder`) in diffusers layout, safetensors in the dtypes of
+    `stored_parts`, through the door out"""
+    door = out if isinstance(out, OutputFolder) else OutputFolder(out, by='save_model', fresh=True)
     parts = stored_parts(tokenizer, text_encoder, vae, unet)
     parts['vae'].register_to_config(scaling_factor=float(scaling_factor))
     pipe = diffusers_pipeline(parts, scheduler=make_scheduler('lms'))
-    with tempfile.TemporaryDirectory(dir=out, prefix='.model-') as tmp:
-        pipe.save_pretrained(tmp, safe_serialization=True)
-        # part by part, each replaced whole; the index last, so a folder with an index has all its parts
-        for p in sorted(Path(tmp).iterdir(), key=lambda p: p.name == 'model_index.json'):
-            with atomic_path(out/p.name) as part: os.replace(p, part)
-    return out
+    # part by part, each replaced whole; the index last, so a folder with an index has all its parts
+    with door.entries(last=('model_index.json',)) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)
+    return door.path
 
 def _smooth(losses): k = max(1, len(losses) // 100); return np.convolve(losses, np.ones(k) / k, mode='valid')
 
@@ -150,25 +148,24 @@ def plot_losses(vae_losses, unet_losses, path=None, decoder_losses=()):
 
 # %% ../nbs/07_tiny_sd.ipynb #fc9f7e99
 def _start(name, out, fresh, **ints):
-    "Check the settings (whole numbers, `None` for a default) and the folder before any work: `(out, checkpoints)`"
+    """Check the settings (whole numbers, `None` for a default) and the folder before any work: `(door, checkpoints)`,
+    the door out (`OutputFolder`) and the checkpoints' folder in it"""
     for k, v in ints.items():
         if v is not None: check_int(v, k)
-    out = Path(out)
-    ckpt = stage_checkpoint_dir(out, fresh)
-    if fresh and is_main_process() and ckpt.exists():
-        print(f"{name}: fresh start, removing the checkpoints in {ckpt}")
+    door = OutputFolder(out, by='python -m miniai.train_tiny', fresh=fresh)
+    ckpt = stage_checkpoint_dir(door.path, fresh)
+    if fresh and is_main_process():
+        if ckpt.exists(): print(f"{name}: fresh start, removing the checkpoints in {ckpt}")
         clear_checkpoints(ckpt)
-    elif not fresh and (out/'model_index.json').exists() and not ckpt.exists():
-        raise FileExistsError(f"{out} already holds a finished model: pick another folder, or start over with "
-                              "fresh=True (--fresh)")
-    return out, ckpt
+        door.clear()
+    return door, ckpt
 
-def _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses=()):
+def _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses=()):
     "Write the model, its loss figure and `log` (with the final losses), and remove the checkpoints fit wrote"
-    save_model(out, parts['tokenizer'], parts['text_encoder'], parts['vae'], parts['unet'], scaling_factor)
+    save_model(door, parts['tokenizer'], parts['text_encoder'], parts['vae'], parts['unet'], scaling_factor)
     import matplotlib.pyplot as plt
     # into the folder, not on screen
-    plt.close(plot_losses(vae_losses, unet_losses, out/'training_loss.png', decoder_losses))
+    with door.entry('training_loss.png') as tmp: plt.close(plot_losses(vae_losses, unet_losses, tmp, decoder_losses))
     # each stage's loop time from its checkpoints' clock, summed over every run that resumed it
     clocks = {k: training_time(ckpt/k) for k in ('vae', 'decoder', 'unet')}
     final = lambda losses: float(np.mean(losses[-100:])) if len(losses) else None   # None: not trained in this run
@@ -179,7 +176,7 @@ def _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, deco
                finished_on=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
                loop_minutes={k: round(t['seconds'] / 60, 1) for k, t in clocks.items() if t},
                **{f'{k}_timed_from_step': t['timed_from'] for k, t in clocks.items() if t and t['timed_from']})
-    with atomic_path(out/'training_log.json') as tmp: tmp.write_text(json.dumps(log, indent=1))
+    door.write_json('training_log.json', log)
     finish_checkpoints(ckpt)
     return log
 
@@ -188,7 +185,7 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
     """Train the miniature SD on the MNIST train split (its first `n_images` digits, if given) and save it to `out`,
     checkpointing to `out/checkpoints`"""
     # 1. check the inputs and the folder before any work
-    out, ckpt = _start('train_tiny', out, fresh, vae_steps=vae_steps, unet_steps=unet_steps, bs=bs,
+    door, ckpt = _start('train_tiny', out, fresh, vae_steps=vae_steps, unet_steps=unet_steps, bs=bs,
                        checkpoint_every=checkpoint_every, n_images=n_images)
     # 2. train
     t0 = time.time()
@@ -209,7 +206,9 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
     log = dict(vae_steps=vae_steps, unet_steps=unet_steps, batch_size=bs, seed=seed,
                vae_minutes=round((t1 - t0) / 60, 1), total_minutes=round((time.time() - t0) / 60, 1),
                train_images=len(images))
-    return _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log)
+    log = _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log)
+    door.finish()
+    return log
 
 # %% ../nbs/07_tiny_sd.ipynb #066f60f8
 SCENE_LATENT = (SIDE // 4, 2 * SIDE // 4)   # the VAE's three blocks halve twice: a 32x64 scene is 8x16 latents
@@ -321,12 +320,12 @@ def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_sce
     `decoder_steps`: after the VAE, its decoder alone trained on (`finetune_decoder`)"""
     # 1. check the inputs and the folder before any work
     # the model to continue, and its log, read now: not after hours of training
-    earlier = {} if init_from is None else _earlier_training(_finished_model(init_from, out))
+    earlier = {} if init_from is None else _earlier_training(_finished_model(init_from, check_out(out)))
     check_int(decoder_steps, 'decoder_steps', minimum=0)
     check_int(unet_steps, 'unet_steps', minimum=0 if init_from is not None else 1)   # a finished UNet may stay
     if init_from is not None and not (unet_steps or decoder_steps):
         raise ValueError("init_from: nothing to train: unet_steps and decoder_steps are both 0")
-    out, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, vae_bs=vae_bs, bs=bs, n_scenes=n_scenes,
+    door, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, vae_bs=vae_bs, bs=bs, n_scenes=n_scenes,
                        checkpoint_every=checkpoint_every, n_measure=n_measure)
     # 2. the data; our CLIP's tokenizer and frozen text tower; a VAE trained first and a fresh UNet, or a finished pair
     t0 = time.time()
@@ -342,7 +341,7 @@ def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_sce
     scaling_factor = float(1 / means.std()) if init_from is None else parts['vae'].config.scaling_factor
     # 3. the UNet, measured at every checkpoint by the judge and the CLIP (the curve survives a kill)
     unet_losses, curve = _scene_unet(parts, sc, judge, means, stds, scaling_factor, unet_steps, bs, p_drop, seed,
-                                     ckpt, out, fresh, n_measure, **kw)
+                                     ckpt, door, fresh, n_measure, **kw)
     # 4. the main process writes the model and its log, and removes the checkpoints and the curve's file
     if not is_main_process(): return None
     log = dict(command=command, world='scenes', vae_steps=vae_steps, decoder_steps=decoder_steps,
@@ -350,19 +349,20 @@ def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_sce
                seed=seed, vae_minutes=round((t1 - t0) / 60, 1), total_minutes=round((time.time() - t0) / 60, 1),
                vae_reconstruction=vae_ceiling, curve=curve)
     if init_from is not None: log.update(vae_steps=0, **earlier)
-    log = _finish(out, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses)
-    (out/'training_curve.json').unlink(missing_ok=True)
+    log = _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses)
+    door.remove('training_curve.json')
     import matplotlib.pyplot as plt
-    plt.close(plot_curve(log, out/'training_curve.png'))   # quality against steps, beside the losses
+    with door.entry('training_curve.png') as tmp: plt.close(plot_curve(log, tmp))   # quality against steps
+    door.finish()
     return log
 
-def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop, seed, ckpt, out, fresh, n_measure, *,
+def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop, seed, ckpt, door, fresh, n_measure,*,
                 checkpoint_every, progress):
     "Train the UNet of `parts` `steps` steps (none: it stays as it is), measured as it goes: `(losses, curve)`"
     if not steps: return [], []
     clip, processor = load_clip()
     def measure(): return sample_binding(parts, scaling_factor, judge, clip, processor.tokenizer, n=n_measure)
-    callback, curve = measure_every(checkpoint_every, steps, measure, out/'training_curve.json', fresh)
+    callback, curve = measure_every(checkpoint_every, steps, measure, 'training_curve.json', fresh, door)
     losses = train_unet(parts['unet'], parts['text_encoder'], parts['tokenizer'], means, stds,
                         SceneCaptions(sc, p_drop=p_drop), scaling_factor, steps=steps, bs=bs,
                         checkpoint_dir=ckpt/'unet', callback=callback, seed=seed, progress=progress,
@@ -372,6 +372,9 @@ def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop
 def _earlier_training(folder):
     "What a continued run's log says of the model it started from: its folder, UNet steps so far and its own log"
     before = json.loads((Path(folder)/'training_log.json').read_text())
+    if before.get('world') != 'scenes' or 'unet_steps' not in before:
+        raise ValueError(f"init_from: {folder} is not a colour model made by train_tiny --world scenes (its "
+                         "training_log.json has no world 'scenes' and unet_steps; a distilled student cannot go on)")
     return dict(init_from=str(folder), init_log=before,
                 unet_steps_before=before['unet_steps'] + before.get('unet_steps_before', 0))
 
@@ -410,7 +413,7 @@ def train_tiny_cli(out:str=None,              # folder to write the model to (di
                    decoder_steps:int=0):      # scenes: then the VAE's decoder alone, this many steps (latents kept)
     "Train a miniature Stable Diffusion: `python -m miniai.train_tiny --out DIR [--world scenes]`"
     with cli_errors('python -m miniai.train_tiny'):
-        if out is None: raise ValueError("--out DIR is required (where to write the model)")
+        if not (out or '').strip(): raise ValueError("--out DIR is required (where to write the model)")
         if world not in ('digits', 'scenes'): raise ValueError(f"--world must be 'digits' or 'scenes', got {world!r}")
         steps = {k: v for k, v in dict(vae_steps=vae_steps, unet_steps=unet_steps).items() if v is not None}
         kw = dict(bs=bs, seed=seed, checkpoint_every=checkpoint_every, fresh=fresh, **steps)

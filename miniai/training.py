@@ -376,19 +376,26 @@ def weights_hash(model):
     return h.hexdigest()
 
 # %% ../nbs/06_training.ipynb #0471c41d
-def measure_every(every, steps, measure, curve_file=None, fresh=False):
+def _read_curve(path):
+    "The curve a killed run kept in `path`, or a ValueError naming the file"
+    try: return json.loads(path.read_text())
+    except ValueError: raise ValueError(f"{path} is damaged (not JSON): start over with --fresh") from None
+
+def measure_every(every, steps, measure, curve_file=None, fresh=False, door=None):
     """A `fit` callback running `measure()` (a dict) every `every` steps and at step `steps`, with the EMA's weights
     in the model if it keeps one, and the curve it keeps (a list of dicts with `step`), also in `curve_file` across a
-    kill; returns `(callback, curve)`"""
-    curve_file = None if curve_file is None else Path(curve_file)
-    curve = json.loads(curve_file.read_text()) if curve_file and curve_file.exists() and not fresh else []
+    kill (a name in the `OutputFolder` `door`, if given); returns `(callback, curve)`"""
+    path = None if curve_file is None else door.path/curve_file if door else Path(curve_file)
+    curve = _read_curve(path) if path is not None and path.exists() and not fresh else []
     def callback(step, loss, ema=None):
         if (step + 1) % every and step + 1 != steps: return
         with ema.applied() if ema else contextlib.nullcontext(): m = measure()   # the model as it would end now
         curve[:] = [c for c in curve if c['step'] < step + 1] + [dict(step=step + 1, **m)]
-        if curve_file is not None and is_main_process():
-            curve_file.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(curve_file) as tmp: tmp.write_text(json.dumps(curve))
+        if path is None or not is_main_process(): return
+        if door: door.write_json(curve_file, curve)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp: tmp.write_text(json.dumps(curve))
     return callback, curve
 
 # %% ../nbs/06_training.ipynb #ce7e2ba1

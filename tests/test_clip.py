@@ -110,7 +110,7 @@ def test_train_clip_writes_a_standard_folder_and_refuses_to_overwrite(tmp_path):
             'training_log.json'} <= files and 'checkpoints' not in files and 'training_curve.json' not in files
     model, processor = CLIPModel.from_pretrained(tmp_path/'c'), CLIPProcessor.from_pretrained(tmp_path/'c')
     assert CLIPTextModel.from_pretrained(tmp_path/'c').config.hidden_size == model.config.text_config.hidden_size
-    with pytest.raises(FileExistsError, match='already holds a finished model'):
+    with pytest.raises(FileExistsError, match='already holds a finished run'):
         train_clip(tmp_path/'c', steps=4, bs=8, progress=False, n_measure=20)
 
 @pytest.mark.parametrize('kw, name', [(dict(steps=0), 'steps'), (dict(p_drop=1.5), 'p_drop'), (dict(lr=0), 'lr'),

@@ -26,7 +26,7 @@ def test_training_smoke(tmp_path):
     from diffusers import StableDiffusionPipeline
     pipe = StableDiffusionPipeline.from_pretrained(tmp_path/'m')
     assert pipe.unet.config.cross_attention_dim == c.text_encoder.config.hidden_size
-    with pytest.raises(FileExistsError, match='already holds a finished model'): train_tiny(tmp_path/'m', vae_steps=3, unet_steps=3, progress=False, n_images=64)
+    with pytest.raises(FileExistsError, match='already holds a finished run'): train_tiny(tmp_path/'m', vae_steps=3, unet_steps=3, progress=False, n_images=64)
     assert train_tiny(tmp_path/'m', vae_steps=3, unet_steps=4, progress=False, fresh=True, n_images=64)['unet_steps'] == 4
 
 def test_vae_loss_matches_diffusers_sampling():
