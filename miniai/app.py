@@ -27,7 +27,7 @@ from .evaluate import load_judge, read_scenes, draws_scenes
 from .miniature import digit_prompt
 from .sampling import native_size
 from .loading import SCHEDULERS
-from .diffedit import DIFFEDIT, SCENE_DIFFEDIT, check_denoising_steps
+from .diffedit import DIFFEDIT, SCENE_DIFFEDIT, check_denoising_steps, diffedit_defaults
 from .imagic import IMAGIC, imagic, image_to_size
 from .cli import cli_errors
 from .serving import (MAX_UPLOAD_SIDE, MAX_UPLOAD_BYTES, SERVING, serve_models, get_model, for_request,
@@ -206,12 +206,16 @@ def _check_edit(c, image, n, steps, strength):
     check_work(c, image.size[::-1], 2 * n + 3 * int(steps * strength))
 
 @shown_errors
-def diffedit_api(image, reference, query, strength=DIFFEDIT.strength, threshold=DIFFEDIT.threshold, n=DIFFEDIT.n,
-                 steps=DIFFEDIT.steps, seed=0, model=None, composite=DIFFEDIT.composite,
+def diffedit_api(image, reference, query, strength=None, threshold=None, n=DIFFEDIT.n,
+                 steps=DIFFEDIT.steps, seed=0, model=None, composite=None,
                  progress=gr.Progress(track_tqdm=True)):
-    "DiffEdit of an image file: the edited image (`composite`: the input's pixels pasted back outside the mask)"
+    """DiffEdit of an image file: the edited image (`composite`: the input's pixels pasted back outside the mask);
+    `strength`, `threshold`, `composite` left out: those measured on the model's kind (`diffedit_defaults`)"""
     if image is None: raise ValueError("image: give an image to edit")
     c, im, n, steps = get_model(model), fit_to_model(read_upload(image)), _as_int(n), _as_int(steps)
+    own = diffedit_defaults(c)
+    strength = own.strength if strength is None else strength
+    threshold = own.threshold if threshold is None else threshold
     _check_edit(c, im, n, steps, strength)
     yield from _job(lambda check: edit_with_cache(c, im, reference, query, strength, threshold, n, steps, _as_int(seed),
                                                   callback=check, composite=composite)[0], gr.skip())

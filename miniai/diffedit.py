@@ -6,8 +6,8 @@ Docs: https://miniai.github.io/miniai/diffedit.html.md"""
 
 # %% auto #0
 __all__ = ['DIFFEDIT', 'SCENE_DIFFEDIT', 'DiffEditSettings', 'check_denoising_steps', 'mask_maps', 'diffedit_mask',
-           'upsample_mask', 'mask_overlay', 'ddim_encode', 'masked_decode', 'diffedit', 'paste_outside',
-           'diffusers_diffedit_pipeline', 'diffedit_figure', 'diffedit_cli']
+           'upsample_mask', 'mask_overlay', 'ddim_encode', 'masked_decode', 'diffedit_defaults', 'diffedit',
+           'paste_outside', 'diffusers_diffedit_pipeline', 'diffedit_figure', 'diffedit_cli']
 
 # %% ../nbs/05_diffedit.ipynb #e522fb6f
 import copy, dataclasses, math, warnings
@@ -18,7 +18,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .sampling import (encode_image, embed_text, as_prompts, generate_latents, predict_noise, decode,
                              vae_scale_factor, start_step, random_latents, make_generator, check_strength,
-                             check_prompt, diffusers_pipeline, image_to_tensor)
+                             check_prompt, diffusers_pipeline, image_to_tensor, native_size)
 from .data import check_int, check_number, image_grid
 from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
@@ -133,12 +133,23 @@ def masked_decode(c, enc, query, mask, *, strength=DIFFEDIT.strength, steps=DIFF
                             start_latents=enc[-1], callback=keep_background, progress=progress)
 
 # %% ../nbs/05_diffedit.ipynb #783b2468
-def diffedit(c, image, reference, query, *, mask=None, strength=DIFFEDIT.strength, steps=DIFFEDIT.steps,
-             guidance_scale=DIFFEDIT.guidance_scale, seed=None, n=DIFFEDIT.n, threshold=DIFFEDIT.threshold,
-             encode_prompt='', composite=DIFFEDIT.composite, return_mask=False, progress=True, callback=None):
+def diffedit_defaults(c):
+    """The DiffEdit settings measured on the kind of model `c` is: `SCENE_DIFFEDIT` for one that draws the colour
+    scenes of 06a (32x64: two 32x32 slots side by side), `DIFFEDIT` for the others"""
+    return SCENE_DIFFEDIT if native_size(c) == (32, 64) else DIFFEDIT
+
+def diffedit(c, image, reference, query, *, mask=None, strength=None, steps=DIFFEDIT.steps,
+             guidance_scale=DIFFEDIT.guidance_scale, seed=None, n=DIFFEDIT.n, threshold=None,
+             encode_prompt='', composite=None, return_mask=False, progress=True, callback=None):
     """Edit `image` from `reference` text towards `query` text, only where they disagree (DiffEdit).
+    `strength`, `threshold`, `composite`: None takes those measured on `c`'s kind of model (`diffedit_defaults`).
     `composite`: also paste the input's own pixels back outside the mask (`paste_outside`).
     `callback(i, t, latents)` runs after every step of the encoding and of the decoding"""
+    own = diffedit_defaults(c)
+    strength = own.strength if strength is None else strength
+    threshold = own.threshold if threshold is None else threshold
+    composite = own.composite if composite is None else composite
+    if not isinstance(composite, bool): raise TypeError(f"composite must be True or False, got {composite!r}")
     check_image(c, image)
     check_denoising_steps(steps, strength)
     query = check_prompt(query, 'query')
@@ -195,9 +206,9 @@ def diffedit_figure(image, mask, edited):
 def diffedit_cli(image:str,                                   # the image to edit
                  reference:Annotated[str, "text describing the image as it is", {'required': True}]=None,
                  query:Annotated[str, "text describing the image as it should become", {'required': True}]=None,
-                 strength:float=DIFFEDIT.strength,            # how far to encode (0, 1]
+                 strength:float=None,                         # how far to encode (0, 1] (default: the model's)
                  n:int=DIFFEDIT.n,                            # noise draws for the mask
-                 threshold:float=DIFFEDIT.threshold,          # mask threshold in [0, 1]
+                 threshold:float=None,                        # mask threshold in [0, 1] (default: the model's)
                  steps:int=DIFFEDIT.steps,                    # DDIM steps
                  guidance:float=DIFFEDIT.guidance_scale,      # guidance scale for the edit
                  seed:int=0,                                  # random seed for the mask's noise
@@ -206,13 +217,16 @@ def diffedit_cli(image:str,                                   # the image to edi
                  mask_out:str=None,                           # where to write the mask (optional)
                  figure:str=None,                             # where to write input | mask | edited (optional)
                  composite:bool=False,                        # paste the input's own pixels back outside the mask
+                 no_composite:bool=False,                     # do not paste them back (default: the model's setting)
                  force:bool=False):                           # allow sizes beyond MAX_LATENT_POSITIONS (slow)
     "Edit an image with DiffEdit: change what `reference` describes into what `query` describes"
     with cli_errors('miniai-diffedit'):
         # 1. the checks that need no model, before it loads
         check_prompt(query, '--query')
-        check_denoising_steps(steps, strength, ('--steps', '--strength'))
-        check_number(threshold, '--threshold', 0, 1)
+        check_int(steps, '--steps')
+        if strength is not None: check_denoising_steps(steps, strength, ('--steps', '--strength'))
+        if threshold is not None: check_number(threshold, '--threshold', 0, 1)
+        if composite and no_composite: raise ValueError("--composite and --no-composite: give one of them")
         check_int(n, '--n')
         check_number(guidance, '--guidance')
         make_generator(seed=seed)
@@ -220,6 +234,11 @@ def diffedit_cli(image:str,                                   # the image to edi
         im = open_image(image)
         # 2. the model, and the checks that need it
         c = load_components(model)
+        own = diffedit_defaults(c)   # what the options left unsaid, as measured on this kind of model
+        strength = own.strength if strength is None else strength
+        threshold = own.threshold if threshold is None else threshold
+        check_denoising_steps(steps, strength, ('--steps', '--strength'))
+        composite = True if composite else False if no_composite else own.composite
         check_image(c, im)
         if not force: check_size_limit(c, im.size[1], im.size[0], 'image')
         # 3. the work

@@ -23,6 +23,7 @@ from torch import nn
 import torch.nn.functional as F
 from .data import get_mnist, valid_digit_image
 from .plumbing import OutputFolder
+from .data import check_number
 from .matmul import time_call
 from .miniature import WORDS, digit_prompt
 from .sampling import generate, generate_latents, native_size
@@ -143,6 +144,10 @@ def read_slots(images, min_ink=12):
 def read_scenes(clf, images, min_ink=12):
     """What the judge reads in each scene, with no text model: a dict of `slots` (per slot `(digit, ink)`, or None if
     empty) and `background`"""
+    if not len(images): raise ValueError("images is empty: give at least one scene")
+    if sizes := {im.size for im in images} - {(2 * SIDE, SIDE)}:
+        raise ValueError(f"images must be scenes of {2 * SIDE}x{SIDE}, got {', '.join(f'{w}x{h}' for w, h in sizes)}")
+    check_number(min_ink, 'min_ink', 0)
     bg, per_slot = read_slots(images, min_ink)
     slots = [[(int(d), INKS[i]) if p else None for d, i, p in zip(classify(clf, ink_to_digits(alpha)), ink, present)]
              for ink, alpha, present in per_slot]
@@ -247,6 +252,7 @@ def evaluate_quality(c=None, clf=None, per_digit=20, steps=30, guidance_scale=7.
 def scene_scores(read, truth):
     "Share read right, per attribute (over filled slots) and `binding` (whole scenes): `read` from `read_scenes`"
     if len(read) != len(truth): raise ValueError(f"read and truth must pair up, got {len(read)} and {len(truth)}")
+    if not read: raise ValueError("read and truth are empty: no scene to score")
     pairs = [(r['slots'][k], t.slots[k]) for r, t in zip(read, truth) for k in range(2)]
     filled = [(r, t) for r, t in pairs if t is not None]
     share = lambda v: float(np.mean(v))

@@ -7,21 +7,21 @@ Docs: https://miniai.github.io/miniai/plumbing.html.md"""
 # %% auto #0
 __all__ = ['MANIFEST', 'check_out', 'OutputFolder']
 
-# %% ../nbs/03a_plumbing.ipynb #c53c537b
+# %% ../nbs/03a_plumbing.ipynb #a469ed31
 import json, os, shutil
 from contextlib import contextmanager
 from pathlib import Path
 from fastcore.basics import patch_to
 from .data import atomic_path
 
-# %% ../nbs/03a_plumbing.ipynb #17625bef
+# %% ../nbs/03a_plumbing.ipynb #d1b59810
 def check_out(path, name='out'):
     "`path` as a Path (`~` expanded) for a command's output, or a ValueError naming `name` for a missing or empty one"
     if path is None or not str(path).strip():
         raise ValueError(f"{name} is required: the folder to write to (an empty name would mean the current folder)")
     return Path(os.path.expanduser(str(path)))
 
-# %% ../nbs/03a_plumbing.ipynb #243dc9d1
+# %% ../nbs/03a_plumbing.ipynb #5960a301
 MANIFEST = '.miniai-out.json'   # in each output folder: what the door wrote there, and whether the run finished
 
 def _walk(folder):
@@ -37,7 +37,7 @@ def _delete(p):
     if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
     else: p.unlink(missing_ok=True)
 
-# %% ../nbs/03a_plumbing.ipynb #c4649d38
+# %% ../nbs/03a_plumbing.ipynb #88adb45c
 class OutputFolder:
     """The one door out of every command that writes a folder: the folder `path` (through a link to it), checked
     now, before any work. It refuses a file there, a folder it cannot write, anything in it that this door did not
@@ -46,7 +46,8 @@ class OutputFolder:
     def __init__(self, path, by, fresh=False, name='out', leave=('checkpoints',)):
         self.name, self.by, self.leave = name, by, set(leave)
         self.path = Path(os.path.realpath(check_out(path, name)))   # a link to a folder: write in its target
-        if self.path.exists() and not self.path.is_dir(): raise NotADirectoryError(f"{name}: {path} is a file")
+        if self.path.exists() and not self.path.is_dir():
+            raise NotADirectoryError(f"{name}: {path} is a file, not a folder")
         near = next(p for p in (self.path, *self.path.parents) if p.exists())
         if not os.access(near, os.W_OK | os.X_OK): raise PermissionError(f"{name}: cannot write in {near}")
         self._read()
@@ -58,7 +59,7 @@ class OutputFolder:
             raise FileExistsError(f"{name}: {path} already holds a finished run of {by}: pick another folder, or "
                                   "start over with --fresh (fresh=True), which replaces only what it wrote")
 
-# %% ../nbs/03a_plumbing.ipynb #1253498c
+# %% ../nbs/03a_plumbing.ipynb #afe806be
 @patch_to(OutputFolder)
 def _read(self):
     "What the manifest says this door wrote (nothing, for a new folder)"
@@ -85,7 +86,7 @@ def _sweep(self):
     self.left = set()
     for p in self.path.glob(f'.{MANIFEST}.*.part') if self.path.is_dir() else []: p.unlink()   # a manifest cut short
 
-# %% ../nbs/03a_plumbing.ipynb #e975422c
+# %% ../nbs/03a_plumbing.ipynb #2a953a25
 @patch_to(OutputFolder)
 def foreign(self):
     "What is in the folder that this door did not write (outside `leave`), sorted"
@@ -103,7 +104,7 @@ def clear(self):
     self.written, self.finished = set(), False
     if self.path.is_dir(): self._save()
 
-# %% ../nbs/03a_plumbing.ipynb #7af02fcc
+# %% ../nbs/03a_plumbing.ipynb #512bd32e
 @patch_to(OutputFolder)
 @contextmanager
 def _temporary(self, tmp):
@@ -145,7 +146,7 @@ def _place(self, tmp, dest):
     self.written |= {rel} | ({f'{rel}/{r}' for r in _walk(dest)} if dest.is_dir() else set())
     for parent in Path(rel).parents[:-1]: self.written.add(parent.as_posix())   # folders it made to hold it
 
-# %% ../nbs/03a_plumbing.ipynb #1424437a
+# %% ../nbs/03a_plumbing.ipynb #c6fbb812
 @patch_to(OutputFolder)
 def write_text(self, rel, text):
     "Write `text` to `path/rel` through `entry`"

@@ -8,10 +8,10 @@ Docs: https://miniai.github.io/miniai/stable_diffusion.html.md"""
 __all__ = ['Components', 'check_strength', 'as_prompts', 'check_prompt', 'vae_scale_factor', 'embed_text', 'encode_prompts',
            'cfg', 'rescale_cfg', 'guidance_embedding', 'predict_noise', 'latent_shape', 'make_generator',
            'random_latents', 'start_step', 'image_to_tensor', 'encode_image', 'img2img_start', 'native_size',
-           'default_size', 'is_guidance_distilled', 'ReadsAsInner', 'FrozenCompiled', 'VAEDecoder', 'TextKeysPadded',
-           'frozen_compiled', 'compiled_unet', 'compiled_decoder', 'remember_lms_coefficients', 'generate_latents',
-           'decode', 'generate', 'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif', 'chained_interpolate',
-           'frame_change']
+           'check_sample_size', 'default_size', 'is_guidance_distilled', 'ReadsAsInner', 'FrozenCompiled', 'VAEDecoder',
+           'TextKeysPadded', 'frozen_compiled', 'compiled_unet', 'compiled_decoder', 'remember_lms_coefficients',
+           'generate_latents', 'decode', 'generate', 'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif',
+           'chained_interpolate', 'frame_change']
 
 # %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
 import copy, dataclasses, inspect, math, threading, warnings
@@ -213,8 +213,15 @@ def img2img_start(c, noise, steps, strength, init_image=None, start_latents=None
 def native_size(c):
     """`(height, width)` in pixels of the images the model was trained on: the UNet's latent size (a side, or height
     and width) times the VAE's scale factor"""
-    size, f = c.unet.config.sample_size, vae_scale_factor(c)
+    size, f = check_sample_size(c.unet.config.sample_size), vae_scale_factor(c)
     return (size * f, size * f) if isinstance(size, int) else (size[0] * f, size[1] * f)
+
+def check_sample_size(size):
+    "A UNet config's `sample_size`: one side, or (height, width), as positive ints; else a ValueError saying so"
+    is_side = lambda v: type(v) is int and v > 0
+    if not (is_side(size) or isinstance(size, (list, tuple)) and len(size) == 2 and all(map(is_side, size))):
+        raise ValueError(f"the UNet's config sample_size must be a positive int or (height, width), got {size!r}")
+    return size
 
 def default_size(c, height=None, width=None):
     "`(height, width)`: the model's native size where not given, checked against the VAE's scale factor"
@@ -247,11 +254,15 @@ def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidan
     """Every argument check of `generate_latents`, before any work. Returns the image size: as asked, or the init
     image's, or the model's"""
     check_int(steps, 'steps')
+    if steps > (n_train := c.scheduler.config.num_train_timesteps):   # more would repeat timesteps: only slower
+        raise ValueError(f"steps must be at most {n_train}, the timesteps the model was trained on, got {steps}")
     check_number(strength, 'strength', 0, 1)
     if not callable(guidance_scale):
         try: check_number(guidance_scale, 'guidance_scale')
         except ValueError: raise ValueError("guidance_scale must be a finite number or a function (i, n) -> float, "
                                             f"got {guidance_scale!r}") from None
+        if guidance_scale < 0: raise ValueError(f"guidance_scale must be >= 0 (1 or less: no guidance, as in "
+                                                f"diffusers), got {guidance_scale!r}")
     check_int(callback_every, 'callback_every')
     check_number(guidance_rescale, 'guidance_rescale', 0, 1)
     if embeddings is None: n = len(as_prompts(prompts))
@@ -340,19 +351,27 @@ class TextKeysPadded(ReadsAsInner):
             encoder_attention_mask = (torch.arange(text.shape[1], device=text.device) < n).expand(len(text), -1)
         return self.unet(sample, timestep, text, *args, encoder_attention_mask=encoder_attention_mask, **kwargs)
 
-_COMPILED = {}   # (id(model), wrapper) -> (model, its weights, their versions, the compiled module)
+_COMPILED = {}   # (id(model), wrapper) -> (model, where its weights are held, their state, the compiled module)
+
+def _weight_slots(model):
+    "Each weight of `model` as (the module that holds it, its name): walked once, read at every call"
+    return [(m, n) for m in model.modules() for n, p in m._parameters.items() if p is not None]
+
+def _weights_state(slots):
+    """The tensor in each slot (a new one: assigned), its version (it rises with each in-place change, under
+    `no_grad` too) and its storage (`p.data = ...`)"""
+    return [(id(p), p._version, p.data_ptr()) for p in (m._parameters[n] for m, n in slots)]
 
 def frozen_compiled(model, wrapper=None):
-    """`model` (or `wrapper(model)`) compiled with freezing, `FrozenCompiled`: once per model in a process, again if
-    its weights were changed in place"""
+    """`model` (or `wrapper(model)`) compiled with freezing, `FrozenCompiled`: once per model in a process, and again
+    when its weights changed, in place or by assignment (a change through `.data` leaves no trace: compile a copy)"""
     key = (id(model), wrapper)
     held = _COMPILED.get(key)
-    # a tensor's version rises with each in-place change. The weights' list is kept: walking the modules for it at
-    # every call took about a millisecond, 3% of a 4-step student's whole loop
-    if held is None or held[0] is not model or [p._version for p in held[1]] != held[2]:
-        weights = list(model.parameters())
-        held = _COMPILED[key] = (model, weights, [p._version for p in weights],
-                                 FrozenCompiled(wrapper(model) if wrapper else model))
+    if held is not None and held[0] is model and _weights_state(held[1]) == held[2]: return held[3]
+    if held is not None:   # torch's cache of graphs holds the old weights as constants: drop it, so all recompile
+        torch._dynamo.reset()
+    slots = _weight_slots(model)
+    held = _COMPILED[key] = (model, slots, _weights_state(slots), FrozenCompiled(wrapper(model) if wrapper else model))
     return held[3]
 
 def compiled_unet(unet):

@@ -106,6 +106,7 @@ def caption(slots, background, rng, p_drop=0.3, p_handwritten=0.1):
 def scenes(n, seed=0, split='train'):
     "`n` scenes (`Scene`: image, caption, attributes) of the real digits of `split`, the same ones for a seed"
     check_int(n, 'n', 0)
+    if check_int(seed, 'seed', 0) >= 2**64: raise ValueError(f"seed must be an int in 0..2**64-1, got {seed!r}")
     g, rng = torch.Generator().manual_seed(seed), random.Random(seed)
     pool, labels = digit_pool(split)
     idx, used, ink, bg = draw_layout(n, g, split)
@@ -132,15 +133,20 @@ def scenes_tensor(images):
 def scene_of(slots, background='black', k=0, split='valid'):
     """The `Scene` with these `slots` (per slot `(digit, ink)` or None) on `background`: each digit the `k`-th of its
     kind in `split` (a digit in both slots: the `k+1`-th on the right), with its complete caption"""
-    if len(slots) != 2 or not any(slots):
+    if not isinstance(slots, (tuple, list)) or len(slots) != 2 or not any(slots):
         raise ValueError(f"slots must be (left, right), one or both (digit, ink), got {slots!r}")
     for s in slots:
-        if s is not None and (s[0] not in range(10) or s[1] not in INKS):
+        if s is not None and not (isinstance(s, (tuple, list)) and len(s) == 2 and type(s[0]) is int
+                                  and s[0] in range(10) and s[1] in INKS):
             raise ValueError(f"each slot must be None or (digit 0-9, one of {', '.join(INKS)}), got {s!r}")
+    check_int(k, 'k', 0)
     if background not in BACKGROUNDS or any(s and s[1] == background for s in slots):
         raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)} and no slot's ink, got {background!r}")
     pool, labels = digit_pool(split)
     nth = [k + (j == 1 and slots[0] is not None and s is not None and s[0] == slots[0][0]) for j, s in enumerate(slots)]
+    for s, n in zip(slots, nth):
+        if s and n >= int((labels == s[0]).sum()):
+            raise ValueError(f"k must be below {int((labels == s[0]).sum())}, the {s[0]}s in {split}, got {k}")
     idx = [int((labels == s[0]).nonzero()[n, 0]) if s else 0 for s, n in zip(slots, nth)]
     used = torch.tensor([[s is not None for s in slots]])
     ink = torch.tensor([[INKS.index(s[1]) if s else 0 for s in slots]])

@@ -159,7 +159,7 @@ def threshold_overlay(maps, threshold, scale=4):
 
 # %% ../nbs/13_serving.ipynb #4fdeb857
 def edit_with_cache(c, image, reference, query, strength, threshold, n, steps, seed, cache=None, callback=None,
-                    composite=DIFFEDIT.composite):
+                    composite=None):
     """DiffEdit of `image`, reusing `cache` (a `(key, EditMaps)` from an earlier call) when nothing its map depends on
     changed; `callback` runs at every step (`diffedit`'s); `composite`: the input's pixels pasted back outside the
     mask"""

@@ -124,3 +124,106 @@ def test_commands_refuse_a_folder_of_the_users_before_any_work(tmp_path):
 def test_commands_refuse_an_empty_out(tmp_path, module):
     r = subprocess.run([sys.executable, '-m', module, '--out', ''], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and '--out' in r.stderr and list(tmp_path.iterdir()) == []
+
+# --- the newer code as careful with bad input as the older (#47)
+
+def test_a_compiled_model_follows_its_weights():
+    "In place (under no_grad) and by assignment: rebuilt, so it agrees with eager again"
+    import torch
+    from miniai.sampling import frozen_compiled
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8)).eval()
+    x = torch.randn(2, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(frozen_compiled(m)(x), m(x))
+        for p in m.parameters(): p.mul_(2)
+        torch.testing.assert_close(frozen_compiled(m)(x), m(x))
+        m[0].weight = torch.nn.Parameter(torch.randn(8, 8))
+        torch.testing.assert_close(frozen_compiled(m)(x), m(x))
+
+def test_bfloat16_warns_on_a_cpu_without_it(monkeypatch):
+    import warnings, torch
+    from miniai import loading
+    monkeypatch.setattr(loading, 'cpu_bf16', lambda: False)
+    loading._warn_slow_bf16.cache_clear()
+    with pytest.warns(UserWarning, match='without native bfloat16.*14x slower'):
+        loading._check_device('cpu', torch.bfloat16)
+    assert loading._check_device('cpu', 'fastest')[1] == torch.float32
+    monkeypatch.setattr(loading, 'cpu_bf16', lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert loading._check_device('cpu', 'fastest')[1] == torch.bfloat16
+    with pytest.raises(ValueError, match='dtype must be torch.float32, torch.bfloat16 or torch.float16, got torch.int8'):
+        loading._check_device('cpu', torch.int8)
+
+def test_diffedit_defaults_follow_the_model(c):
+    from miniai.loading import load_components
+    from miniai.diffedit import diffedit_defaults, DIFFEDIT, SCENE_DIFFEDIT
+    assert diffedit_defaults(load_components()) == SCENE_DIFFEDIT and diffedit_defaults(c) == DIFFEDIT
+
+def test_diffedit_refuses_a_composite_that_is_not_a_bool(c):
+    from PIL import Image
+    from miniai.diffedit import diffedit
+    with pytest.raises(TypeError, match="composite must be True or False, got 'false'"):
+        diffedit(c, Image.new('RGB', (16, 16)), 'a', 'b', composite='false')
+
+@pytest.mark.parametrize('kw, match', [
+    (dict(slots=({'digit': 1, 'ink': 'red'}, None)), 'each slot must be None or'),
+    (dict(slots=((3, 'red'), None), k=-1), 'k must be an int >= 0'),
+    (dict(slots=((3, 'red'), None), k=10**6), 'k must be below'),
+    (dict(slots=((3, 'red'), None), k=None), 'k must be an int'),
+])
+def test_scene_of_names_the_bad_argument(kw, match):
+    from miniai.scenes import scene_of
+    with pytest.raises(ValueError, match=match): scene_of(**kw)
+
+@pytest.mark.parametrize('seed', [2**64, 1.5, -1])
+def test_scenes_names_a_bad_seed(seed):
+    from miniai.scenes import scenes
+    with pytest.raises(ValueError, match='seed must be an int'): scenes(2, seed=seed)
+
+def test_reading_scenes_refuses_what_is_not_a_scene():
+    import math
+    from PIL import Image
+    from miniai.evaluate import read_scenes, scene_scores, load_judge
+    from miniai.scenes import scenes
+    judge, sc = load_judge(), scenes(2, seed=0)
+    with pytest.raises(ValueError, match='images must be scenes of 64x32, got 128x64'):
+        read_scenes(judge, [sc[0].image.resize((128, 64))])
+    with pytest.raises(ValueError, match='images is empty'): read_scenes(judge, [])
+    for bad in (math.nan, -5):
+        with pytest.raises(ValueError, match='min_ink must be in'): read_scenes(judge, [sc[0].image], min_ink=bad)
+    with pytest.raises(ValueError, match='empty'): scene_scores([], [])
+
+@pytest.mark.parametrize('size', [[8, 8, 8], [8], None, 0])
+def test_a_bad_sample_size_is_named(c, size):
+    import copy
+    from miniai.sampling import native_size
+    bad = copy.copy(c)
+    bad.unet = copy.deepcopy(c.unet)
+    bad.unet.register_to_config(sample_size=size)
+    with pytest.raises(ValueError, match="sample_size must be a positive int or"): native_size(bad)
+
+@pytest.mark.parametrize('kw, match', [(dict(steps=100_000), 'steps must be at most 1000'),
+                                       (dict(guidance_scale=-2.0), 'guidance_scale must be >= 0')])
+def test_sampling_bounds(c, kw, match):
+    from miniai.sampling import generate_latents
+    with pytest.raises(ValueError, match=match): generate_latents(c, ['a cat'], progress=False, **kw)
+
+def test_distill_refuses_bad_sizes_before_any_work(tmp_path):
+    from miniai.distill import distill
+    for kw, name in [(dict(bs=0), 'bs'), (dict(guided_steps=0), 'guided_steps'), (dict(round_steps=-1), 'round_steps'),
+                     (dict(checkpoint_every=0), 'checkpoint_every')]:
+        with pytest.raises(ValueError, match=name): distill(tmp_path/'d', **kw)
+    assert not (tmp_path/'d').exists()
+
+def test_a_model_folder_that_is_not_one_is_a_bad_argument(tmp_path):
+    r = subprocess.run([sys.executable, '-m', 'miniai.distill', '--out', str(tmp_path/'d'), '--model', str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and 'not in diffusers layout' in r.stderr
+
+def test_init_from_a_student_is_refused(tmp_path):
+    from miniai.loading import assets_dir
+    from miniai.train_tiny import train_scene_sd
+    with pytest.raises(ValueError, match='init_from: .* is not a colour model made by train_tiny'):
+        train_scene_sd(tmp_path/'m', init_from=assets_dir()/'digits-4step')
