@@ -28,7 +28,7 @@ from .matmul import time_call
 from .miniature import WORDS, digit_prompt
 from .sampling import generate, generate_latents, native_size
 from .loading import load_components
-from .diffedit import diffedit, upsample_mask
+from .diffedit import diffedit, upsample_mask, DIFFEDIT
 from .training import fit
 from .scenes import PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes, scenes_tensor, caption, scene_of
 from .clip import complete_caption, clip_score, load_clip
@@ -202,7 +202,7 @@ def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, th
         for k in range(per_pair):
             im = digit_image(c, a, k)
             edited, m = diffedit(c, im, digit_prompt(a), digit_prompt(b), strength=strength, threshold=threshold,
-                                 seed=seed + k, return_mask=True, progress=False)
+                                 composite=DIFFEDIT.composite, seed=seed + k, return_mask=True, progress=False)
             hits.append(int(classify(clf, digits_of([edited]))[0]) == b)
             diff = np.abs(np.asarray(edited.convert('L'), np.float32) - np.asarray(im.convert('L'), np.float32)) / 255
             mm = upsample_mask(m.cpu(), im.size).numpy().astype(bool)

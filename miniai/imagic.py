@@ -25,7 +25,7 @@ from .sampling import (encode_image, embed_text, generate_latents, generate, dec
 from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
 from .training import fit, frozen_copy
-from .diffedit import diffedit, SCENE_DIFFEDIT
+from .diffedit import diffedit, SCENE_DIFFEDIT, DIFFEDIT
 from .evaluate import (train_classifier, classify, digits_of, digit_image, DIFFEDIT_PAIRS, load_judge, read_slots,
                              ink_to_digits)
 from .scene_edits import slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene, succeeded, mean_measures
@@ -209,7 +209,7 @@ def sdedit_edits(c, image, source, target, strengths, seed=0, **kw):
 def diffedit_edits(c, image, source, target, settings, seed=0, **kw):
     "DiffEdit from the source digit's prompt to the target's at each (strength, threshold)"
     return [diffedit(c, image, digit_prompt(source), digit_prompt(target), strength=s, threshold=th, seed=seed,
-                     progress=False) for s, th in settings]
+                     composite=DIFFEDIT.composite, progress=False) for s, th in settings]
 
 def imagic_edits(c, image, source, target, etas, seed=0, **kw):
     "Imagic towards the target digit's prompt at each η (one fine-tuning for all of them)"

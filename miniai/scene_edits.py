@@ -112,7 +112,7 @@ def diffedit_scene(c, e, settings=SCENE_DIFFEDIT, seed=0):
     "DiffEdit of the edit `e` with `settings`: the latents-kept picture, the pasted-back one, the mask"
     edited, mask = diffedit(c, e.scene.image, reference(e), e.query, strength=settings.strength, steps=settings.steps,
                             threshold=settings.threshold, n=settings.n, guidance_scale=settings.guidance_scale,
-                            seed=seed, return_mask=True, progress=False)
+                            composite=False, seed=seed, return_mask=True, progress=False)   # the latents kept alone
     return edited, paste_outside(edited, e.scene.image, mask), mask
 
 def scene_editor_measures(c, judge, edits, sdedit_strength, diffedit_settings=SCENE_DIFFEDIT, seed=0):
