@@ -6,8 +6,8 @@ Docs: https://miniai.github.io/miniai/diffedit.html.md"""
 
 # %% auto #0
 __all__ = ['DIFFEDIT', 'SCENE_DIFFEDIT', 'DiffEditSettings', 'check_denoising_steps', 'mask_maps', 'diffedit_mask',
-           'upsample_mask', 'mask_overlay', 'ddim_encode', 'masked_decode', 'diffedit_defaults', 'diffedit',
-           'paste_outside', 'diffusers_diffedit_pipeline', 'diffedit_figure', 'diffedit_cli']
+           'upsample_mask', 'mask_overlay', 'ddim_encode', 'masked_decode', 'paste_outside', 'diffedit_defaults',
+           'diffedit', 'diffusers_diffedit_pipeline', 'diffedit_figure', 'diffedit_cli']
 
 # %% ../nbs/05_diffedit.ipynb #e522fb6f
 import copy, dataclasses, math, warnings
@@ -132,6 +132,17 @@ def masked_decode(c, enc, query, mask, *, strength=DIFFEDIT.strength, steps=DIFF
                             height=enc[0].shape[-2] * f, width=enc[0].shape[-1] * f,   # the image's own size
                             start_latents=enc[-1], callback=keep_background, progress=progress)
 
+# %% ../nbs/05_diffedit.ipynb #5f93bcd1
+def paste_outside(edited, image, mask):
+    """The PIL image `edited` with the input `image`'s own pixels (as the sampler reads them) wherever the
+    latent-resolution `mask`, blown up to the picture, is 0"""
+    x = (image_to_tensor(image)[0] + 1) * 127.5
+    y = torch.from_numpy(np.asarray(edited.convert('RGB'), dtype=np.float32)).permute(2, 0, 1)
+    if x.shape != y.shape: raise ValueError(f"edited and image must be the same size, got {tuple(y.shape[1:])} "
+                                            f"and {tuple(x.shape[1:])}")
+    m = upsample_mask(mask.cpu(), edited.size)
+    return Image.fromarray((m * y + (1 - m) * x).round().clamp(0, 255).byte().permute(1, 2, 0).numpy())
+
 # %% ../nbs/05_diffedit.ipynb #783b2468
 def diffedit_defaults(c):
     """The DiffEdit settings measured on the kind of model `c` is: `SCENE_DIFFEDIT` for one that draws the colour
@@ -166,17 +177,6 @@ def diffedit(c, image, reference, query, *, mask=None, strength=None, steps=DIFF
     out = decode(c, latents)[0]
     if composite: out = paste_outside(out, image, mask)
     return (out, mask) if return_mask else out
-
-# %% ../nbs/05_diffedit.ipynb #5f93bcd1
-def paste_outside(edited, image, mask):
-    """The PIL image `edited` with the input `image`'s own pixels (as the sampler reads them) wherever the
-    latent-resolution `mask`, blown up to the picture, is 0"""
-    x = (image_to_tensor(image)[0] + 1) * 127.5
-    y = torch.from_numpy(np.asarray(edited.convert('RGB'), dtype=np.float32)).permute(2, 0, 1)
-    if x.shape != y.shape: raise ValueError(f"edited and image must be the same size, got {tuple(y.shape[1:])} "
-                                            f"and {tuple(x.shape[1:])}")
-    m = upsample_mask(mask.cpu(), edited.size)
-    return Image.fromarray((m * y + (1 - m) * x).round().clamp(0, 255).byte().permute(1, 2, 0).numpy())
 
 # %% ../nbs/05_diffedit.ipynb #f3b5bcf0
 def diffusers_diffedit_pipeline(c):

@@ -145,7 +145,8 @@ def read_scenes(clf, images, min_ink=12):
     """What the judge reads in each scene, with no text model: a dict of `slots` (per slot `(digit, ink)`, or None if
     empty) and `background`"""
     if not len(images): raise ValueError("images is empty: give at least one scene")
-    if sizes := {im.size for im in images} - {(2 * SIDE, SIDE)}:
+    size = lambda im: tuple(im.shape[:-3:-1]) if isinstance(im, torch.Tensor) else im.size   # (width, height)
+    if sizes := {size(im) for im in images} - {(2 * SIDE, SIDE)}:
         raise ValueError(f"images must be scenes of {2 * SIDE}x{SIDE}, got {', '.join(f'{w}x{h}' for w, h in sizes)}")
     check_number(min_ink, 'min_ink', 0)
     bg, per_slot = read_slots(images, min_ink)
