@@ -213,9 +213,8 @@ def diffedit_api(image, reference, query, strength=None, threshold=None, n=DIFFE
     `strength`, `threshold`, `composite` left out: those measured on the model's kind (`diffedit_defaults`)"""
     if image is None: raise ValueError("image: give an image to edit")
     c, im, n, steps = get_model(model), fit_to_model(read_upload(image)), _as_int(n), _as_int(steps)
-    own = diffedit_defaults(c)
-    strength = own.strength if strength is None else strength
-    threshold = own.threshold if threshold is None else threshold
+    s = diffedit_defaults(c, strength=strength, threshold=threshold)
+    strength, threshold = s.strength, s.threshold
     _check_edit(c, im, n, steps, strength)
     yield from _job(lambda check: edit_with_cache(c, im, reference, query, strength, threshold, n, steps, _as_int(seed),
                                                   callback=check, composite=composite)[0], gr.skip())

@@ -26,7 +26,7 @@ from .scenes import (INKS, BACKGROUNDS, HELD_OUT, SIDE, digit_pool, draw_layout,
                            scenes_tensor, with_article)
 from .training import fit, is_main_process, stage_checkpoint_dir, finish_checkpoints, measure_every
 from .cli import cli_errors
-from .plumbing import OutputFolder
+from .plumbing import OutputFolder, as_door
 
 # %% ../nbs/06b_clip.ipynb #2050d889
 def _merge(sym, pair):
@@ -289,7 +289,7 @@ def save_clip(out, model, tok, log):
     """Write `model`, its `CLIPProcessor` (tokenizer, image processor) and `log` to the folder `out` (a path, or an
     `OutputFolder`), through the door out: built beside, renamed into place file by file, the log last"""
     from transformers import CLIPProcessor
-    door = out if isinstance(out, OutputFolder) else OutputFolder(out, by='save_clip', fresh=True)
+    door = as_door(out, 'save_clip')
     with door.entries(last=('training_log.json',)) as tmp:
         model.save_pretrained(tmp)
         CLIPProcessor(image_processor=clip_image_processor(), tokenizer=tok).save_pretrained(tmp)

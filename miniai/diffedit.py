@@ -6,8 +6,8 @@ Docs: https://miniai.github.io/miniai/diffedit.html.md"""
 
 # %% auto #0
 __all__ = ['DIFFEDIT', 'SCENE_DIFFEDIT', 'DiffEditSettings', 'check_denoising_steps', 'mask_maps', 'diffedit_mask',
-           'upsample_mask', 'mask_overlay', 'ddim_encode', 'masked_decode', 'paste_outside', 'diffedit_defaults',
-           'diffedit', 'diffusers_diffedit_pipeline', 'diffedit_figure', 'diffedit_cli']
+           'upsample_mask', 'mask_overlay', 'ddim_encode', 'masked_decode', 'diffedit_defaults', 'diffedit',
+           'paste_outside', 'diffusers_diffedit_pipeline', 'diffedit_figure', 'diffedit_cli']
 
 # %% ../nbs/05_diffedit.ipynb #e522fb6f
 import copy, dataclasses, math, warnings
@@ -132,22 +132,13 @@ def masked_decode(c, enc, query, mask, *, strength=DIFFEDIT.strength, steps=DIFF
                             height=enc[0].shape[-2] * f, width=enc[0].shape[-1] * f,   # the image's own size
                             start_latents=enc[-1], callback=keep_background, progress=progress)
 
-# %% ../nbs/05_diffedit.ipynb #5f93bcd1
-def paste_outside(edited, image, mask):
-    """The PIL image `edited` with the input `image`'s own pixels (as the sampler reads them) wherever the
-    latent-resolution `mask`, blown up to the picture, is 0"""
-    x = (image_to_tensor(image)[0] + 1) * 127.5
-    y = torch.from_numpy(np.asarray(edited.convert('RGB'), dtype=np.float32)).permute(2, 0, 1)
-    if x.shape != y.shape: raise ValueError(f"edited and image must be the same size, got {tuple(y.shape[1:])} "
-                                            f"and {tuple(x.shape[1:])}")
-    m = upsample_mask(mask.cpu(), edited.size)
-    return Image.fromarray((m * y + (1 - m) * x).round().clamp(0, 255).byte().permute(1, 2, 0).numpy())
-
 # %% ../nbs/05_diffedit.ipynb #783b2468
-def diffedit_defaults(c):
+def diffedit_defaults(c, **given):
     """The DiffEdit settings measured on the kind of model `c` is: `SCENE_DIFFEDIT` for one that draws the colour
-    scenes of 06a (32x64: two 32x32 slots side by side), `DIFFEDIT` for the others"""
-    return SCENE_DIFFEDIT if native_size(c) == (32, 64) else DIFFEDIT
+    scenes of 06a (32x64: two 32x32 slots side by side), `DIFFEDIT` for the others; with the settings in `given`
+    that are not None instead"""
+    own = SCENE_DIFFEDIT if native_size(c) == (32, 64) else DIFFEDIT
+    return dataclasses.replace(own, **{k: v for k, v in given.items() if v is not None})
 
 def diffedit(c, image, reference, query, *, mask=None, strength=None, steps=DIFFEDIT.steps,
              guidance_scale=DIFFEDIT.guidance_scale, seed=None, n=DIFFEDIT.n, threshold=None,
@@ -156,10 +147,8 @@ def diffedit(c, image, reference, query, *, mask=None, strength=None, steps=DIFF
     `strength`, `threshold`, `composite`: None takes those measured on `c`'s kind of model (`diffedit_defaults`).
     `composite`: also paste the input's own pixels back outside the mask (`paste_outside`).
     `callback(i, t, latents)` runs after every step of the encoding and of the decoding"""
-    own = diffedit_defaults(c)
-    strength = own.strength if strength is None else strength
-    threshold = own.threshold if threshold is None else threshold
-    composite = own.composite if composite is None else composite
+    s = diffedit_defaults(c, strength=strength, threshold=threshold, composite=composite)
+    strength, threshold, composite = s.strength, s.threshold, s.composite
     if not isinstance(composite, bool): raise TypeError(f"composite must be True or False, got {composite!r}")
     check_image(c, image)
     check_denoising_steps(steps, strength)
@@ -177,6 +166,17 @@ def diffedit(c, image, reference, query, *, mask=None, strength=None, steps=DIFF
     out = decode(c, latents)[0]
     if composite: out = paste_outside(out, image, mask)
     return (out, mask) if return_mask else out
+
+# %% ../nbs/05_diffedit.ipynb #5f93bcd1
+def paste_outside(edited, image, mask):
+    """The PIL image `edited` with the input `image`'s own pixels (as the sampler reads them) wherever the
+    latent-resolution `mask`, blown up to the picture, is 0"""
+    x = (image_to_tensor(image)[0] + 1) * 127.5
+    y = torch.from_numpy(np.asarray(edited.convert('RGB'), dtype=np.float32)).permute(2, 0, 1)
+    if x.shape != y.shape: raise ValueError(f"edited and image must be the same size, got {tuple(y.shape[1:])} "
+                                            f"and {tuple(x.shape[1:])}")
+    m = upsample_mask(mask.cpu(), edited.size)
+    return Image.fromarray((m * y + (1 - m) * x).round().clamp(0, 255).byte().permute(1, 2, 0).numpy())
 
 # %% ../nbs/05_diffedit.ipynb #f3b5bcf0
 def diffusers_diffedit_pipeline(c):
@@ -234,11 +234,10 @@ def diffedit_cli(image:str,                                   # the image to edi
         im = open_image(image)
         # 2. the model, and the checks that need it
         c = load_components(model)
-        own = diffedit_defaults(c)   # what the options left unsaid, as measured on this kind of model
-        strength = own.strength if strength is None else strength
-        threshold = own.threshold if threshold is None else threshold
+        # what the options left unsaid, as measured on this kind of model
+        strength = diffedit_defaults(c, strength=strength).strength
         check_denoising_steps(steps, strength, ('--steps', '--strength'))
-        composite = True if composite else False if no_composite else own.composite
+        composite = True if composite else False if no_composite else None
         check_image(c, im)
         if not force: check_size_limit(c, im.size[1], im.size[0], 'image')
         # 3. the work

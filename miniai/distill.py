@@ -22,7 +22,7 @@ from .miniature import random_caption, captions, digit_prompt
 from .sampling import embed_text, cfg, guidance_embedding, generate, diffusers_pipeline, native_size
 from .loading import load_components, with_scheduler, DEFAULT_MODEL
 from .cli import cli_errors, command_line
-from .plumbing import OutputFolder
+from .plumbing import OutputFolder, as_door
 from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
                              finish_checkpoints)
 from .evaluate import draws_scenes
@@ -200,7 +200,7 @@ def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None, door=None
     `stored_parts`, a DDIM scheduler with trailing spacing, and `training_log.json` (`log` plus the steps it was
     distilled for). Through the door out: with `door` (an `OutputFolder`), `out` is a name in it"""
     inside = door is not None
-    door = door or OutputFolder(out, by='save_student', fresh=True)
+    door = as_door(door or out, 'save_student')
     sched = with_scheduler(c, 'ddim', timestep_spacing='trailing').scheduler
     parts = stored_parts(c.tokenizer, c.text_encoder, c.vae, unet)
     notes = {**(log or {}), 'distilled_steps': steps, 'guidance_range': list(g_range)}

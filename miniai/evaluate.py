@@ -21,9 +21,8 @@ import numpy as np, torch
 from tqdm.auto import tqdm
 from torch import nn
 import torch.nn.functional as F
-from .data import get_mnist, valid_digit_image
-from .plumbing import OutputFolder
-from .data import check_number
+from .data import get_mnist, valid_digit_image, check_number
+from .plumbing import as_door
 from .matmul import time_call
 from .miniature import WORDS, digit_prompt
 from .sampling import generate, generate_latents, native_size
@@ -274,7 +273,7 @@ def judge_dir():
 def train_judge(out=None, steps=JUDGE_STEPS, seed=0):
     "Train the scene judge's classifier on the MNIST train split; with `out`, save it there (safetensors, log)"
     from safetensors.torch import save_file
-    door = None if out is None else OutputFolder(out, by='train_judge', fresh=True)   # checked before the work
+    door = None if out is None else as_door(out, 'train_judge')   # checked before the work
     x_train, y_train, x_valid, y_valid = get_mnist()
     t0 = time.time()
     model = train_classifier(x_train, y_train, steps=steps, seed=seed)

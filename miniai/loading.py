@@ -72,9 +72,10 @@ def quiet_libraries():
         tlog.set_verbosity(levels[1])
         tlog.enable_progress_bar()
 
+@functools.cache
 def cpu_bf16():
     """Does this CPU compute in bfloat16 natively (AVX-512 BF16 or AMX)? None where its flags cannot be read
-    (not Linux)"""
+    (not Linux). Read once per process"""
     try: flags = Path('/proc/cpuinfo').read_text().split()
     except OSError: return None
     return 'avx512_bf16' in flags or 'amx_bf16' in flags

@@ -24,7 +24,7 @@ from .clip import make_tokenizer, clip_dir, load_clip, binding, clip_score, comp
 from .sampling import diffusers_pipeline, generate
 from .loading import make_scheduler, components_from_parts
 from .cli import cli_errors, command_line
-from .plumbing import OutputFolder, check_out
+from .plumbing import OutputFolder, as_door, check_out
 from .evaluate import load_judge, read_scenes, scene_scores, vae_reconstruction   # the judge of 08_evaluate
 from .training import (fit, is_main_process, stage_checkpoint_dir, clear_checkpoints, finish_checkpoints,
                              frozen_copy, measure_every, training_time)
@@ -115,7 +115,7 @@ def stored_parts(tokenizer, text_encoder, vae, unet):
 def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
     """Write the parts to `out` (a path, or an `OutputFolder`) in diffusers layout, safetensors in the dtypes of
     `stored_parts`, through the door out"""
-    door = out if isinstance(out, OutputFolder) else OutputFolder(out, by='save_model', fresh=True)
+    door = as_door(out, 'save_model')
     parts = stored_parts(tokenizer, text_encoder, vae, unet)
     parts['vae'].register_to_config(scaling_factor=float(scaling_factor))
     pipe = diffusers_pipeline(parts, scheduler=make_scheduler('lms'))
