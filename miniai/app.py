@@ -7,12 +7,12 @@ Docs: https://miniai.github.io/miniai/app.html.md"""
 # %% auto #0
 __all__ = ['OWN_SCHEDULER', 'UI_SCALE', 'FIRST_SCENE', 'SCENE_PROMPTS', 'NO_DIGIT', 'CACHE_SWEEP', 'LAUNCH', 'SERVE_HELP',
            'enlarged', 'named_slider', 'shown_errors', 'described', 'pick_scene', 'pick_upload', 'pick_sketch',
-           'image_source', 'generate_images', 'generate_page', 'diffedit_api', 'diffedit_page', 'rethreshold',
-           'imagic_job', 'imagic_api', 'imagic_page', 'generate_tab', 'diffedit_tab', 'imagic_tab', 'make_app',
-           'app_cli']
+           'BoundedSketchpad', 'image_source', 'generate_images', 'generate_page', 'diffedit_api', 'diffedit_page',
+           'rethreshold', 'imagic_job', 'imagic_api', 'imagic_page', 'generate_tab', 'diffedit_tab', 'imagic_tab',
+           'make_app', 'app_cli']
 
 # %% ../nbs/13a_app.ipynb #59630ddf
-import inspect, ipaddress, socket
+import inspect, io, ipaddress, socket
 from functools import wraps
 from pathlib import Path
 import functools
@@ -32,7 +32,7 @@ from .imagic import IMAGIC, imagic, image_to_size
 from .cli import cli_errors
 from .serving import (MAX_UPLOAD_SIDE, MAX_UPLOAD_BYTES, SERVING, serve_models, get_model, for_request,
                             read_upload, fit_to_model, sketch_to_digit, stoppable, generate_stream, threshold_overlay,
-                            enlarge, edit_with_cache, check_work)
+                            enlarge, edit_with_cache, check_request_work)
 try: import gradio as gr
 except ImportError as e: raise ImportError('miniai.app needs Gradio: pip install "miniai[app]"') from e
 
@@ -129,6 +129,20 @@ def _filling(pick, texts, extra=0):
         return (im, view, *[text or gr.skip()] * len(texts), *rest[:extra])
     return f
 
+def _header_size(f):
+    "(width, height) of an image file (Gradio's `FileData`) or of its bytes, read from the header alone"
+    with Image.open(f.path if hasattr(f, 'path') else io.BytesIO(f)) as im: return im.size
+
+class BoundedSketchpad(gr.Sketchpad):
+    "Gradio's sketch pad, refusing a drawing larger than an upload may be before anything decodes it"
+    def preprocess(self, payload):
+        parts = self.blob_storage.get(payload.id) if payload is not None and payload.id else payload
+        for f in [] if parts is None else [parts.background, parts.composite, *parts.layers]:
+            if f is not None and max(size := _header_size(f)) > MAX_UPLOAD_SIDE:
+                raise gr.Error(f"sketch is {size[0]}x{size[1]}, larger than the {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE} "
+                               "allowed", print_exception=False)
+        return super().preprocess(payload)
+
 def _scene_picker(tab):
     "The scene picker's widgets: a digit and an ink per slot, a background, which ones"
     ((left, left_ink), (right, right_ink)), background = FIRST_SCENE
@@ -157,9 +171,9 @@ def image_source(tab, texts=()):
                 upload = gr.File(file_types=['image'], type='filepath',
                                  label=f'an image (up to {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE})')
             with gr.Tab('draw'):
-                sketch = gr.Sketchpad(Image.new('RGB', (280, 280)), type='pil', canvas_size=(280, 280),
-                                      label='draw a digit',
-                                      brush=gr.Brush(colors=['#ffffff'], default_color='#ffffff', default_size=18))
+                sketch = BoundedSketchpad(Image.new('RGB', (280, 280)), type='pil', canvas_size=(280, 280),
+                                          label='draw a digit',
+                                          brush=gr.Brush(colors=['#ffffff'], default_color='#ffffff', default_size=18))
                 with gr.Row():
                     drawn_in = [gr.Radio(list(SLOTS), value='left', label='slot'),
                                 gr.Dropdown(list(INKS), value='white', label='ink'),
@@ -184,7 +198,7 @@ def generate_images(prompt, negative_prompt='', steps=30, guidance_scale=7.5, sc
     c = for_request(get_model(model), None if scheduler in (None, OWN_SCHEDULER) else scheduler)
     steps, n = check_int(_as_int(steps), 'steps'), check_int(_as_int(n), 'n')
     guided = 2 if check_number(guidance_scale, 'guidance_scale') > 1 else 1
-    check_work(c, native_size(c), n * steps * guided)
+    check_request_work(c, native_size(c), n * steps * guided)
     for item in generate_stream(c, prompt, negative_prompt=negative_prompt, steps=steps, guidance_scale=guidance_scale,
                                 seed=_as_int(seed), n=n, poll=0.2, compile=SERVING['compile']):
         if item is None:
@@ -203,7 +217,7 @@ def _check_edit(c, image, n, steps, strength):
     "DiffEdit's counts checked, and its work: the mask's 2n predictions, then encoding (1) and guided decoding (2)"
     check_int(n, 'n')
     check_denoising_steps(steps, strength)
-    check_work(c, image.size[::-1], 2 * n + 3 * int(steps * strength))
+    check_request_work(c, image.size[::-1], 2 * n + 3 * int(steps * strength))
 
 @shown_errors
 def diffedit_api(image, reference, query, strength=None, threshold=None, n=DIFFEDIT.n,
@@ -241,7 +255,7 @@ def imagic_job(image, target, eta, embedding_steps, unet_steps, steps, seed, mod
     (forward and backward, about 3 evaluations a draw), stage C samples with guidance (2)"""
     c, a, b, steps = get_model(model), _as_int(embedding_steps), _as_int(unet_steps), _as_int(steps)
     for v, name in ((a, 'embedding_steps'), (b, 'unet_steps'), (steps, 'steps')): check_int(v, name)
-    check_work(c, image_to_size(image), 3 * IMAGIC.bs * (a + b) + 2 * steps)
+    check_request_work(c, image_to_size(image), 3 * IMAGIC.bs * (a + b) + 2 * steps)
     return lambda check: imagic(c, image, target, eta=eta, embedding_steps=a, unet_steps=b, steps=steps,
                                 seed=_as_int(seed), callback=check)
 

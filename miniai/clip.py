@@ -96,8 +96,15 @@ def clip_config(vocab_size, dim=64, layers=3, heads=4, patch=8, projection=64):
 def _token_ids(tok, text): return tok(text).input_ids
 
 def tokenize(tok, texts):
-    "Token ids (n, longest) padded with the end token, and the attention mask, for the captions `texts`"
+    """Token ids (n, longest) padded with the end token, and the attention mask, for the captions `texts` (a list of
+    str, each at most the tokenizer's `model_max_length` tokens: what the text tower's positions allow)"""
+    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise TypeError(f"texts must be a list of captions (str), got {texts!r:.80}")
+    if not len(texts): raise ValueError("texts is empty: give at least one caption")
     ids = [_token_ids(tok, t) for t in texts]
+    if long := [(len(i), t) for t, i in zip(texts, ids) if len(i) > tok.model_max_length]:
+        n, text = long[0]
+        raise ValueError(f"texts must be at most {tok.model_max_length} tokens each, got {n} in {text!r:.80}")
     out = torch.full((len(ids), max(map(len, ids))), tok.pad_token_id)
     mask = torch.zeros(out.shape, dtype=torch.long)
     for i, t in enumerate(ids): out[i, :len(t)], mask[i, :len(t)] = torch.tensor(t), 1
@@ -207,8 +214,9 @@ def embed_captions(model, tok, texts):
 
 # %% ../nbs/06b_clip.ipynb #39ad3ee9
 def complete_caption(slots, background):
-    "The caption that names everything in a scene"
-    return caption(slots, background, random.Random(0), p_drop=0, p_handwritten=0)
+    "The caption that names everything in a scene (all but the background where it is None: none of `BACKGROUNDS`)"
+    text = caption(slots, background or BACKGROUNDS[0], random.Random(0), p_drop=0, p_handwritten=0)
+    return text if background else text.rsplit(', on ', 1)[0]
 
 def swapped_captions(slots, background):
     "A two-digit scene's complete caption with one thing wrong, by kind (kinds that change nothing are left out)"

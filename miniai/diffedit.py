@@ -21,7 +21,7 @@ from .sampling import (encode_image, embed_text, as_prompts, generate_latents, p
                              check_prompt, diffusers_pipeline, image_to_tensor, native_size)
 from .data import check_int, check_number, image_grid
 from .loading import load_components, with_scheduler
-from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
+from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, check_work, cli_errors
 
 # %% ../nbs/05_diffedit.ipynb #fc0c8c10
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ def diffedit_cli(image:str,                                   # the image to edi
                  figure:str=None,                             # where to write input | mask | edited (optional)
                  composite:bool=False,                        # paste the input's own pixels back outside the mask
                  no_composite:bool=False,                     # do not paste them back (default: the model's setting)
-                 force:bool=False):                           # allow sizes beyond MAX_LATENT_POSITIONS (slow)
+                 force:bool=False):                           # allow sizes and work beyond the commands' limits
     "Edit an image with DiffEdit: change what `reference` describes into what `query` describes"
     with cli_errors('miniai-diffedit'):
         # 1. the checks that need no model, before it loads
@@ -239,7 +239,9 @@ def diffedit_cli(image:str,                                   # the image to edi
         check_denoising_steps(steps, strength, ('--steps', '--strength'))
         composite = True if composite else False if no_composite else None
         check_image(c, im)
-        if not force: check_size_limit(c, im.size[1], im.size[0], 'image')
+        if not force:
+            check_size_limit(c, im.size[1], im.size[0], 'image')
+            check_work(c, im.size[::-1], 2 * n + 3 * int(steps * strength))   # the mask, then the decode
         # 3. the work
         edited, mask = diffedit(c, im, reference, query, strength=strength, n=n, threshold=threshold, steps=steps,
                                 guidance_scale=guidance, seed=seed, composite=composite, return_mask=True)

@@ -127,6 +127,7 @@ def scenes_tensor(images):
             raise ValueError(f"images must be PIL scenes or an (n, 3, {SIDE}, {2 * SIDE}) uint8 tensor, got "
                              f"{images.dtype} {tuple(images.shape)}")
         return images
+    if not len(images): raise ValueError("images is empty: give at least one scene")
     return torch.from_numpy(np.stack([np.asarray(im.convert('RGB')) for im in images])).permute(0, 3, 1, 2)
 
 # %% ../nbs/06a_scenes.ipynb #0d7a0aa5

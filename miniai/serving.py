@@ -8,7 +8,7 @@ Docs: https://miniai.github.io/miniai/serving.html.md"""
 __all__ = ['SERVED', 'SERVING', 'MAX_UPLOAD_SIDE', 'MAX_UPLOAD_BYTES', 'MAX_REQUEST_WORK', 'serve_models', 'get_model',
            'for_request', 'read_upload', 'fit_to_model', 'sketch_to_digit', 'Cancelled', 'stoppable', 'generate_stream',
            'EditMaps', 'diffedit_maps', 'threshold_mask', 'enlarge', 'threshold_overlay', 'edit_with_cache',
-           'check_work']
+           'check_request_work']
 
 # %% ../nbs/13_serving.ipynb #b44ccdc6
 import contextvars, dataclasses, queue, threading
@@ -18,7 +18,7 @@ from .data import check_number, image_grid
 from .sampling import generate_latents, decode, check_prompt, image_to_tensor, vae_scale_factor, native_size
 from .loading import load_components, embedded_models, with_scheduler
 from .diffedit import DIFFEDIT, mask_maps, mask_overlay, diffedit
-from .cli import open_image
+from .cli import open_image, check_work
 
 # %% ../nbs/13_serving.ipynb #2c197eb2
 _models, _models_lock = {}, threading.Lock()
@@ -171,13 +171,10 @@ def edit_with_cache(c, image, reference, query, strength, threshold, n, steps, s
     return out, cache
 
 # %% ../nbs/13_serving.ipynb #01ac5fac
-MAX_REQUEST_WORK = 2_000_000   # latent pixels x UNet evaluations in one request (`check_work`)
+MAX_REQUEST_WORK = 2_000_000   # latent pixels x UNet evaluations in one request (`check_request_work`)
 
-def check_work(c, size, evaluations, what='this request'):
+def check_request_work(c, size, evaluations):
     """Refuse a request whose work, latent pixels x UNet evaluations (each image of a batch counted), is over
     `MAX_REQUEST_WORK`, so that no request holds the only worker for an hour; `size`: (height, width) in pixels"""
-    f = vae_scale_factor(c)
-    work = (size[0] // f) * (size[1] // f) * evaluations
-    if work > MAX_REQUEST_WORK:
-        raise ValueError(f"{what} is {work:,} latent pixels x UNet evaluations, more than the {MAX_REQUEST_WORK:,} "
-                         "this server takes at once: ask for fewer images or steps, or a smaller image")
+    check_work(c, size, evaluations, MAX_REQUEST_WORK, 'this request',
+               'ask for fewer images or steps, or a smaller image')

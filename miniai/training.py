@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
 from .data import file_hash, atomic_path, check_int
+from .plumbing import check_out
 from .cli import cli_errors
 
 # %% ../nbs/06_training.ipynb #be53af9f
@@ -137,7 +138,7 @@ def _foreign(folder):
 
 def check_checkpoint_dir(folder, fresh=False):
     "`folder` as a Path that checkpoints can be written to; with `fresh`, one that holds nothing but `fit`'s own"
-    folder = Path(folder)
+    folder = check_out(folder, 'checkpoint_dir')
     if folder.exists() and not folder.is_dir(): raise NotADirectoryError(f"checkpoint folder {folder} is a file")
     near = next(p for p in (folder, *folder.absolute().parents) if p.exists())
     if not os.access(near, os.W_OK | os.X_OK):

@@ -34,11 +34,11 @@ def test_scenes_refuses_a_model_of_grey_digits(python_m, folder):
 
 def test_cli_unreadable_model_is_one_line(python_m):
     code, _, err = python_m('miniai.bench', 'scenes', '--model', '/no/such/model')
-    assert code == 1 and len(err.splitlines()) == 1 and "no such folder '/no/such/model'" in err, err
+    assert code == 2 and len(err.splitlines()) == 1 and "no such folder '/no/such/model'" in err, err
 
 def test_scene_distill_unreadable_student_is_one_line(python_m):
     code, _, err = python_m('miniai.bench', 'scene-distill', '--student', '/no/such/student', '--teacher', 'scene-sd')
-    assert code == 1 and len(err.splitlines()) == 1 and "no such folder '/no/such/student'" in err, err
+    assert code == 2 and len(err.splitlines()) == 1 and "no such folder '/no/such/student'" in err, err
 
 def test_sub_command_help():
     r = subprocess.run([sys.executable, '-m', 'miniai.bench', 'sd', '--help'], capture_output=True, text=True)

@@ -227,3 +227,80 @@ def test_init_from_a_student_is_refused(tmp_path):
     from miniai.train_tiny import train_scene_sd
     with pytest.raises(ValueError, match='init_from: .* is not a colour model made by train_tiny'):
         train_scene_sd(tmp_path/'m', init_from=assets_dir()/'digits-4step')
+
+def test_a_uniform_picture_has_no_background():
+    "A grey picture is none of the backgrounds: read as None (it was read as purple), and a real scene still reads"
+    from PIL import Image
+    from miniai.evaluate import read_scenes, load_judge
+    from miniai.scenes import scenes
+    from miniai.clip import complete_caption
+    judge, s = load_judge(), scenes(1, seed=0)[0]
+    read = read_scenes(judge, [Image.new('RGB', (64, 32), (128, 128, 128)), s.image])
+    assert read[0] == dict(slots=(None, None), background=None)
+    assert read[1]['background'] == s.background
+    assert complete_caption(((3, 'red'), None), None) == 'a red three on the left'
+
+@pytest.mark.parametrize('bad, err', [(None, TypeError), (3, TypeError)])
+def test_asked_names_a_caption_that_is_not_text(bad, err):
+    from miniai.evaluate import asked
+    with pytest.raises(err, match='text must be a scene caption'): asked(bad)
+
+def test_a_damaged_judge_is_named(tmp_path):
+    from miniai.evaluate import load_judge
+    (tmp_path/'model.safetensors').write_bytes(b'not weights' * 10)
+    with pytest.raises(ValueError, match=r'folder: .*model.safetensors is not a judge'): load_judge(tmp_path)
+
+@pytest.fixture(scope='module')
+def clip_model():
+    from miniai.clip import load_clip
+    model, processor = load_clip()
+    return model, processor.tokenizer
+
+@pytest.mark.parametrize('call, err, match', [
+    (lambda m, t: __import__('miniai.clip').clip.embed_scenes(m, []), ValueError, 'images is empty'),
+    (lambda m, t: __import__('miniai.clip').clip.embed_captions(m, t, []), ValueError, 'texts is empty'),
+    (lambda m, t: __import__('miniai.clip').clip.clip_score(m, t, [], []), ValueError, 'empty'),
+    (lambda m, t: __import__('miniai.clip').clip.embed_captions(m, t, 'a red seven'), TypeError, 'texts must be a list'),
+    (lambda m, t: __import__('miniai.clip').clip.embed_captions(m, t, [None]), TypeError, 'texts must be a list'),
+    (lambda m, t: __import__('miniai.clip').clip.embed_captions(m, t, [' and '.join(['a red seven on the left'] * 20)]),
+     ValueError, 'texts must be at most 77 tokens each, got 141')])
+def test_clip_names_bad_captions_and_empty_lists(clip_model, call, err, match):
+    with pytest.raises(err, match=match): call(*clip_model)
+
+@pytest.mark.parametrize('edit', ['{}', 'no model_max_length'])
+def test_a_tokenizer_without_a_length_is_refused_at_load(tmp_path, edit):
+    "A tokenizer with no `model_max_length` pads to 10**30 tokens: refused when the model loads, not at sampling"
+    import shutil
+    from miniai.loading import assets_dir, load_components, ModelError
+    shutil.copytree(assets_dir()/'scene-sd', tmp_path/'m')
+    cfg = tmp_path/'m/tokenizer/tokenizer_config.json'
+    d = json.loads(cfg.read_text())
+    cfg.write_text('{}' if edit == '{}' else json.dumps({k: v for k, v in d.items() if k != 'model_max_length'}))
+    with pytest.raises(ModelError, match='the tokenizer pads text to .* tokens but the text encoder reads at most 77'):
+        load_components(tmp_path/'m')
+
+def test_an_empty_checkpoint_dir_is_refused():
+    import torch
+    from miniai.training import fit
+    with pytest.raises(ValueError, match='checkpoint_dir is required'):
+        fit(torch.nn.Linear(1, 1), lambda g: (torch.zeros(1, 1),), 1, checkpoint_dir='')
+    assert not list(Path('.').glob('checkpoint-*'))
+
+def test_the_commands_bound_their_work(python_m, tmp_path):
+    "More work than MAX_COMMAND_WORK is refused before it starts, naming --force"
+    code, _, err = python_m('miniai.stable_diffusion', 'a red seven', '--n', '100000', '--steps', '30', '--out', tmp_path/'g.png')
+    assert code == 2 and 'more than the 100,000,000 it takes at once: pass --force' in err, err
+    assert not (tmp_path/'g.png').exists()
+
+def test_the_sketch_pad_refuses_a_huge_drawing_before_decoding_it(tmp_path, monkeypatch):
+    import gradio as gr
+    from PIL import Image
+    from gradio.components.image_editor import EditorData
+    from gradio.data_classes import FileData
+    from miniai.app import BoundedSketchpad
+    p = tmp_path/'huge.png'
+    Image.new('1', (6000, 6000)).save(p)
+    pad = BoundedSketchpad(type='pil')
+    monkeypatch.setattr(Image.Image, 'load', lambda self: pytest.fail('the drawing was decoded'))
+    with pytest.raises(gr.Error, match='sketch is 6000x6000, larger than the 2048x2048 allowed'):
+        pad.preprocess(EditorData(background=None, layers=[], composite=FileData(path=str(p))))

@@ -3,7 +3,7 @@ import threading, time
 import numpy as np, pytest, torch
 from PIL import Image
 from miniai.miniature import digit_prompt
-from miniai.serving import (serve_models, get_model, read_upload, stoppable, generate_stream, check_work,
+from miniai.serving import (serve_models, get_model, read_upload, stoppable, generate_stream, check_request_work,
                             MAX_REQUEST_WORK)
 
 def test_only_served_models(tmp_path):
@@ -62,6 +62,6 @@ def test_stoppable_raises_what_the_work_raises_and_polls():
 
 def test_check_work():
     c = get_model()
-    check_work(c, (32, 32), MAX_REQUEST_WORK // 64)
+    check_request_work(c, (32, 32), MAX_REQUEST_WORK // 64)
     with pytest.raises(ValueError, match=r'this request is 2,000,064 latent pixels x UNet evaluations'):
-        check_work(c, (32, 32), MAX_REQUEST_WORK // 64 + 1)
+        check_request_work(c, (32, 32), MAX_REQUEST_WORK // 64 + 1)
