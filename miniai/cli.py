@@ -100,14 +100,14 @@ def check_size_limit(c, height, width, name='height/width'):
 MAX_COMMAND_WORK = 100_000_000
 
 def check_work(c, size, evaluations, limit=MAX_COMMAND_WORK, what='this command',
-               instead='pass --force to run it anyway'):
+               allowed='a command takes at once', instead='pass --force to run it anyway'):
     """Refuse, before it starts, work over `limit` latent pixels x UNet evaluations (each image of a batch counted);
     `size`: (height, width) in pixels"""
     f = vae_scale_factor(c)
     work = (size[0] // f) * (size[1] // f) * evaluations
     if work > limit:
-        raise ValueError(f"{what} is {work:,} latent pixels x UNet evaluations, more than the {limit:,} it takes "
-                         f"at once: {instead}")
+        raise ValueError(f"{what} is {work:,} latent pixels x UNet evaluations, more than the {limit:,} {allowed}: "
+                         f"{instead}")
 
 BAD_ARGUMENT = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
                 PermissionError)   # what a command line reports as a bad argument (exit status 2)

@@ -176,5 +176,5 @@ MAX_REQUEST_WORK = 2_000_000   # latent pixels x UNet evaluations in one request
 def check_request_work(c, size, evaluations):
     """Refuse a request whose work, latent pixels x UNet evaluations (each image of a batch counted), is over
     `MAX_REQUEST_WORK`, so that no request holds the only worker for an hour; `size`: (height, width) in pixels"""
-    check_work(c, size, evaluations, MAX_REQUEST_WORK, 'this request',
+    check_work(c, size, evaluations, MAX_REQUEST_WORK, 'this request', 'this server takes at once',
                'ask for fewer images or steps, or a smaller image')

@@ -289,7 +289,7 @@ def test_an_empty_checkpoint_dir_is_refused():
 def test_the_commands_bound_their_work(python_m, tmp_path):
     "More work than MAX_COMMAND_WORK is refused before it starts, naming --force"
     code, _, err = python_m('miniai.stable_diffusion', 'a red seven', '--n', '100000', '--steps', '30', '--out', tmp_path/'g.png')
-    assert code == 2 and 'more than the 100,000,000 it takes at once: pass --force' in err, err
+    assert code == 2 and 'more than the 100,000,000 a command takes at once: pass --force' in err, err
     assert not (tmp_path/'g.png').exists()
 
 def test_the_sketch_pad_refuses_a_huge_drawing_before_decoding_it(tmp_path, monkeypatch):
