@@ -23,7 +23,8 @@ from fastcore.script import call_parse
 from .data import check_int, check_number
 from .scenes import INKS, BACKGROUNDS, SLOTS, SIDE, scene_of, render
 from .clip import complete_caption
-from .evaluate import load_judge, read_scenes, draws_scenes
+from .judge import load_judge, read_scenes
+from .loading import draws_scenes
 from .miniature import digit_prompt
 from .sampling import native_size
 from .loading import SCHEDULERS

@@ -135,7 +135,7 @@ def masked_decode(c, enc, query, mask, *, strength=DIFFEDIT.strength, steps=DIFF
 # %% ../nbs/05_diffedit.ipynb #783b2468
 def diffedit_defaults(c, **given):
     """The DiffEdit settings measured on the kind of model `c` is: `SCENE_DIFFEDIT` for one that draws the colour
-    scenes of 06a (32x64: two 32x32 slots side by side), `DIFFEDIT` for the others; with the settings in `given`
+    scenes of 03b (32x64: two 32x32 slots side by side), `DIFFEDIT` for the others; with the settings in `given`
     that are not None instead"""
     own = SCENE_DIFFEDIT if native_size(c) == (32, 64) else DIFFEDIT
     return dataclasses.replace(own, **{k: v for k, v in given.items() if v is not None})

@@ -25,7 +25,7 @@ from .cli import cli_errors, command_line
 from .plumbing import OutputFolder, as_door
 from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
                              finish_checkpoints)
-from .evaluate import draws_scenes
+from .loading import draws_scenes
 from .train_tiny import encode_dataset, draw_latents, scene_training_set, SceneCaptions, stored_parts
 from fastcore.script import call_parse
 
@@ -388,7 +388,8 @@ def bench_scene_distill(student, teacher, n=100, batch=10, repeats=3, guidance_s
     """A 4-step student of a colour teacher (folders or embedded names) against it: the judge's shares, slot FID and
     CLIP score of the teacher at 30 guided LMS steps and at 4 guided DDIM steps, and of the student at 4 (`n` prompts
     of each kind); then its speed against diffusers' pipeline on the teacher"""
-    from miniai.evaluate import scene_quality, scene_quality_table, slot_fid_reference, load_judge
+    from miniai.evaluate import scene_quality, scene_quality_table, slot_fid_reference
+    from miniai.judge import load_judge
     from miniai.clip import load_clip
     # 1. the models, the judge and the CLIP, each loaded once
     teacher, student = load_components(teacher), load_components(student)

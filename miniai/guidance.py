@@ -17,8 +17,9 @@ from .sampling import generate_latents, decode, cfg
 from .loading import load_components
 from .scenes import scenes, scenes_tensor
 from .clip import complete_caption
-from .evaluate import (train_classifier, features, fid, accuracy, digits_of, draws_scenes, balanced, load_judge,
-                             read_scenes, prompt_scores)
+from .evaluate import train_classifier, fid, accuracy, balanced, prompt_scores
+from .judge import features, digits_of, load_judge, read_scenes
+from .loading import draws_scenes
 
 # %% ../nbs/10_guidance.ipynb #8a3650a4
 def _norm(x):

@@ -26,8 +26,9 @@ from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
 from .training import fit, frozen_copy
 from .diffedit import diffedit, SCENE_DIFFEDIT, DIFFEDIT
-from .evaluate import (train_classifier, classify, digits_of, digit_image, DIFFEDIT_PAIRS, load_judge, read_slots,
-                             ink_to_digits)
+from .evaluate import train_classifier, DIFFEDIT_PAIRS
+from .judge import classify, digits_of, load_judge, read_slots, ink_to_digits
+from .loading import digit_image
 from .scene_edits import slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene, succeeded, mean_measures
 
 # %% ../nbs/12_imagic.ipynb #31772ecd

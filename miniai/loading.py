@@ -7,15 +7,18 @@ Docs: https://miniai.github.io/miniai/loading.html.md"""
 # %% auto #0
 __all__ = ['SD_SCHEDULER_CONFIG', 'MODEL_SCHEDULE_KEYS', 'SCHEDULERS', 'DEFAULT_MODEL', 'ModelError', 'ModelNotFoundError',
            'make_scheduler', 'model_schedule', 'quiet_libraries', 'cpu_bf16', 'check_parts_fit',
-           'components_from_parts', 'with_scheduler', 'notebook_setup', 'assets_dir', 'embedded_models',
-           'default_model_dir', 'load_components']
+           'components_from_parts', 'with_scheduler', 'notebook_setup', 'embedded_models', 'default_model_dir',
+           'load_components', 'draws_scenes', 'digit_image']
 
 # %% ../nbs/04b_loading.ipynb #e62ce1cd
 import dataclasses, functools, json, os, socket, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import torch
-from .sampling import Components, check_sample_size
+from .data import valid_digit_image
+from .plumbing import assets_dir
+from .scenes import SIDE, scene_of
+from .sampling import Components, check_sample_size, native_size
 from .miniature import tiny_parts
 
 # %% ../nbs/04b_loading.ipynb #7fdc8c2f
@@ -164,11 +167,6 @@ def notebook_setup():
     return model
 
 # %% ../nbs/04b_loading.ipynb #fcddbe94
-def assets_dir():
-    "The package's folder of embedded models"
-    import miniai
-    return Path(miniai.__file__).parent/'assets'
-
 DEFAULT_MODEL = 'scene-sd'   # the embedded model `load_components()` loads when given none
 
 def embedded_models():
@@ -297,3 +295,15 @@ def _load_model_parts(model):
             except OSError as e: raise ModelError(f"could not load model {model!r}: {e}. {how}") from None
     else: raise TypeError(f"model must be a hub id, a folder path or None, got {type(model).__name__}")
     return parts
+
+# %% ../nbs/04b_loading.ipynb #6daf66e5
+def draws_scenes(c):
+    "Whether the model `c` draws the colour scenes of `03b_scenes`: its pictures are a scene's size"
+    return native_size(c) == (SIDE, 2 * SIDE)
+
+def digit_image(c, digit, k=0):
+    """The `k`-th validation `digit` as the model `c` takes it: a scene (white, left slot, black background) if `c`
+    draws scenes, else the grey digit at `c`'s native size"""
+    if draws_scenes(c): return scene_of(((digit, 'white'), None), 'black', k).image
+    h, w = native_size(c)
+    return valid_digit_image(digit, k).resize((w, h))

@@ -19,7 +19,8 @@ from .sampling import generate
 from .diffedit import diffedit, upsample_mask, paste_outside, SCENE_DIFFEDIT
 from .scenes import INKS, BACKGROUNDS, SIDE, scenes
 from .clip import complete_caption
-from .evaluate import read_slots, read_scenes, load_judge, scene_model
+from .evaluate import scene_model
+from .judge import read_slots, read_scenes, load_judge
 
 # %% ../nbs/08a_scene_edits.ipynb #776b9248
 SceneEdit = namedtuple('SceneEdit', 'scene kind slot new query')   # kind: 'digit', 'ink' or 'background'

@@ -25,7 +25,7 @@ from .sampling import diffusers_pipeline, generate
 from .loading import make_scheduler, components_from_parts
 from .cli import cli_errors, command_line
 from .plumbing import OutputFolder, as_door, check_out
-from .evaluate import load_judge, read_scenes, scene_scores, vae_reconstruction   # the judge of 08_evaluate
+from .judge import load_judge, read_scenes, scene_scores, vae_reconstruction   # the judge of 03c_judge
 from .training import (fit, is_main_process, stage_checkpoint_dir, clear_checkpoints, finish_checkpoints,
                              frozen_copy, measure_every, training_time)
 

@@ -1,4 +1,4 @@
-"The colour world (06a_scenes): scenes of real digits, their captions, and the rules they keep."
+"The colour world (03b_scenes): scenes of real digits, their captions, and the rules they keep."
 import random, re
 import numpy as np, pytest, torch
 from miniai.scenes import (scenes, caption, draw_layout, digit_pool, render, PALETTE, INKS, BACKGROUNDS, HELD_OUT,
