@@ -26,7 +26,7 @@ from .clip import complete_caption
 from .judge import load_judge, read_scenes
 from .loading import draws_scenes
 from .miniature import digit_prompt
-from .sampling import native_size
+from .sampling import SAMPLING, native_size
 from .loading import SCHEDULERS
 from .diffedit import DIFFEDIT, SCENE_DIFFEDIT, check_denoising_steps, diffedit_defaults
 from .imagic import IMAGIC, imagic, image_to_size
@@ -193,7 +193,7 @@ def _job(work, idle):
     return stoppable(lambda emit, check: work(check), idle, poll=0.2)
 
 @shown_errors
-def generate_images(prompt, negative_prompt='', steps=30, guidance_scale=7.5, scheduler=OWN_SCHEDULER, seed=0, n=1,
+def generate_images(prompt, negative_prompt='', steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, scheduler=OWN_SCHEDULER, seed=0, n=1,
                     model=None, progress=gr.Progress()):
     "Images for `prompt`: the intermediate latents while it runs, then the result"
     c = for_request(get_model(model), None if scheduler in (None, OWN_SCHEDULER) else scheduler)

@@ -28,10 +28,17 @@ def run_benchmark(what, **kwargs):
     return getattr(importlib.import_module(mod), fn)(**kwargs)
 
 # %% ../nbs/99_bench.ipynb #4e0cd609
+def _default(what, name):
+    "The default of argument `name` of the benchmark `what`, read from its function: help never restates it"
+    import importlib, inspect
+    mod, fn = BENCHMARKS[what]
+    return inspect.signature(getattr(importlib.import_module(mod), fn)).parameters[name].default
+
 def _parser():
     """One sub-command per benchmark, each with its own options and --help; an argument error is one line (and exit
     status 2)"""
     import argparse
+    from miniai.sampling import SAMPLING
     class OneLine(argparse.ArgumentParser):
         def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
     p = OneLine(prog='python -m miniai.bench',
@@ -42,9 +49,9 @@ def _parser():
     sd = sub.add_parser('sd', help="our sampler against diffusers' pipeline, alternating")
     sd.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda if available')
     sd.add_argument('--size', choices=['tiny', 'embedded', 'sd15'], help='default: embedded')
-    sd.add_argument('--steps', type=int, help='denoising steps (default 30, or 50 for sd15)')
+    sd.add_argument('--steps', type=int, help=f'denoising steps (default {SAMPLING.steps}, or 50 for sd15)')
     sd.add_argument('--batch', type=int, help='images per run (default 10, or 1 for sd15)')
-    sd.add_argument('--repeats', type=int, help='alternating pairs to time (default 8)')
+    sd.add_argument('--repeats', type=int, help=f"alternating pairs to time (default {_default('sd', 'repeats')})")
     sd.add_argument('--compile', action='store_true',
                     help='our UNet compiled with freezing; then also against diffusers with the same compiled UNet')
     sd.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'],
@@ -59,38 +66,39 @@ def _parser():
     d.add_argument('--run',
                    help="a full run's folder (python -m miniai.distill --out RUN) for the students besides the "
                         "shipped 4-step one")
-    d.add_argument('--per-digit', type=int, help='images per digit for accuracy and FID (default 20)')
-    d.add_argument('--repeats', type=int, help='timed repeats (default 3)')
+    d.add_argument('--per-digit', type=int,
+                   help=f"images per digit for accuracy and FID (default {_default('distill', 'per_digit')})")
+    d.add_argument('--repeats', type=int, help=f"timed repeats (default {_default('distill', 'repeats')})")
     d.add_argument('--compile', action='store_true',
                    help='also the teacher and the 4-step student in bfloat16 with the compiled UNet')
     e = sub.add_parser('edit', help='SDEdit, DiffEdit and Imagic on validation digits, then on colour scenes, '
                                     'each at its best setting')
-    e.add_argument('--per-pair', type=int, help='measured digits per (from, to) pair (default 10)')
-    e.add_argument('--sweep-per-pair', type=int, help='digits per pair for choosing the settings (default 2)')
+    e.add_argument('--per-pair', type=int, help=f"measured digits per (from, to) pair (default {_default('edit', 'per_pair')})")
+    e.add_argument('--sweep-per-pair', type=int, help=f"digits per pair for choosing the settings (default {_default('edit', 'sweep_per_pair')})")
     e.add_argument('--n-scene', type=int,
-                   help='one-slot edits of colour scenes measured (default 16; half as many swept)')
+                   help=f"one-slot edits of colour scenes measured (default {_default('edit', 'n_scene')}; half as many swept)")
     e.add_argument('--only', choices=['digits', 'scenes'], help='only the grey digits, or only the colour scenes')
     s = sub.add_parser('scenes',
                        help="a colour model: the judge's shares per kind of prompt, slot FID, CLIP score, spread")
     s.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
-    s.add_argument('--n', type=int, help='prompts of each kind (default 100)')
-    s.add_argument('--steps', type=int, help='denoising steps (default 30)')
+    s.add_argument('--n', type=int, help=f"prompts of each kind (default {_default('scenes', 'n')})")
+    s.add_argument('--steps', type=int, help=f"denoising steps (default {_default('scenes', 'steps')})")
     s.add_argument('--dtype', choices=['float32', 'bfloat16'], help="the model's dtype (default: the device's)")
     s.add_argument('--compile', action='store_true', help='the UNet and the decoder compiled with freezing')
     sd2 = sub.add_parser('scene-distill',
                          help="a colour teacher's 4-step student against it: the scene measures, speed")
     sd2.add_argument('--student', required=True, help="the student's folder (python -m miniai.distill --world scenes)")
     sd2.add_argument('--teacher', required=True, help="the colour teacher's folder or embedded name")
-    sd2.add_argument('--n', type=int, help='prompts of each kind (default 100)')
-    sd2.add_argument('--repeats', type=int, help='timed repeats (default 3)')
+    sd2.add_argument('--n', type=int, help=f"prompts of each kind (default {_default('scene-distill', 'n')})")
+    sd2.add_argument('--repeats', type=int, help=f"timed repeats (default {_default('scene-distill', 'repeats')})")
     se = sub.add_parser('scene-edit', help="SDEdit and DiffEdit on one-slot and background edits of two-digit scenes")
     se.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
-    se.add_argument('--n', type=int, help='one-slot edits measured (default 48; half as many others for the sweep)')
-    se.add_argument('--n-background', type=int, help='background edits measured (default 16)')
+    se.add_argument('--n', type=int, help=f"one-slot edits measured (default {_default('scene-edit', 'n')}; half as many others for the sweep)")
+    se.add_argument('--n-background', type=int, help=f"background edits measured (default {_default('scene-edit', 'n_background')})")
     g = sub.add_parser('gpu', help='the prepared GPU check: CUDA tests, fp16 agreement, SD v1.5 timings, numba kernel')
-    g.add_argument('--out', help='folder for gpu_check.json and gpu_check.md (default out/gpu)')
-    g.add_argument('--wheels', help='folder of the carried wheels (default .whl)')
-    g.add_argument('--repeats', type=int, help='alternating pairs per SD v1.5 timing (default 3)')
+    g.add_argument('--out', help=f"folder for gpu_check.json and gpu_check.md (default {_default('gpu', 'out')})")
+    g.add_argument('--wheels', help=f"folder of the carried wheels (default {_default('gpu', 'wheels')})")
+    g.add_argument('--repeats', type=int, help=f"alternating pairs per SD v1.5 timing (default {_default('gpu', 'repeats')})")
     return p
 
 def bench_cli(argv=None):

@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.script import call_parse
 from .data import atomic_path, check_int, check_number, image_grid
-from .sampling import image_to_tensor, vae_scale_factor, default_size, make_generator, generate
+from .sampling import SAMPLING, image_to_tensor, vae_scale_factor, default_size, make_generator, generate
 from .loading import make_scheduler, load_components
 
 # %% ../nbs/04c_cli.ipynb #26efcc7c
@@ -131,8 +131,8 @@ def cli_errors(prog):
 def sample_cli(prompt:str,          # what to draw; several prompts separated by | give one row each
                negative:str=None,   # negative prompt
                n:int=4,             # images per prompt
-               steps:int=50,        # denoising steps
-               guidance:float=7.5,  # guidance scale
+               steps:int=SAMPLING.steps,                    # denoising steps
+               guidance:float=SAMPLING.guidance_scale,      # guidance scale
                seed:int=0,          # random seed
                height:int=None,     # image height in pixels (default: the model's)
                width:int=None,      # image width in pixels (default: the model's)

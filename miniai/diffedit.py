@@ -16,7 +16,7 @@ import numpy as np, torch
 import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .sampling import (encode_image, embed_text, as_prompts, generate_latents, predict_noise, decode,
+from .sampling import (SAMPLING, encode_image, embed_text, as_prompts, generate_latents, predict_noise, decode,
                              vae_scale_factor, start_step, random_latents, make_generator, check_strength,
                              check_prompt, diffusers_pipeline, image_to_tensor, native_size)
 from .data import check_int, check_number, image_grid
@@ -31,7 +31,7 @@ class DiffEditSettings:
     threshold: float = 0.3        # where to cut the rescaled difference map, [0, 1] (the paper: 0.5)
     n: int = 10                   # noise draws the mask averages (the paper: 10)
     steps: int = 50               # DDIM steps
-    guidance_scale: float = 7.5   # guidance of the edit
+    guidance_scale: float = SAMPLING.guidance_scale   # guidance of the edit
     composite: bool = False       # paste the input's own pixels back outside the mask (`paste_outside`, below)
 
 DIFFEDIT = DiffEditSettings()

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from .data import get_mnist, digits_to_images, atomic_path, check_int, image_grid
 from .matmul import time_call
 from .miniature import random_caption, captions, digit_prompt
-from .sampling import embed_text, cfg, guidance_embedding, generate, diffusers_pipeline, native_size
+from .sampling import SAMPLING, embed_text, cfg, guidance_embedding, generate, diffusers_pipeline, native_size
 from .loading import load_components, with_scheduler, DEFAULT_MODEL
 from .cli import cli_errors, command_line
 from .plumbing import OutputFolder, as_door
@@ -282,7 +282,7 @@ def distill_cli(out:str=None,              # folder for the students and the log
         print(json.dumps(log, indent=1))
 
 # %% ../nbs/11_distill.ipynb #25b3eb12
-def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=7.5, seed=0, path=None, teacher=None):
+def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=SAMPLING.guidance_scale, seed=0, path=None, teacher=None):
     """The teacher with CFG (DDIM, trailing spacing) beside each student of the full run in `run`, at the student's own
     step count (16: the stage-1 student); a row per count, digits 0-9; saved to `path` if given. `teacher`: default the
     default model"""
@@ -317,7 +317,7 @@ def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out
     out(f"{name:<34} {steps:>5} {scale:>8} {r['accuracy']:>8.1%} {r['fid']:>7.2f} {sec * 1000:>9.1f} {1 / sec:>9.1f}")
     return r
 
-def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=7.5, clf=None, compile=False, out=print):
+def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=SAMPLING.guidance_scale, clf=None, compile=False, out=print):
     """The default model (the teacher) at 30, 8 and 4 guided steps against the students at their own steps (the
     shipped `digits-4step`, and those of a full run's folder `run`): accuracy, FID, speed; the 4-step student against
     diffusers' pipeline, its guidance, bfloat16; with `compile`, the teacher and the student in bfloat16 with the
@@ -372,7 +372,7 @@ def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, c
     pipe.set_progress_bar_config(disable=True)
     p, (h, w) = [prompt or digit_prompt(7)] * batch, native_size(teacher)
     ours = lambda: generate(student, p, steps=4, guidance_scale=guidance_scale, seed=0, progress=False, compile=compile)
-    theirs = lambda: pipe(p, height=h, width=w, num_inference_steps=30, guidance_scale=guidance_scale).images
+    theirs = lambda: pipe(p, height=h, width=w, num_inference_steps=SAMPLING.steps, guidance_scale=guidance_scale).images
     ts, tt = [], []   # both make PIL images: text encoding, the loop and the VAE decode, nothing else
     for _ in range(repeats + 1):
         ts.append(time_call(ours, max_reps=1, stat=min))
@@ -384,7 +384,7 @@ def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, c
         "the images/s")
     return speedup
 
-def bench_scene_distill(student, teacher, n=100, batch=10, repeats=3, guidance_scale=7.5, out=print):
+def bench_scene_distill(student, teacher, n=100, batch=10, repeats=3, guidance_scale=SAMPLING.guidance_scale, out=print):
     """A 4-step student of a colour teacher (folders or embedded names) against it: the judge's shares, slot FID and
     CLIP score of the teacher at 30 guided LMS steps and at 4 guided DDIM steps, and of the student at 4 (`n` prompts
     of each kind); then its speed against diffusers' pipeline on the teacher"""

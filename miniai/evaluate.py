@@ -22,7 +22,7 @@ from .data import get_mnist, valid_digit_image, check_number
 from .plumbing import as_door
 from .matmul import time_call
 from .miniature import WORDS, digit_prompt
-from .sampling import generate, generate_latents, native_size
+from .sampling import SAMPLING, generate, generate_latents, native_size
 from .loading import load_components, draws_scenes, digit_image
 from .judge import (digit_classifier, classify, features, pil_to_digits, BACKGROUND_TOLERANCE,
                           background_distances, scene_background, slot_ink, ink_amounts, ink_to_digits, read_slots,
@@ -82,7 +82,7 @@ def balanced(x, y, per_digit):
     return x[idx], y[idx]
 
 # %% ../nbs/08_evaluate.ipynb #9dd14251
-def sample_digits(c, per_digit=20, steps=30, guidance_scale=7.5, seed=0, **kwargs):
+def sample_digits(c, per_digit=20, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, seed=0, **kwargs):
     "`per_digit` images of each digit 0-9 from the model `c`, as (N,784) digits in [0,1], and the digits asked for"
     xs = [digits_of(generate(c, [digit_prompt(d)] * per_digit, steps=steps, guidance_scale=guidance_scale,
                              seed=seed + d, progress=False, **kwargs)) for d in range(10)]
@@ -119,14 +119,14 @@ def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, th
     mean = lambda v: float(np.mean(v)) if v else float('nan')   # nan: no edit had a pixel on that side of its mask
     return dict(accuracy=mean(hits), change_outside=mean(outside), change_inside=mean(inside))
 
-def sampling_speed(c, batch=10, steps=30):
+def sampling_speed(c, batch=10, steps=SAMPLING.steps):
     "Images per second generating `batch` images at `steps` steps (after a short warm-up)"
     generate(c, [digit_prompt(1)] * batch, steps=2, seed=0, progress=False)   # the warm-up: two steps are enough
     run = lambda: generate(c, [digit_prompt(1)] * batch, steps=steps, seed=0, progress=False)
     return batch / time_call(run, warmup=False, max_reps=1)
 
 # %% ../nbs/08_evaluate.ipynb #0eb946be
-def evaluate_quality(c=None, clf=None, per_digit=20, steps=30, guidance_scale=7.5, pairs=DIFFEDIT_PAIRS, per_pair=10,
+def evaluate_quality(c=None, clf=None, per_digit=20, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, pairs=DIFFEDIT_PAIRS, per_pair=10,
                      strength=0.7, threshold=0.3, seed=0, out=print):
     """Measure a model's digits (default: the embedded model's): the judge (trained here unless given), generation
     accuracy and FID, DiffEdit, speed"""
@@ -272,7 +272,7 @@ def spread(images):
     "Mean distance between every two of `images` (scenes), pixels in [0, 1]"
     return float(torch.pdist(scenes_tensor(images).float().flatten(1) / 255).mean())
 
-def spread_ratio(c, texts, per_prompt=8, steps=30, guidance_scale=7.5, seed=0, pool=4000, compile=False):
+def spread_ratio(c, texts, per_prompt=8, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, seed=0, pool=4000, compile=False):
     """Per prompt: the spread of `per_prompt` samples over that of as many real validation scenes fitting the prompt
     (`compile`: sampled with the compiled UNet and decoder)"""
     real = scenes(pool, seed=seed + 1, split='valid')
@@ -290,7 +290,7 @@ def slot_fid_reference(judge, n=100):
     features = slot_features(judge, [s.image for s in scenes(1000, seed=5, split='valid')])
     return dict(features=features, floor=fid(slot_features(judge, [s.image for s in scenes(n, seed=6)]), features))
 
-def scene_quality(c, judge, clip=None, n=100, steps=30, guidance_scale=7.5, seed=0, n_spread=4, reference=None,
+def scene_quality(c, judge, clip=None, n=100, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, seed=0, n_spread=4, reference=None,
                   compile=False):
     """The colour model `c`'s measures per kind of prompt (`scene_prompts`): the judge's `prompt_scores`, slot FID
     against validation scenes (and its floor: as many real training scenes), the CLIP score (`clip`: (model,
@@ -332,7 +332,7 @@ def scene_model(model=None, dtype=None):
                          "not 32x64 colour scenes")
     return c
 
-def bench_scenes(model=None, n=100, steps=30, dtype=None, compile=False, out=print):
+def bench_scenes(model=None, n=100, steps=SAMPLING.steps, dtype=None, compile=False, out=print):
     """`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table;
     in `dtype` (default: the device's), with `compile` the UNet and decoder compiled"""
     c, judge = scene_model(model, dtype), load_judge()
@@ -366,7 +366,7 @@ class AttentionRecorder:
         return self.processor(attn, hidden_states, encoder_hidden_states, **kwargs)
 
 @torch.no_grad()
-def cross_attention_maps(c, prompt, seed=0, steps=30, guidance_scale=7.5):
+def cross_attention_maps(c, prompt, seed=0, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale):
     """Sample `prompt` on a copy of the UNet that records its cross-attention: `(tokens, maps, latents)`, `maps` of
     shape (tokens, h, w) at the latents' size, averaged over heads, layers and steps"""
     unet = copy.deepcopy(c.unet)   # the caller's UNet keeps its own processors

@@ -13,7 +13,7 @@ __all__ = ['VARIANTS', 'SCALES', 'cfg_rescale_pred', 'cfg_rescale_update', 'cfg_
 import numpy as np, torch
 from .data import get_mnist, digits_to_images
 from .miniature import digit_prompt
-from .sampling import generate_latents, decode, cfg
+from .sampling import SAMPLING, generate_latents, decode, cfg
 from .loading import load_components
 from .scenes import scenes, scenes_tensor
 from .clip import complete_caption
@@ -46,7 +46,7 @@ def guidance_decay(start=7.5, end=1.0):
     return lambda i, n: start + (end - start) * i / max(n - 1, 1)
 
 # %% ../nbs/10_guidance.ipynb #6a29f1f6
-def update_ratio(c, steps=30, seed=0):
+def update_ratio(c, steps=SAMPLING.steps, seed=0):
     "Mean of ‖t − u‖ / ‖u‖ (text minus unconditional prediction, over the unconditional) in a guided run per digit"
     ratios = []
     def recording_cfg(u, t, g):
@@ -86,7 +86,7 @@ def overshoot(c, latents):
     x = c.vae.decode(latents.to(c.device, c.dtype) / c.vae.config.scaling_factor).sample
     return (x.float().abs() - 1).clamp_min(0).mean().item()
 
-def measure_variant(c, clf, reference, ref_std, per_digit=20, steps=30, seed=0, **kwargs):
+def measure_variant(c, clf, reference, ref_std, per_digit=20, steps=SAMPLING.steps, seed=0, **kwargs):
     "Accuracy, FID against `reference`, overshoot and latent std ratio of `per_digit` images of each digit"
     lats = torch.cat([generate_latents(c, [digit_prompt(d)] * per_digit, steps=steps, seed=seed + d, progress=False,
                                        **kwargs) for d in range(10)])
@@ -98,7 +98,7 @@ def measure_variant(c, clf, reference, ref_std, per_digit=20, steps=30, seed=0, 
 SCALES = (1, 2, 4, 7.5, 15, 30, 60)
 
 
-def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), per_digit=10, steps=30, seed=0,
+def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), per_digit=10, steps=SAMPLING.steps, seed=0,
                    out=print):
     "Every variant at every guidance scale, measured; prints a table and returns its rows (dicts)"
     c = c or load_components()
@@ -157,7 +157,7 @@ def chroma(images):
     return (x.max(1).values - x.min(1).values).mean().item()
 
 # %% ../nbs/10_guidance.ipynb #8849cb50
-def measure_colour_variant(c, judge, real, ref_std, steps=30, seed=0, **kwargs):
+def measure_colour_variant(c, judge, real, ref_std, steps=SAMPLING.steps, seed=0, **kwargs):
     """One picture for the complete caption of each scene of `real`: binding (the judge), chroma over the real scenes',
     overshoot, latent std over `ref_std`"""
     texts = [complete_caption(s.slots, s.background) for s in real]
@@ -167,7 +167,7 @@ def measure_colour_variant(c, judge, real, ref_std, steps=30, seed=0, **kwargs):
                 chroma=chroma(images) / chroma([s.image for s in real]), overshoot=overshoot(c, lats),
                 latent_std=lats.float().std().item() / ref_std)
 
-def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), n=20, steps=30, seed=0,
+def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), n=20, steps=SAMPLING.steps, seed=0,
                           out=print):
     "Every variant at every scale on `n` validation scenes' complete captions; prints a table and returns its rows"
     c, judge = c or load_components(), judge or load_judge()
@@ -181,7 +181,7 @@ def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tu
                   f"{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}", out)
 
 # %% ../nbs/10_guidance.ipynb #0b3fc5e1
-def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), steps=30, seed=0, r=None):
+def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), steps=SAMPLING.steps, seed=0, r=None):
     "A figure of `prompt` drawn by each variant (rows) at each guidance scale (columns), one seed"
     import matplotlib.pyplot as plt
     r = r or update_ratio(c, steps, seed)

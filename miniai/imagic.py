@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from PIL import Image
 from .data import get_mnist, check_int, check_number, image_grid
 from .miniature import digit_prompt
-from .sampling import (encode_image, embed_text, generate_latents, generate, decode, latent_shape,
+from .sampling import (SAMPLING, encode_image, embed_text, generate_latents, generate, decode, latent_shape,
                              random_latents, make_generator, default_size, check_prompt)
 from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
@@ -41,8 +41,8 @@ class ImagicSettings:
     unet_steps: int = 50           # stage B: optimiser steps fine-tuning a copy of the UNet
     unet_lr: float = 5e-5          # stage B: learning rate
     bs: int = 8                    # stages A and B: (noise, timestep) draws per step
-    steps: int = 30                # stage C: sampling steps
-    guidance_scale: float = 7.5    # stage C: guidance scale
+    steps: int = SAMPLING.steps    # stage C: sampling steps
+    guidance_scale: float = SAMPLING.guidance_scale   # stage C: guidance scale
 
 IMAGIC = ImagicSettings()
 
@@ -204,7 +204,7 @@ def edit_measures(clf, inputs, edits, targets):
 # %% ../nbs/12_imagic.ipynb #90a99479
 def sdedit_edits(c, image, source, target, strengths, seed=0, **kw):
     "Image-to-image to the target digit's prompt at each strength (30 LMS steps)"
-    return [generate(c, [digit_prompt(target)], init_image=image, strength=s, steps=30, seed=seed, progress=False)[0]
+    return [generate(c, [digit_prompt(target)], init_image=image, strength=s, steps=SAMPLING.steps, seed=seed, progress=False)[0]
             for s in strengths]
 
 def diffedit_edits(c, image, source, target, settings, seed=0, **kw):

@@ -18,7 +18,7 @@ import torch
 from .data import valid_digit_image
 from .plumbing import assets_dir
 from .scenes import SIDE, scene_of
-from .sampling import Components, check_sample_size, native_size
+from .sampling import SAMPLING, Components, check_sample_size, native_size
 from .miniature import tiny_parts
 
 # %% ../nbs/04b_loading.ipynb #7fdc8c2f
@@ -42,7 +42,7 @@ MODEL_SCHEDULE_KEYS = ('beta_start', 'beta_end', 'beta_schedule', 'num_train_tim
 SCHEDULERS = dict(lms='LMSDiscreteScheduler', ddim='DDIMScheduler', euler='EulerDiscreteScheduler',
                   dpm='DPMSolverMultistepScheduler')
 
-def make_scheduler(scheduler='lms', config=None):
+def make_scheduler(scheduler=SAMPLING.scheduler, config=None):
     "A scheduler by name ('lms', 'ddim', 'euler', 'dpm') or instance, with SD's noise schedule unless `config` is given"
     if not isinstance(scheduler, str):
         if hasattr(scheduler, 'set_timesteps') and hasattr(scheduler, 'step'): return scheduler
@@ -130,7 +130,7 @@ def check_parts_fit(parts, where='the model'):
     except ValueError as e: problems.append(str(e))
     if any(problems): raise ModelError(f"{where}: its parts do not fit together: {'; '.join(filter(None, problems))}")
 
-def components_from_parts(parts, *, device=None, dtype=None, scheduler='lms', scheduler_config=None, info=None):
+def components_from_parts(parts, *, device=None, dtype=None, scheduler=SAMPLING.scheduler, scheduler_config=None, info=None):
     """`Components` from the parts (a dict: tokenizer, text_encoder, vae, unet): on one device and dtype, frozen for
     inference, with a scheduler. Default device: CUDA if available (then float16), else the CPU in float32.
     `scheduler=None`: the model's own scheduler (`scheduler_config`'s class, spacing and prediction type) if it is one
@@ -145,7 +145,7 @@ def components_from_parts(parts, *, device=None, dtype=None, scheduler='lms', sc
     else:   # from the model's own config only what describes the model (its noise schedule, what it predicts);
             # how to sample (spacing of the steps, ...) stays with the scheduler class that was asked for
         config = model_schedule(scheduler_config)
-        scheduler = scheduler or 'lms'
+        scheduler = scheduler or SAMPLING.scheduler
     return Components(tokenizer=parts['tokenizer'], **models, scheduler=make_scheduler(scheduler, config),
                       device=device, dtype=dtype, info=dict(info or {}))
 

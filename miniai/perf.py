@@ -11,13 +11,13 @@ __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_f
 # %% ../nbs/09_performance.ipynb #dade2b3b
 import copy, dataclasses, os, platform, statistics, threading, time
 import torch
-from .sampling import (generate_latents, vae_scale_factor, native_size, default_size, latent_shape,
+from .sampling import (SAMPLING, generate_latents, vae_scale_factor, native_size, default_size, latent_shape,
                              diffusers_pipeline, compiled_unet)
 from .miniature import byte_tokenizer, tiny_parts
 from .loading import load_components, components_from_parts, with_scheduler
 
 # %% ../nbs/09_performance.ipynb #e809d853
-def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
+def sd15_components(device='cuda', dtype=torch.float16, scheduler=SAMPLING.scheduler):
     "SD v1.5's architecture (UNet, CLIP ViT-L/14 text encoder, VAE) from configs, random weights, no download"
     from transformers import CLIPTextConfig, CLIPTextModel
     from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -33,7 +33,7 @@ def sd15_components(device='cuda', dtype=torch.float16, scheduler='lms'):
     return components_from_parts(dict(tokenizer=byte_tokenizer(), text_encoder=te, vae=vae, unet=unet),
                                  device=device, dtype=dtype, scheduler=scheduler)
 
-def components_for(size, device=None, dtype=None, scheduler='lms'):
+def components_for(size, device=None, dtype=None, scheduler=SAMPLING.scheduler):
     "Components by size name: 'tiny' (untrained, 16px), 'embedded' (the default model, 32x64px) or 'sd15' (512px)"
     if size == 'sd15':
         device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -133,7 +133,7 @@ def matmul_gflops(dtype=torch.float32, device='cpu', n=2048, repeats=5):
     torch.mm(a, b)   # warm-up
     return 2 * n ** 3 / min(timed(lambda: torch.mm(a, b), device)[1] for _ in range(repeats)) / 1e9
 
-def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scale=7.5, repeats=8, compile=False,
+def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scale=SAMPLING.guidance_scale, repeats=8, compile=False,
              dtype=None, channels_last=False, diffedit=True, out=print):
     """Time our sampler against diffusers' pipeline, both on the same model; print and return the figures. Diffusers
     runs the device's default dtype, eager; ours `dtype` (default: the very same components), in `channels_last`
@@ -143,7 +143,7 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     ours_c = c if dtype in (None, c.dtype) else components_for(size, device, dtype)
     if channels_last:   # our own copy of the UNet in NHWC layout; diffusers keeps the original
         ours_c = dataclasses.replace(ours_c, unet=copy.deepcopy(ours_c.unet).to(memory_format=torch.channels_last))
-    steps, batch = steps or (50 if size == 'sd15' else 30), batch or (1 if size == 'sd15' else 10)
+    steps, batch = steps or (50 if size == 'sd15' else SAMPLING.steps), batch or (1 if size == 'sd15' else 10)
     dev, (h, w) = c.device, native_size(c)
     _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, out)
     flops = unet_flops_per_step(c, batch)
@@ -228,7 +228,7 @@ def _cpu_limits(flops_per_run, res, ours_dtype, their_dtype, limits, out):
     return dict(got, matmul_gflops={name(d): r for d, r in limits.items()})
 
 # %% ../nbs/09_performance.ipynb #d8e4e76a
-def bench_diffedit(c, steps=30, repeats=3, out=print):
+def bench_diffedit(c, steps=SAMPLING.steps, repeats=3, out=print):
     "Time our mask + encode + edit against StableDiffusionDiffEditPipeline's generate_mask + invert + __call__"
     from PIL import Image
     from miniai.diffedit import diffedit_mask, ddim_encode, masked_decode, diffusers_diffedit_pipeline

@@ -15,7 +15,7 @@ import dataclasses, random
 from collections import namedtuple
 import numpy as np, torch
 from tqdm.auto import tqdm
-from .sampling import generate
+from .sampling import SAMPLING, generate
 from .diffedit import diffedit, upsample_mask, paste_outside, SCENE_DIFFEDIT
 from .scenes import INKS, BACKGROUNDS, SIDE, scenes
 from .clip import complete_caption
@@ -107,7 +107,7 @@ def scene_edit_measures(judge, e, edited, mask=None):
 # %% ../nbs/08a_scene_edits.ipynb #b013a861
 def sdedit_scene(c, e, strength, seed=0):
     "Image-to-image of the edit `e`'s scene to its query at `strength` (30 LMS steps)"
-    return generate(c, [e.query], init_image=e.scene.image, strength=strength, steps=30, seed=seed, progress=False)[0]
+    return generate(c, [e.query], init_image=e.scene.image, strength=strength, steps=SAMPLING.steps, seed=seed, progress=False)[0]
 
 def diffedit_scene(c, e, settings=SCENE_DIFFEDIT, seed=0):
     "DiffEdit of the edit `e` with `settings`: the latents-kept picture, the pasted-back one, the mask"

@@ -15,7 +15,7 @@ import contextvars, dataclasses, queue, threading
 import numpy as np, torch
 from PIL import Image, ImageOps
 from .data import check_number, image_grid
-from .sampling import generate_latents, decode, check_prompt, image_to_tensor, vae_scale_factor, native_size
+from .sampling import SAMPLING, generate_latents, decode, check_prompt, image_to_tensor, vae_scale_factor, native_size
 from .loading import load_components, embedded_models, with_scheduler
 from .diffedit import DIFFEDIT, mask_maps, mask_overlay, diffedit
 from .cli import open_image, check_work
@@ -114,7 +114,7 @@ def stoppable(work, idle=None, poll=None):
             if kind == 'done': return
     finally: stop.set()
 
-def generate_stream(c, prompt, *, negative_prompt=None, steps=30, guidance_scale=7.5, seed=0, n=1, preview_every=5,
+def generate_stream(c, prompt, *, negative_prompt=None, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, seed=0, n=1, preview_every=5,
                     idle=None, poll=None, compile=False):
     """`generate` for a page: yields `(i, preview)` every `preview_every` steps (the first image's latents after step i,
     decoded), then `(steps, grid)` with the `n` images in rows of 4 (of 2 for wide pictures); closing it stops the

@@ -21,7 +21,7 @@ from .data import get_mnist, digits_to_images, atomic_path, check_int
 from .miniature import captions, random_caption, tiny_models
 from .scenes import SIDE, Scene, caption, scenes, scenes_tensor
 from .clip import make_tokenizer, clip_dir, load_clip, binding, clip_score, complete_caption
-from .sampling import diffusers_pipeline, generate
+from .sampling import SAMPLING, diffusers_pipeline, generate
 from .loading import make_scheduler, components_from_parts
 from .cli import cli_errors, command_line
 from .plumbing import OutputFolder, as_door, check_out
@@ -236,7 +236,7 @@ class SceneCaptions:
                 for s in (self.sc[i] for i in idx.tolist())]
 
 # %% ../nbs/07_tiny_sd.ipynb #45a5938e
-def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, steps=30, seed=1):
+def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, steps=SAMPLING.steps, seed=1):
     """Samples of `n` two-digit validation captions, from copies of `parts`: the judge's binding, the CLIP's binding,
     the CLIP score"""
     sc = [s for s in scenes(4 * n, seed=seed, split='valid') if all(s.slots)][:n]
