@@ -14,7 +14,7 @@ from fastcore.imports import IN_NOTEBOOK
 # %% ../nbs/99_bench.ipynb #5b86eed1
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
-              'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.imagic', 'bench_edit'),
+              'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.edit_comparison', 'bench_edit'),
               'scenes': ('miniai.evaluate', 'bench_scenes'), 'scene-distill': ('miniai.distill', 'bench_scene_distill'),
               'scene-edit': ('miniai.scene_edits', 'bench_scene_edit'),
               'gpu': ('miniai.gpu_check', 'gpu_check')}

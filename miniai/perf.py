@@ -6,13 +6,14 @@ Docs: https://miniai.github.io/miniai/performance.html.md"""
 
 # %% auto #0
 __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_flops_per_step', 'gpu_peak_tflops', 'timed',
-           'alternate', 'cpu_name', 'matmul_gflops', 'bench_sd', 'bench_diffedit']
+           'alternate', 'cpu_name', 'matmul_gflops', 'bench_sd', 'bench_diffedit', 'ReadsAsInner', 'FrozenCompiled',
+           'TextKeysPadded', 'frozen_compiled', 'compiled_unet', 'compiled_decoder', 'remember_lms_coefficients']
 
 # %% ../nbs/09_performance.ipynb #dade2b3b
 import copy, dataclasses, os, platform, statistics, threading, time
 import torch
 from .sampling import (SAMPLING, generate_latents, vae_scale_factor, native_size, default_size, latent_shape,
-                             diffusers_pipeline, compiled_unet)
+                             diffusers_pipeline, VAEDecoder)
 from .miniature import byte_tokenizer, tiny_parts
 from .loading import load_components, components_from_parts, with_scheduler
 
@@ -254,3 +255,89 @@ def bench_diffedit(c, steps=SAMPLING.steps, repeats=3, out=print):
     out(f"DiffEdit (mask n=10 + encode + edit, {steps} steps, strength 0.5): ours {statistics.median(to):.3f} s, "
         f"diffusers {statistics.median(tt):.3f} s, ratio median {r:.3f} over {repeats} pairs")
     return dict(diffedit_ours_s=statistics.median(to), diffedit_diffusers_s=statistics.median(tt), diffedit_ratio=r)
+
+# %% ../nbs/09_performance.ipynb #eae6484a
+class ReadsAsInner(torch.nn.Module):
+    "A wrapper that reads as the module it wraps, `inner()`: what it lacks (config, dtype, device, ...) is that one's"
+    holder = None   # the attribute that holds the wrapped module
+    def inner(self): return getattr(self, self.holder)
+    def __getattr__(self, name):
+        try: return super().__getattr__(name)
+        except AttributeError:
+            if name == self.holder: raise   # not built yet (a copy being made): nothing to look in
+            return getattr(self.inner(), name)
+
+class FrozenCompiled(ReadsAsInner):
+    """`module` compiled by inductor with freezing, which is a setting read when a graph compiles: each call runs
+    with it on, since torch compiles at the first call and again for each new shape. Otherwise it reads as `module`"""
+    holder = 'compiled'
+    def __init__(self, module):
+        super().__init__()
+        self.compiled = torch.compile(module)
+        # on the CPU, the generated code that calls the kernels in turn is C++ rather than Python: less overhead
+        self.settings = dict(freezing=True, cpp_wrapper=all(p.device.type == 'cpu' for p in module.parameters()))
+    def forward(self, *args, **kwargs):
+        with torch._inductor.config.patch(**self.settings): return self.compiled(*args, **kwargs)
+    def inner(self): return self.compiled._orig_mod
+
+class TextKeysPadded(ReadsAsInner):
+    """`unet` with the text it attends to padded on the CPU to a multiple of 16 tokens, the padding masked: the same
+    output, and the CPU's fused attention kernel takes about half the time over 80 keys that it takes over 77"""
+    holder = 'unet'
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+    def forward(self, sample, timestep, encoder_hidden_states, *args, encoder_attention_mask=None, **kwargs):
+        text, n = encoder_hidden_states, encoder_hidden_states.shape[1]
+        if encoder_attention_mask is None and text.device.type == 'cpu' and n % 16:   # a caller's mask is kept
+            text = torch.nn.functional.pad(text, (0, 0, 0, -n % 16))   # zero tokens at the end, that no query sees
+            encoder_attention_mask = (torch.arange(text.shape[1], device=text.device) < n).expand(len(text), -1)
+        return self.unet(sample, timestep, text, *args, encoder_attention_mask=encoder_attention_mask, **kwargs)
+
+_COMPILED = {}   # (id(model), wrapper) -> (model, where its weights are held, their state, the compiled module)
+
+def _weight_slots(model):
+    "Each weight of `model` as (the module that holds it, its name): walked once, read at every call"
+    return [(m, n) for m in model.modules() for n, p in m._parameters.items() if p is not None]
+
+def _weights_state(slots):
+    """The tensor in each slot (a new one: assigned), its version (it rises with each in-place change, under
+    `no_grad` too) and its storage (`p.data = ...`)"""
+    return [(id(p), p._version, p.data_ptr()) for p in (m._parameters[n] for m, n in slots)]
+
+def frozen_compiled(model, wrapper=None):
+    """`model` (or `wrapper(model)`) compiled with freezing, `FrozenCompiled`: once per model in a process, and again
+    when its weights changed, in place or by assignment (a change through `.data` leaves no trace: compile a copy)"""
+    key = (id(model), wrapper)
+    held = _COMPILED.get(key)
+    if held is not None and held[0] is model and _weights_state(held[1]) == held[2]: return held[3]
+    if held is not None:   # torch's cache of graphs holds the old weights as constants: drop it, so all recompile
+        torch._dynamo.reset()
+    slots = _weight_slots(model)
+    held = _COMPILED[key] = (model, slots, _weights_state(slots), FrozenCompiled(wrapper(model) if wrapper else model))
+    return held[3]
+
+def compiled_unet(unet):
+    """`unet` compiled with freezing (its weights folded into the graph as constants), its text padded to 16s
+    (`TextKeysPadded`): `frozen_compiled`"""
+    from diffusers.utils import is_torch_version
+    torch.compiler.assume_constant_result(is_torch_version)   # else each bfloat16 upsampling breaks the graph
+    return frozen_compiled(unet, TextKeysPadded)
+
+def compiled_decoder(vae):
+    "The decoding of `vae` (`VAEDecoder`) compiled with freezing, once per VAE: `frozen_compiled`"
+    return frozen_compiled(vae, VAEDecoder)
+
+# %% ../nbs/09_performance.ipynb #db413fbb
+_LMS_COEFFICIENTS = {}   # (the schedule's sigmas, order, step, k) -> diffusers' LMS coefficient
+
+def remember_lms_coefficients(sch):
+    """Give the LMS scheduler `sch` (after `set_timesteps`) coefficients integrated once per schedule in a process
+    instead of at every step of every call; returns `sch`"""
+    sigmas, integrate = sch.sigmas.cpu().numpy().tobytes(), sch.get_lms_coefficient
+    def coefficient(order, t, current_order):
+        key = (sigmas, order, t, current_order)
+        if key not in _LMS_COEFFICIENTS: _LMS_COEFFICIENTS[key] = integrate(order, t, current_order)
+        return _LMS_COEFFICIENTS[key]
+    sch.get_lms_coefficient = coefficient   # on this one object: the caller's scheduler is a copy we made
+    return sch

@@ -8,10 +8,9 @@ Docs: https://miniai.github.io/miniai/stable_diffusion.html.md"""
 __all__ = ['SAMPLING', 'Components', 'check_strength', 'as_prompts', 'check_prompt', 'vae_scale_factor', 'embed_text',
            'encode_prompts', 'cfg', 'rescale_cfg', 'guidance_embedding', 'SamplingSettings', 'predict_noise',
            'latent_shape', 'make_generator', 'random_latents', 'start_step', 'image_to_tensor', 'encode_image',
-           'img2img_start', 'native_size', 'check_sample_size', 'default_size', 'is_guidance_distilled', 'ReadsAsInner',
-           'FrozenCompiled', 'VAEDecoder', 'TextKeysPadded', 'frozen_compiled', 'compiled_unet', 'compiled_decoder',
-           'remember_lms_coefficients', 'generate_latents', 'decode', 'generate', 'diffusers_pipeline', 'slerp',
-           'interpolate', 'save_gif', 'chained_interpolate', 'frame_change']
+           'img2img_start', 'native_size', 'check_sample_size', 'default_size', 'is_guidance_distilled', 'VAEDecoder',
+           'generate_latents', 'decode', 'generate', 'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif',
+           'chained_interpolate', 'frame_change']
 
 # %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
 import copy, dataclasses, inspect, math, threading, warnings
@@ -315,30 +314,7 @@ def _callback_result(r, x):
                          f"{getattr(r, 'shape', type(r).__name__)}")
     return r
 
-# %% ../nbs/04_stable_diffusion.ipynb #b31da527
-class ReadsAsInner(torch.nn.Module):
-    "A wrapper that reads as the module it wraps, `inner()`: what it lacks (config, dtype, device, ...) is that one's"
-    holder = None   # the attribute that holds the wrapped module
-    def inner(self): return getattr(self, self.holder)
-    def __getattr__(self, name):
-        try: return super().__getattr__(name)
-        except AttributeError:
-            if name == self.holder: raise   # not built yet (a copy being made): nothing to look in
-            return getattr(self.inner(), name)
-
-class FrozenCompiled(ReadsAsInner):
-    """`module` compiled by inductor with freezing, which is a setting read when a graph compiles: each call runs
-    with it on, since torch compiles at the first call and again for each new shape. Otherwise it reads as `module`"""
-    holder = 'compiled'
-    def __init__(self, module):
-        super().__init__()
-        self.compiled = torch.compile(module)
-        # on the CPU, the generated code that calls the kernels in turn is C++ rather than Python: less overhead
-        self.settings = dict(freezing=True, cpp_wrapper=all(p.device.type == 'cpu' for p in module.parameters()))
-    def forward(self, *args, **kwargs):
-        with torch._inductor.config.patch(**self.settings): return self.compiled(*args, **kwargs)
-    def inner(self): return self.compiled._orig_mod
-
+# %% ../nbs/04_stable_diffusion.ipynb #79a47a67
 class VAEDecoder(torch.nn.Module):
     "The VAE's decoding as a module of its own (scaled latents → pixels in [-1, 1]), so that it can be compiled alone"
     def __init__(self, vae):
@@ -346,67 +322,12 @@ class VAEDecoder(torch.nn.Module):
         self.vae = vae
     def forward(self, latents): return self.vae.decode(latents / self.vae.config.scaling_factor).sample
 
-class TextKeysPadded(ReadsAsInner):
-    """`unet` with the text it attends to padded on the CPU to a multiple of 16 tokens, the padding masked: the same
-    output, and the CPU's fused attention kernel takes about half the time over 80 keys that it takes over 77"""
-    holder = 'unet'
-    def __init__(self, unet):
-        super().__init__()
-        self.unet = unet
-    def forward(self, sample, timestep, encoder_hidden_states, *args, encoder_attention_mask=None, **kwargs):
-        text, n = encoder_hidden_states, encoder_hidden_states.shape[1]
-        if encoder_attention_mask is None and text.device.type == 'cpu' and n % 16:   # a caller's mask is kept
-            text = torch.nn.functional.pad(text, (0, 0, 0, -n % 16))   # zero tokens at the end, that no query sees
-            encoder_attention_mask = (torch.arange(text.shape[1], device=text.device) < n).expand(len(text), -1)
-        return self.unet(sample, timestep, text, *args, encoder_attention_mask=encoder_attention_mask, **kwargs)
+def _performance():
+    """Notebook 09's speed-ups (`miniai.perf`: a compiled UNet or decoder, the LMS coefficients kept): the one
+    door through which the loop reaches past its lesson, imported at the first call"""
+    from miniai import perf
+    return perf
 
-_COMPILED = {}   # (id(model), wrapper) -> (model, where its weights are held, their state, the compiled module)
-
-def _weight_slots(model):
-    "Each weight of `model` as (the module that holds it, its name): walked once, read at every call"
-    return [(m, n) for m in model.modules() for n, p in m._parameters.items() if p is not None]
-
-def _weights_state(slots):
-    """The tensor in each slot (a new one: assigned), its version (it rises with each in-place change, under
-    `no_grad` too) and its storage (`p.data = ...`)"""
-    return [(id(p), p._version, p.data_ptr()) for p in (m._parameters[n] for m, n in slots)]
-
-def frozen_compiled(model, wrapper=None):
-    """`model` (or `wrapper(model)`) compiled with freezing, `FrozenCompiled`: once per model in a process, and again
-    when its weights changed, in place or by assignment (a change through `.data` leaves no trace: compile a copy)"""
-    key = (id(model), wrapper)
-    held = _COMPILED.get(key)
-    if held is not None and held[0] is model and _weights_state(held[1]) == held[2]: return held[3]
-    if held is not None:   # torch's cache of graphs holds the old weights as constants: drop it, so all recompile
-        torch._dynamo.reset()
-    slots = _weight_slots(model)
-    held = _COMPILED[key] = (model, slots, _weights_state(slots), FrozenCompiled(wrapper(model) if wrapper else model))
-    return held[3]
-
-def compiled_unet(unet):
-    """`unet` compiled with freezing (its weights folded into the graph as constants), its text padded to 16s
-    (`TextKeysPadded`): `frozen_compiled`"""
-    from diffusers.utils import is_torch_version
-    torch.compiler.assume_constant_result(is_torch_version)   # else each bfloat16 upsampling breaks the graph
-    return frozen_compiled(unet, TextKeysPadded)
-
-def compiled_decoder(vae):
-    "The decoding of `vae` (`VAEDecoder`) compiled with freezing, once per VAE: `frozen_compiled`"
-    return frozen_compiled(vae, VAEDecoder)
-
-# %% ../nbs/04_stable_diffusion.ipynb #db413fbb
-_LMS_COEFFICIENTS = {}   # (the schedule's sigmas, order, step, k) -> diffusers' LMS coefficient
-
-def remember_lms_coefficients(sch):
-    """Give the LMS scheduler `sch` (after `set_timesteps`) coefficients integrated once per schedule in a process
-    instead of at every step of every call; returns `sch`"""
-    sigmas, integrate = sch.sigmas.cpu().numpy().tobytes(), sch.get_lms_coefficient
-    def coefficient(order, t, current_order):
-        key = (sigmas, order, t, current_order)
-        if key not in _LMS_COEFFICIENTS: _LMS_COEFFICIENTS[key] = integrate(order, t, current_order)
-        return _LMS_COEFFICIENTS[key]
-    sch.get_lms_coefficient = coefficient   # on this one object: the caller's scheduler is a copy we made
-    return sch
 
 # %% ../nbs/04_stable_diffusion.ipynb #c12c075b
 @torch.inference_mode()
@@ -418,7 +339,7 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     """Denoised latents for `prompts` (or text `embeddings`), with classifier-free guidance. `callback(i, t, latents)`
     runs every `callback_every` steps; a tensor it returns replaces the latents. `start_latents`: latents already at
     the noise level where `strength` starts (e.g. from DDIM inversion), used instead of noising `init_image`.
-    `compile=True`: the UNet compiled with freezing (`compiled_unet`), once per model in a process."""
+    `compile=True`: the UNet compiled with freezing (`09_performance`), once per model in a process."""
     # 1. check the inputs, all of them, before any work
     height, width = _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale,
                                   guidance_rescale, callback_every, latents, start_latents, init_image)
@@ -427,7 +348,7 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     if student: _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
     if not isinstance(compile, bool): raise TypeError(f"compile must be True or False, got {compile!r}")
     generator = make_generator(generator, seed)
-    if compile: c = dataclasses.replace(c, unet=compiled_unet(c.unet))
+    if compile: c = dataclasses.replace(c, unet=_performance().compiled_unet(c.unet))
     do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None
                                                    or guidance_scale > 1)
     # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked once for every step
@@ -438,7 +359,7 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     c = dataclasses.replace(c, scheduler=copy.deepcopy(c.scheduler))
     sch = c.scheduler
     sch.set_timesteps(steps, device=c.device)
-    if hasattr(sch, 'get_lms_coefficient'): remember_lms_coefficients(sch)   # integrated once, not at every step
+    if hasattr(sch, 'get_lms_coefficient'): _performance().remember_lms_coefficients(sch)   # integrated once
     if latents is None: noise = random_latents(c, latent_shape(c, len(cond), height, width), generator)
     else: noise = latents.to(c.device, c.dtype)
     if init_image is None and start_latents is None:
@@ -465,9 +386,9 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
 # %% ../nbs/04_stable_diffusion.ipynb #56849e69
 @torch.no_grad()
 def decode(c, latents, compile=False):
-    "Latents → list of PIL images; `compile=True`: the VAE's decoder compiled with freezing (`compiled_decoder`)"
+    "Latents → list of PIL images; `compile=True`: the VAE's decoder compiled with freezing (`09_performance`)"
     if not isinstance(compile, bool): raise TypeError(f"compile must be True or False, got {compile!r}")
-    decoder = compiled_decoder(c.vae) if compile else VAEDecoder(c.vae)
+    decoder = _performance().compiled_decoder(c.vae) if compile else VAEDecoder(c.vae)
     x = decoder(latents.to(c.device, c.dtype))
     if x.dtype == torch.float16 and not torch.isfinite(x).all():
         warnings.warn("float16 VAE decode gave non-finite values: decoding again in float32")

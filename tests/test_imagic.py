@@ -7,8 +7,8 @@ from miniai.miniature import digit_prompt
 from miniai.loading import load_components
 from miniai.training import weights_hash
 from miniai.evaluate import pil_to_digits, digits_of, digit_image, classify, read_scenes
-from miniai.imagic import (imagic, optimize_embedding, finetune_unet, denoising_loss, mix_embeddings, ink_and_slant,
-                           edit_measures, compare_editors, _best)
+from miniai.imagic import imagic, optimize_embedding, finetune_unet, denoising_loss, mix_embeddings
+from miniai.edit_comparison import ink_and_slant, edit_measures, compare_editors, _best
 
 @pytest.fixture(scope='module')
 def digits():
@@ -106,7 +106,7 @@ def test_compare_editors_small(digits, clf, capsys):
 def test_hand_measures_of_the_untouched_and_the_mirrored_scene():
     import numpy as np
     from miniai.scene_edits import slot_edits
-    from miniai.imagic import slot_digit, hand_measures
+    from miniai.edit_comparison import slot_digit, hand_measures
     e = next(e for e in slot_edits(8) if e.kind == 'ink')
     assert slot_digit([e.scene.image] * 3, e.slot).shape == (3, 784)
     assert hand_measures(e, e.scene.image) == dict(ink_flip=0., slant=0.)
@@ -117,7 +117,7 @@ def test_hand_measures_of_the_untouched_and_the_mirrored_scene():
 def test_compare_scene_editors_small(digits, capsys):
     from miniai.diffedit import DiffEditSettings
     from miniai.evaluate import load_judge
-    from miniai.imagic import compare_scene_editors
+    from miniai.edit_comparison import compare_scene_editors
     quick = DiffEditSettings(steps=5, n=2, threshold=0.1, composite=True)
     rows = compare_scene_editors(digits, load_judge(), n=4, sweep_n=1,
                                  sweeps={'SDEdit': (0.7, 0.9), 'DiffEdit': (quick,), 'Imagic': (0.7,)},
@@ -130,7 +130,7 @@ def test_compare_scene_editors_small(digits, capsys):
     assert rows[2]['setting'] == '(0.7, 0.1)' and rows[4]['setting'] == '0.7'      # DiffEdit's, Imagic's
 
 def test_bench_edit_refuses_an_unknown_part():
-    from miniai.imagic import bench_edit
+    from miniai.edit_comparison import bench_edit
     with pytest.raises(ValueError, match="only must be 'digits', 'scenes' or None"): bench_edit(only='both')
 
 def run(args, timeout=180):

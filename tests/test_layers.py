@@ -17,16 +17,28 @@ def homes():
     return out
 
 HOME = homes()
+# the one door past a module's lesson, and why: the loop's compile=True and the LMS coefficients it keeps are notebook
+# 09's, asked for through `sampling._performance` at the first call
+DOORS = {('sampling', 'perf')}
 
 def imported(py):
     "The miniai modules `py` imports, anywhere in it (a function's own import counts as much as the module's)"
     for node in ast.walk(ast.parse(py.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            if node.level: yield node.module.split('.')[0], node.lineno
-            elif node.module.startswith('miniai.'): yield node.module.split('.')[1], node.lineno
+        if isinstance(node, ast.ImportFrom):
+            if node.level and node.module: yield node.module.split('.')[0], node.lineno
+            elif node.level or node.module == 'miniai':   # from . import x, from miniai import x
+                for a in node.names: yield a.name, node.lineno
+            elif node.module and node.module.startswith('miniai.'): yield node.module.split('.')[1], node.lineno
         elif isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.startswith('miniai.'): yield a.name.split('.')[1], node.lineno
+
+def test_the_door_is_one_function():
+    "`sampling` reaches `perf` in `_performance` alone, so the loop's speed-ups have one way in"
+    tree = ast.parse((ROOT/'miniai'/'sampling.py').read_text())
+    doors = [f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+             for n in ast.walk(f) if isinstance(n, ast.ImportFrom) and any(a.name == 'perf' for a in n.names)]
+    assert doors == ['_performance']
 
 def test_every_module_has_a_notebook():
     mods = {p.stem for p in (ROOT/'miniai').glob('*.py')} - {'__init__', '_modidx'}
@@ -35,7 +47,7 @@ def test_every_module_has_a_notebook():
 @pytest.mark.parametrize('module', sorted(set(HOME) - {'bench'}))
 def test_a_module_imports_only_earlier_ones(module):
     late = [f"{m} ({NOTEBOOKS[HOME[m]].stem}, line {n})" for m, n in imported(ROOT/'miniai'/f'{module}.py')
-            if m in HOME and (m == 'bench' or HOME[m] > HOME[module])]
+            if m in HOME and (m == 'bench' or HOME[m] > HOME[module]) and (module, m) not in DOORS]
     assert not late, f"{module} ({NOTEBOOKS[HOME[module]].stem}) imports what a later notebook builds: {late}"
 
 @pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.stem)

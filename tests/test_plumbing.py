@@ -130,7 +130,7 @@ def test_commands_refuse_an_empty_out(tmp_path, module):
 def test_a_compiled_model_follows_its_weights():
     "In place (under no_grad) and by assignment: rebuilt, so it agrees with eager again"
     import torch
-    from miniai.sampling import frozen_compiled
+    from miniai.perf import frozen_compiled
     torch.manual_seed(0)
     m = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8)).eval()
     x = torch.randn(2, 8)

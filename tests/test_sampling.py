@@ -322,7 +322,8 @@ def test_guidance_rescale_nan_is_refused(c):
 def test_compile_true_equals_the_eager_loop():
     """generate_latents(compile=True): the UNet compiled with freezing, once per model; the same latents within 1e-4;
     decode(compile=True): the same pixels within 1e-4"""
-    from miniai.sampling import compiled_unet, compiled_decoder, VAEDecoder
+    from miniai.sampling import VAEDecoder
+    from miniai.perf import compiled_unet, compiled_decoder
     c = load_components(device='cpu')   # the embedded model: its latents end a few units in size, as a user's do
     # 30 steps, as the claim is made: at 3, LMS's huge steps magnify a 3e-6 difference of one UNet call to 5e-4
     p, kw = ['a handwritten digit seven'], dict(steps=30, seed=0, progress=False)
@@ -343,7 +344,7 @@ def test_compile_true_equals_the_eager_loop():
 def test_text_keys_padded_attends_as_the_unet_does():
     """TextKeysPadded: the text padded to a multiple of 16 tokens and masked, on the CPU: the UNet's own output within
     float32's rounding; a caller's mask and a length already a multiple of 16 are left alone; it reads as the UNet"""
-    from miniai.sampling import TextKeysPadded
+    from miniai.perf import TextKeysPadded
     c = load_components(device='cpu')
     unet, padded = c.unet, TextKeysPadded(c.unet)
     assert padded.config is unet.config and padded.dtype == unet.dtype and padded.unet is unet
@@ -369,7 +370,7 @@ def test_lms_coefficients_are_diffusers_own_and_integrated_once(monkeypatch):
     import copy
     import miniai.sampling
     from diffusers.schedulers import scheduling_lms_discrete
-    from miniai.sampling import remember_lms_coefficients
+    from miniai.perf import remember_lms_coefficients
     monkeypatch.setattr(miniai.sampling, '_LMS_COEFFICIENTS', {})   # none remembered yet by other tests in this process
     ref = make_scheduler('lms')
     ref.set_timesteps(7)

@@ -3,7 +3,8 @@
 Run from the repository root: python runs/bench-cpu/colour_loop_overhead.py"""
 import time, statistics as st, torch
 from miniai.loading import load_components
-from miniai.sampling import generate_latents, compiled_unet, encode_prompts
+from miniai.sampling import generate_latents, encode_prompts
+from miniai.perf import compiled_unet
 
 c = load_components()
 prompts, steps = ['a red 3 on the left and a blue 1 on the right, on a yellow background'] * 10, 30

@@ -5,7 +5,7 @@ Run from the repository root: python runs/bench-cpu/colour_student_attention.py"
 import copy, time, statistics as st, torch
 from diffusers.models.attention_processor import AttnProcessor
 from miniai.loading import load_components
-from miniai.sampling import compiled_unet
+from miniai.perf import compiled_unet
 
 c = load_components('digits-4step', dtype=torch.bfloat16)
 unet = c.unet.eval()

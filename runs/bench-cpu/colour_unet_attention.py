@@ -4,7 +4,7 @@ products and a softmax (AttnProcessor, on a copy): does inductor do better with 
 import copy, time, statistics as st, torch
 from diffusers.models.attention_processor import AttnProcessor
 from miniai.loading import load_components
-from miniai.sampling import FrozenCompiled
+from miniai.perf import FrozenCompiled
 
 c = load_components()
 unet = c.unet.eval()

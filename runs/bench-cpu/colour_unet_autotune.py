@@ -3,7 +3,7 @@ the same with inductor's max-autotune (it times ATen's and its own C++ GEMM temp
 keeps the faster). Timed in alternation."""
 import time, statistics as st, torch
 from miniai.loading import load_components
-from miniai.sampling import FrozenCompiled
+from miniai.perf import FrozenCompiled
 
 class Autotuned(FrozenCompiled):
     "`FrozenCompiled` with mode='max-autotune-no-cudagraphs'"

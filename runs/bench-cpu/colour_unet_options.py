@@ -5,7 +5,7 @@ prepacked weights (`cpp.weight_prepack=False`), and dynamo told to skip its guar
 compiles; timed in alternation. Run from the repository root: python runs/bench-cpu/colour_unet_options.py"""
 import copy, time, statistics as st, torch
 from miniai.loading import load_components
-from miniai.sampling import FrozenCompiled, TextKeysPadded, compiled_unet
+from miniai.perf import FrozenCompiled, TextKeysPadded, compiled_unet
 
 class Unguarded(FrozenCompiled):
     "`FrozenCompiled` whose dynamo skips the guards on built-in modules (Linear, Conv2d, ...)"

@@ -3,7 +3,8 @@
 Run from the repository root: python runs/bench-cpu/student_profile.py"""
 import statistics, time, torch
 from miniai.loading import load_components
-from miniai.sampling import generate, generate_latents, decode, encode_prompts, compiled_unet
+from miniai.sampling import generate, generate_latents, decode, encode_prompts
+from miniai.perf import compiled_unet
 from miniai.distill import digit_prompt
 from miniai.perf import cpu_name
 
