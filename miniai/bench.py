@@ -14,8 +14,8 @@ from fastcore.imports import IN_NOTEBOOK
 # %% ../nbs/99_bench.ipynb #5b86eed1
 BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
               'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
-              'distill': ('miniai.distill', 'bench_distill'), 'edit': ('miniai.edit_comparison', 'bench_edit'),
-              'scenes': ('miniai.evaluate', 'bench_scenes'), 'scene-distill': ('miniai.distill', 'bench_scene_distill'),
+              'distill': ('miniai.distill_bench', 'bench_distill'), 'edit': ('miniai.edit_comparison', 'bench_edit'),
+              'scenes': ('miniai.evaluate', 'bench_scenes'), 'scene-distill': ('miniai.distill_bench', 'bench_scene_distill'),
               'scene-edit': ('miniai.scene_edits', 'bench_scene_edit'),
               'gpu': ('miniai.gpu_check', 'gpu_check')}
 
@@ -34,71 +34,87 @@ def _default(what, name):
     mod, fn = BENCHMARKS[what]
     return inspect.signature(getattr(importlib.import_module(mod), fn)).parameters[name].default
 
-def _parser():
-    """One sub-command per benchmark, each with its own options and --help; an argument error is one line (and exit
-    status 2)"""
-    import argparse
+def _counted(what, name, text, more=''):
+    "Help for a count: `text`, with the default its benchmark function declares"
+    return f"{text} (default {_default(what, name)}{more})"
+
+def _sd_options(sub):
+    "`bench sd`: our sampler against diffusers' pipeline"
     from miniai.sampling import SAMPLING
-    class OneLine(argparse.ArgumentParser):
-        def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-    p = OneLine(prog='python -m miniai.bench',
-                description='Benchmarks for miniai: python -m miniai.bench WHAT [options]')
-    sub = p.add_subparsers(dest='what', required=True, metavar='WHAT', help=', '.join(BENCHMARKS), parser_class=OneLine)
-    sub.add_parser('matmul', help='every matmul version against torch.matmul and the CPU peak')
-    sub.add_parser('quality', help="the default model's digits: the judge's accuracy, FID, DiffEdit, speed")
     sd = sub.add_parser('sd', help="our sampler against diffusers' pipeline, alternating")
     sd.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda if available')
     sd.add_argument('--size', choices=['tiny', 'embedded', 'sd15'], help='default: embedded')
     sd.add_argument('--steps', type=int, help=f'denoising steps (default {SAMPLING.steps}, or 50 for sd15)')
     sd.add_argument('--batch', type=int, help='images per run (default 10, or 1 for sd15)')
-    sd.add_argument('--repeats', type=int, help=f"alternating pairs to time (default {_default('sd', 'repeats')})")
+    sd.add_argument('--repeats', type=int, help=_counted('sd', 'repeats', 'alternating pairs to time'))
     sd.add_argument('--compile', action='store_true',
                     help='our UNet compiled with freezing; then also against diffusers with the same compiled UNet')
     sd.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'],
                     help="our loop's dtype (default: the device's, float32 on the CPU); diffusers keeps the default")
     sd.add_argument('--channels-last', action='store_true', help='our UNet in channels_last (NHWC) layout')
+
+def _method_options(sub):
+    "`bench guidance`, `bench distill`, `bench edit`: the methods of 10 to 12"
     gd = sub.add_parser('guidance', help='every guidance variant across guidance scales')
     gd.add_argument('--full', action='store_true',
-                   help='the full sweep (7 scales, 20 images per digit) instead of the reduced one')
-    d = sub.add_parser('distill',
-                       help='the teacher at 30/8/4 guided steps against the distilled students; speed against '
-                            'diffusers; bfloat16')
-    d.add_argument('--run',
-                   help="a full run's folder (python -m miniai.distill --out RUN) for the students besides the "
-                        "shipped 4-step one")
+                    help='the full sweep (7 scales, 20 images per digit) instead of the reduced one')
+    d = sub.add_parser('distill', help='the teacher at 30/8/4 guided steps against the distilled students; speed '
+                                       'against diffusers; bfloat16')
+    d.add_argument('--run', help="a full run's folder (python -m miniai.distill --out RUN) for the students besides "
+                                 "the shipped 4-step one")
     d.add_argument('--per-digit', type=int,
-                   help=f"images per digit for accuracy and FID (default {_default('distill', 'per_digit')})")
-    d.add_argument('--repeats', type=int, help=f"timed repeats (default {_default('distill', 'repeats')})")
+                   help=_counted('distill', 'per_digit', 'images per digit for accuracy and FID'))
+    d.add_argument('--repeats', type=int, help=_counted('distill', 'repeats', 'timed repeats'))
     d.add_argument('--compile', action='store_true',
                    help='also the teacher and the 4-step student in bfloat16 with the compiled UNet')
     e = sub.add_parser('edit', help='SDEdit, DiffEdit and Imagic on validation digits, then on colour scenes, '
                                     'each at its best setting')
-    e.add_argument('--per-pair', type=int, help=f"measured digits per (from, to) pair (default {_default('edit', 'per_pair')})")
-    e.add_argument('--sweep-per-pair', type=int, help=f"digits per pair for choosing the settings (default {_default('edit', 'sweep_per_pair')})")
-    e.add_argument('--n-scene', type=int,
-                   help=f"one-slot edits of colour scenes measured (default {_default('edit', 'n_scene')}; half as many swept)")
+    e.add_argument('--per-pair', type=int, help=_counted('edit', 'per_pair', 'measured digits per (from, to) pair'))
+    e.add_argument('--sweep-per-pair', type=int,
+                   help=_counted('edit', 'sweep_per_pair', 'digits per pair for choosing the settings'))
+    e.add_argument('--n-scene', type=int, help=_counted('edit', 'n_scene', 'one-slot edits of colour scenes measured',
+                                                          '; half as many swept'))
     e.add_argument('--only', choices=['digits', 'scenes'], help='only the grey digits, or only the colour scenes')
+
+def _scene_options(sub):
+    "`bench scenes`, `bench scene-distill`, `bench scene-edit`: a colour model's measures"
+    model_help = 'a colour model folder or embedded name (default: the default model)'
     s = sub.add_parser('scenes',
                        help="a colour model: the judge's shares per kind of prompt, slot FID, CLIP score, spread")
-    s.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
-    s.add_argument('--n', type=int, help=f"prompts of each kind (default {_default('scenes', 'n')})")
-    s.add_argument('--steps', type=int, help=f"denoising steps (default {_default('scenes', 'steps')})")
+    s.add_argument('--model', help=model_help)
+    s.add_argument('--n', type=int, help=_counted('scenes', 'n', 'prompts of each kind'))
+    s.add_argument('--steps', type=int, help=_counted('scenes', 'steps', 'denoising steps'))
     s.add_argument('--dtype', choices=['float32', 'bfloat16'], help="the model's dtype (default: the device's)")
     s.add_argument('--compile', action='store_true', help='the UNet and the decoder compiled with freezing')
-    sd2 = sub.add_parser('scene-distill',
-                         help="a colour teacher's 4-step student against it: the scene measures, speed")
-    sd2.add_argument('--student', required=True, help="the student's folder (python -m miniai.distill --world scenes)")
-    sd2.add_argument('--teacher', required=True, help="the colour teacher's folder or embedded name")
-    sd2.add_argument('--n', type=int, help=f"prompts of each kind (default {_default('scene-distill', 'n')})")
-    sd2.add_argument('--repeats', type=int, help=f"timed repeats (default {_default('scene-distill', 'repeats')})")
+    sd = sub.add_parser('scene-distill', help="a colour teacher's 4-step student against it: the scene measures, speed")
+    sd.add_argument('--student', required=True, help="the student's folder (python -m miniai.distill --world scenes)")
+    sd.add_argument('--teacher', required=True, help="the colour teacher's folder or embedded name")
+    sd.add_argument('--n', type=int, help=_counted('scene-distill', 'n', 'prompts of each kind'))
+    sd.add_argument('--repeats', type=int, help=_counted('scene-distill', 'repeats', 'timed repeats'))
     se = sub.add_parser('scene-edit', help="SDEdit and DiffEdit on one-slot and background edits of two-digit scenes")
-    se.add_argument('--model', help='a colour model folder or embedded name (default: the default model)')
-    se.add_argument('--n', type=int, help=f"one-slot edits measured (default {_default('scene-edit', 'n')}; half as many others for the sweep)")
-    se.add_argument('--n-background', type=int, help=f"background edits measured (default {_default('scene-edit', 'n_background')})")
+    se.add_argument('--model', help=model_help)
+    se.add_argument('--n', type=int, help=_counted('scene-edit', 'n', 'one-slot edits measured',
+                                                   '; half as many others for the sweep'))
+    se.add_argument('--n-background', type=int, help=_counted('scene-edit', 'n_background', 'background edits measured'))
+
+def _gpu_options(sub):
+    "`bench gpu`: the prepared GPU check"
     g = sub.add_parser('gpu', help='the prepared GPU check: CUDA tests, fp16 agreement, SD v1.5 timings, numba kernel')
-    g.add_argument('--out', help=f"folder for gpu_check.json and gpu_check.md (default {_default('gpu', 'out')})")
-    g.add_argument('--wheels', help=f"folder of the carried wheels (default {_default('gpu', 'wheels')})")
-    g.add_argument('--repeats', type=int, help=f"alternating pairs per SD v1.5 timing (default {_default('gpu', 'repeats')})")
+    g.add_argument('--out', help=_counted('gpu', 'out', 'folder for gpu_check.json and gpu_check.md'))
+    g.add_argument('--wheels', help=_counted('gpu', 'wheels', 'folder of the carried wheels'))
+    g.add_argument('--repeats', type=int, help=_counted('gpu', 'repeats', 'alternating pairs per SD v1.5 timing'))
+
+def _parser():
+    """One sub-command per benchmark, each with its own options and --help; an argument error is one line (and exit
+    status 2)"""
+    import argparse
+    class OneLine(argparse.ArgumentParser):
+        def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+    p = OneLine(prog='python -m miniai.bench', description='Benchmarks for miniai: python -m miniai.bench WHAT [options]')
+    sub = p.add_subparsers(dest='what', required=True, metavar='WHAT', help=', '.join(BENCHMARKS), parser_class=OneLine)
+    sub.add_parser('matmul', help='every matmul version against torch.matmul and the CPU peak')
+    sub.add_parser('quality', help="the default model's digits: the judge's accuracy, FID, DiffEdit, speed")
+    for options in (_sd_options, _method_options, _scene_options, _gpu_options): options(sub)
     return p
 
 def bench_cli(argv=None):

@@ -267,7 +267,8 @@ def test_distill_refuses_an_unknown_world(tmp_path):
 
 def test_scene_student_bench_runs_on_a_tiny_colour_teacher(tmp_path, capsys):
     "bench_scene_distill: three rows of the scene measures (teacher at 30 and 4 steps, student at 4) and the speed"
-    from miniai.distill import bench_scene_distill, guided_student
+    from miniai.distill import guided_student
+    from miniai.distill_bench import bench_scene_distill
     c = tiny_scene_model('lms')
     diffusers_pipeline(c).save_pretrained(tmp_path/'teacher')
     save_student(c, guided_student(c.unet), tmp_path/'student', steps=4)
