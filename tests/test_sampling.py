@@ -368,10 +368,10 @@ def test_text_keys_padded_attends_as_the_unet_does():
 def test_lms_coefficients_are_diffusers_own_and_integrated_once(monkeypatch):
     "remember_lms_coefficients: diffusers' values; a second call of the loop with the same schedule integrates nothing"
     import copy
-    import miniai.sampling
+    import miniai.perf
     from diffusers.schedulers import scheduling_lms_discrete
     from miniai.perf import remember_lms_coefficients
-    monkeypatch.setattr(miniai.sampling, '_LMS_COEFFICIENTS', {})   # none remembered yet by other tests in this process
+    monkeypatch.setattr(miniai.perf, '_LMS_COEFFICIENTS', {})   # none remembered yet by other tests in this process
     ref = make_scheduler('lms')
     ref.set_timesteps(7)
     ours = remember_lms_coefficients(copy.deepcopy(ref))
