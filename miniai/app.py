@@ -7,7 +7,7 @@ Docs: https://miniai.github.io/miniai/app.html.md"""
 # %% auto #0
 __all__ = ['OWN_SCHEDULER', 'UI_SCALE', 'FIRST_SCENE', 'SCENE_PROMPTS', 'NO_DIGIT', 'CACHE_SWEEP', 'LAUNCH', 'SERVE_HELP',
            'enlarged', 'named_slider', 'shown_errors', 'described', 'pick_scene', 'pick_upload', 'pick_sketch',
-           'BoundedSketchpad', 'image_source', 'generate_images', 'generate_page', 'diffedit_api', 'diffedit_page',
+           'bounded_sketchpad', 'image_source', 'generate_images', 'generate_page', 'diffedit_api', 'diffedit_page',
            'rethreshold', 'imagic_job', 'imagic_api', 'imagic_page', 'generate_tab', 'diffedit_tab', 'imagic_tab',
            'make_app', 'app_cli']
 
@@ -134,15 +134,20 @@ def _header_size(f):
     "(width, height) of an image file (Gradio's `FileData`) or of its bytes, read from the header alone"
     with Image.open(f.path if hasattr(f, 'path') else io.BytesIO(f)) as im: return im.size
 
-class BoundedSketchpad(gr.Sketchpad):
-    "Gradio's sketch pad, refusing a drawing larger than an upload may be before anything decodes it"
-    def preprocess(self, payload):
-        parts = self.blob_storage.get(payload.id) if payload is not None and payload.id else payload
+def bounded_sketchpad(**kwargs):
+    """Gradio's sketch pad, refusing a drawing larger than an upload may be before anything decodes it (its
+    `preprocess` wrapped on the instance: a subclass would make Gradio write a stub file into the package)"""
+    pad = gr.Sketchpad(**kwargs)
+    decode = pad.preprocess
+    def preprocess(payload):
+        parts = pad.blob_storage.get(payload.id) if payload is not None and payload.id else payload
         for f in [] if parts is None else [parts.background, parts.composite, *parts.layers]:
             if f is not None and max(size := _header_size(f)) > MAX_UPLOAD_SIDE:
                 raise gr.Error(f"sketch is {size[0]}x{size[1]}, larger than the {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE} "
                                "allowed", print_exception=False)
-        return super().preprocess(payload)
+        return decode(payload)
+    pad.preprocess = preprocess
+    return pad
 
 def _scene_picker(tab):
     "The scene picker's widgets: a digit and an ink per slot, a background, which ones"
@@ -172,9 +177,9 @@ def image_source(tab, texts=()):
                 upload = gr.File(file_types=['image'], type='filepath',
                                  label=f'an image (up to {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE})')
             with gr.Tab('draw'):
-                sketch = BoundedSketchpad(Image.new('RGB', (280, 280)), type='pil', canvas_size=(280, 280),
-                                          label='draw a digit',
-                                          brush=gr.Brush(colors=['#ffffff'], default_color='#ffffff', default_size=18))
+                sketch = bounded_sketchpad(value=Image.new('RGB', (280, 280)), type='pil', canvas_size=(280, 280),
+                                           label='draw a digit',
+                                           brush=gr.Brush(colors=['#ffffff'], default_color='#ffffff', default_size=18))
                 with gr.Row():
                     drawn_in = [gr.Radio(list(SLOTS), value='left', label='slot'),
                                 gr.Dropdown(list(INKS), value='white', label='ink'),

@@ -233,6 +233,8 @@ def test_the_pickers_give_scenes_and_their_captions(clf):
 @pytest.mark.parametrize('call, match', [
     (lambda: miniapp.pick_scene('none', 'red', 'none', 'blue', 'black', 0), 'slots must be'),
     (lambda: miniapp.pick_scene('3', 'red', '7', 'blue', 'red', 0), "background must be one of"),
+    (lambda: miniapp.pick_scene('3', 'red', '7', 'blue', 'yellow', 10**6), 'k must be below'),
+    (lambda: miniapp.pick_scene('3', 'red', '7', 'blue', 'yellow', None), 'k must be an int'),
     (lambda: miniapp.pick_sketch(Image.new('RGB', (280, 280), 'white'), 'left', 'red', 'black'), 'sketch is empty'),
     (lambda: miniapp.pick_sketch(Image.new('RGB', (9, 9)), 'middle', 'red', 'black'), 'slot must be one of left, right'),
     (lambda: miniapp.pick_sketch(Image.new('RGB', (9, 9)), 'left', 'red', 'red'), 'ink and background must be')])

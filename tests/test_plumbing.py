@@ -297,10 +297,12 @@ def test_the_sketch_pad_refuses_a_huge_drawing_before_decoding_it(tmp_path, monk
     from PIL import Image
     from gradio.components.image_editor import EditorData
     from gradio.data_classes import FileData
-    from miniai.app import BoundedSketchpad
+    import miniai
+    from miniai.app import bounded_sketchpad
     p = tmp_path/'huge.png'
     Image.new('1', (6000, 6000)).save(p)
-    pad = BoundedSketchpad(type='pil')
+    pad = bounded_sketchpad(type='pil')
     monkeypatch.setattr(Image.Image, 'load', lambda self: pytest.fail('the drawing was decoded'))
     with pytest.raises(gr.Error, match='sketch is 6000x6000, larger than the 2048x2048 allowed'):
         pad.preprocess(EditorData(background=None, layers=[], composite=FileData(path=str(p))))
+    assert not list(Path(miniai.__file__).parent.glob('*.pyi'))   # Gradio wrote no stub into the package
