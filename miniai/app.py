@@ -30,7 +30,7 @@ from .sampling import SAMPLING, native_size
 from .loading import SCHEDULERS
 from .diffedit import DIFFEDIT, SCENE_DIFFEDIT, check_denoising_steps, diffedit_defaults
 from .imagic import IMAGIC, imagic, image_to_size
-from .cli import cli_errors
+from .plumbing import cli_errors
 from .serving import (MAX_UPLOAD_SIDE, MAX_UPLOAD_BYTES, SERVING, serve_models, get_model, for_request,
                             read_upload, fit_to_model, sketch_to_digit, stoppable, generate_stream, threshold_overlay,
                             enlarge, edit_with_cache, check_request_work)
@@ -309,7 +309,8 @@ def diffedit_tab(model_box, api_image, api_out, scenes=True):
                        render=False, elem_id='diffedit-query')
     src = image_source('diffedit', [reference, query])
     with gr.Row():
-        reference.render(); query.render()
+        reference.render()
+        query.render()
     with gr.Row():
         strength = named_slider(0.05, 1, de.strength, step=0.05, label='strength')
         threshold = named_slider(0, 1, de.threshold, step=0.05, label='threshold (re-thresholds at once)')

@@ -25,8 +25,7 @@ from .miniature import WORDS, byte_tokenizer, captions
 from .scenes import (INKS, BACKGROUNDS, HELD_OUT, SIDE, digit_pool, draw_layout, render, caption, scenes,
                            scenes_tensor, with_article)
 from .training import fit, is_main_process, stage_checkpoint_dir, finish_checkpoints, measure_every
-from .cli import cli_errors
-from .plumbing import OutputFolder, as_door
+from .plumbing import OutputFolder, as_door, cli_errors
 
 # %% ../nbs/06b_clip.ipynb #2050d889
 def _merge(sym, pair):

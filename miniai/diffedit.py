@@ -21,7 +21,8 @@ from .sampling import (SAMPLING, encode_image, embed_text, as_prompts, generate_
                              check_prompt, diffusers_pipeline, image_to_tensor, native_size)
 from .data import check_int, check_number, image_grid
 from .loading import load_components, with_scheduler
-from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, check_work, cli_errors
+from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, check_work
+from .plumbing import cli_errors
 
 # %% ../nbs/05_diffedit.ipynb #fc0c8c10
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from .data import get_mnist, digits_to_images, check_int, image_grid
 from .miniature import random_caption, captions, digit_prompt
 from .sampling import SAMPLING, embed_text, cfg, guidance_embedding, generate, diffusers_pipeline
 from .loading import load_components, with_scheduler, DEFAULT_MODEL
-from .cli import cli_errors, command_line
+from .cli import command_line
+from .plumbing import cli_errors
 from .plumbing import OutputFolder, as_door
 from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
                              finish_checkpoints)

@@ -245,7 +245,9 @@ def binding_errors(reads, texts):
         for k in range(2):
             got, other = r['slots'][k], want[1 - k]
             n['slots'] += 1
-            if got is None: n['empty'] += 1; continue
+            if got is None:
+                n['empty'] += 1
+                continue
             for i, what in enumerate(('digit', 'ink')):
                 wrong = got[i] != want[k][i]
                 n[f'{what}_wrong'] += wrong

@@ -79,10 +79,15 @@ def sd15_timing(compile=False, repeats=3):
 def _cuda_seconds(f, reps=20):
     "Median seconds of `f()` on the GPU, synchronised, after a warm-up"
     import statistics
-    f(); torch.cuda.synchronize()
+    def run():
+        f()
+        torch.cuda.synchronize()
+    run()
     ts = []
     for _ in range(reps):
-        t = time.perf_counter(); f(); torch.cuda.synchronize(); ts.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        run()
+        ts.append(time.perf_counter() - t)
     return statistics.median(ts)
 
 def cuda_matmul(sizes=(256, 512, 1024, 2048), tpb=16):

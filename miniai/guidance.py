@@ -191,7 +191,9 @@ def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), 
         lats = torch.cat([generate_latents(c, [prompt], steps=steps, seed=seed, progress=False, **VARIANTS[name](g, r))
                           for g in scales])
         for j, im in enumerate(decode(c, lats)):
-            axs[i, j].imshow(im); axs[i, j].set_xticks([]); axs[i, j].set_yticks([])
+            axs[i, j].imshow(im)
+            axs[i, j].set_xticks([])
+            axs[i, j].set_yticks([])
             if i == 0: axs[i, j].set_title(f'g = {scales[j]:g}', fontsize=8)
         axs[i, 0].set_ylabel(name, fontsize=7, rotation=0, ha='right', va='center')
     fig.tight_layout(pad=0.2)

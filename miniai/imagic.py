@@ -19,7 +19,8 @@ from .data import check_int, check_number, image_grid
 from .sampling import (SAMPLING, encode_image, embed_text, generate_latents, decode, latent_shape,
                              random_latents, make_generator, default_size, check_prompt)
 from .loading import load_components, with_scheduler
-from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, cli_errors
+from .cli import check_image, check_outputs, open_image, save_image, check_size_limit
+from .plumbing import cli_errors
 from .training import fit, frozen_copy
 
 # %% ../nbs/12_imagic.ipynb #31772ecd

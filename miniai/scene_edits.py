@@ -138,7 +138,9 @@ def _successes(ms): return float(np.mean([succeeded(m) for m in ms]))
 
 def mean_measures(ms):
     "The mean of each measure over the measures `ms` of several edits, leaving out those that do not apply (NaN)"
-    def mean(v): v = [x for x in v if x == x]; return float(np.mean(v)) if v else float('nan')
+    def mean(v):
+        v = [x for x in v if x == x]   # NaN is not equal to itself: left out
+        return float(np.mean(v)) if v else float('nan')
     return {k: mean([m[k] for m in ms]) for k in ms[0]}
 
 def scene_edit_table(rows, edits):

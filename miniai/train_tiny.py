@@ -23,7 +23,8 @@ from .scenes import SIDE, Scene, caption, scenes, scenes_tensor
 from .clip import make_tokenizer, clip_dir, load_clip, binding, clip_score, complete_caption
 from .sampling import SAMPLING, diffusers_pipeline, generate
 from .loading import make_scheduler, components_from_parts
-from .cli import cli_errors, command_line
+from .cli import command_line
+from .plumbing import cli_errors
 from .plumbing import OutputFolder, as_door, check_out
 from .judge import load_judge, read_scenes, scene_scores, vae_reconstruction   # the judge of 03c_judge
 from .training import (fit, is_main_process, stage_checkpoint_dir, clear_checkpoints, finish_checkpoints,
@@ -123,7 +124,10 @@ def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
     with door.entries(last=('model_index.json',)) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)
     return door.path
 
-def _smooth(losses): k = max(1, len(losses) // 100); return np.convolve(losses, np.ones(k) / k, mode='valid')
+def _smooth(losses):
+    "A running mean over a hundredth of `losses`"
+    k = max(1, len(losses) // 100)
+    return np.convolve(losses, np.ones(k) / k, mode='valid')
 
 def plot_losses(vae_losses, unet_losses, path=None, decoder_losses=()):
     """Smoothed training losses of both stages (the decoder's fine-tuning, if any, after the VAE's), optionally saved
@@ -136,7 +140,9 @@ def plot_losses(vae_losses, unet_losses, path=None, decoder_losses=()):
             continue
         x0 = 0
         for l, label in zip(stages, ('whole VAE', 'decoder alone')):
-            if len(l): smooth = _smooth(l); ax.plot(x0 + np.arange(len(smooth)), smooth, label=label)
+            if not len(l): continue
+            smooth = _smooth(l)
+            ax.plot(x0 + np.arange(len(smooth)), smooth, label=label)
             x0 += len(l)
         if len(stages) > 1 and len(decoder_losses): ax.legend()
         ax.set_yscale('log')
@@ -393,8 +399,9 @@ def plot_curve(log, path=None):
             ax.plot([before + c['step'] for c in curve], [c[key] for c in curve], style, color=colour, markersize=3,
                     label=('judge' if key == 'binding' else 'CLIP') if n == 0 else None)
         if n: ax.axvline(before, color='gray', lw=0.5)   # where a continued run began
-    ax.set_xlabel('UNet step'); ax.set_ylabel('two-digit samples bound'); ax.set_ylim(0, 1)
-    ax.legend(); ax.grid(alpha=0.3)
+    ax.set(xlabel='UNet step', ylabel='two-digit samples bound', ylim=(0, 1))
+    ax.legend()
+    ax.grid(alpha=0.3)
     if path: fig.savefig(path, dpi=80, bbox_inches='tight')
     return fig
 

@@ -19,8 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
 from .data import file_hash, atomic_path, check_int
-from .plumbing import check_out
-from .cli import cli_errors
+from .plumbing import check_out, cli_errors
 
 # %% ../nbs/06_training.ipynb #be53af9f
 def sine_data(n=512, seed=0):
