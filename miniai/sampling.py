@@ -68,8 +68,8 @@ def check_prompt(text, name='prompt'):
 
 # %% ../nbs/04_stable_diffusion.ipynb #46d68527
 def vae_scale_factor(c):
-    "How many pixels one latent pixel covers: one halving per extra VAE block"
-    return 2 ** (len(c.vae.config.block_out_channels) - 1)
+    "How many pixels one latent pixel covers: one halving per extra VAE block (`c`: components, or a VAE)"
+    return 2 ** (len(getattr(c, 'vae', c).config.block_out_channels) - 1)
 
 _TOKENIZER_LOCK = threading.Lock()
 

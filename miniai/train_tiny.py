@@ -21,7 +21,7 @@ from .data import get_mnist, digits_to_images, atomic_path, check_int
 from .miniature import captions, random_caption, tiny_models
 from .scenes import SIDE, Scene, caption, scenes, scenes_tensor
 from .clip import make_tokenizer, clip_dir, load_clip, binding, clip_score, complete_caption
-from .sampling import SAMPLING, diffusers_pipeline, generate
+from .sampling import SAMPLING, diffusers_pipeline, generate, vae_scale_factor
 from .loading import make_scheduler, components_from_parts
 from .cli import command_line
 from .plumbing import cli_errors
@@ -43,7 +43,7 @@ class VAELoss(nn.Module):
 
 def vae_latent_shape(vae, size):
     "(channels, h, w) of the latents that `vae` makes from images of `size` (a side, or `(height, width)`)"
-    (h, w), f = (size, size) if isinstance(size, int) else size, 2 ** (len(vae.config.block_out_channels) - 1)
+    (h, w), f = (size, size) if isinstance(size, int) else size, vae_scale_factor(vae)
     return vae.config.latent_channels, h // f, w // f
 
 def train_vae(vae, images, steps=1500, bs=64, lr=1e-3, kl=1e-5, seed=0, progress=True, **fit_kwargs):
