@@ -12,6 +12,7 @@ __all__ = ['VARIANTS', 'SCALES', 'cfg_rescale_pred', 'cfg_rescale_update', 'cfg_
 # %% ../nbs/10_guidance.ipynb #8743b3c4
 import numpy as np, torch
 from .data import get_mnist, digits_to_images
+from .plumbing import to_signed
 from .miniature import digit_prompt
 from .sampling import SAMPLING, generate_latents, decode, cfg
 from .loading import load_components
@@ -74,7 +75,7 @@ VARIANTS = {  # name -> (g, r) -> the arguments of generate_latents for guidance
 def latent_std(c, n=1000):
     """Standard deviation of the scaled VAE latents of `n` real training pictures of what `c` draws (scenes, or
     digits): what the model's latents should look like"""
-    if draws_scenes(c): x = scenes_tensor([s.image for s in scenes(n)]).float() / 127.5 - 1
+    if draws_scenes(c): x = to_signed(scenes_tensor([s.image for s in scenes(n)]))
     else: x = digits_to_images(get_mnist()[0][:n])
     lat = c.vae.encode(x.to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
     return lat.float().std().item()

@@ -16,7 +16,7 @@ import numpy as np, torch
 from torch import nn
 import torch.nn.functional as F
 from .data import check_number
-from .plumbing import assets_dir
+from .plumbing import assets_dir, to_signed, to_uint8
 from .scenes import PALETTE_RGB, INKS, BACKGROUNDS, SIDE, scenes, scenes_tensor
 
 # %% ../nbs/03c_judge.ipynb #4b1d16a6
@@ -145,7 +145,7 @@ def scene_scores(read, truth):
 def vae_reconstruction(vae, judge, n=300, seed=3):
     "The judge's `scene_scores` of `n` validation scenes sent through `vae` and back (the latents' means), the MSE, `n`"
     sc = scenes(n, seed=seed, split='valid')
-    x = scenes_tensor([s.image for s in sc]).float() / 127.5 - 1
+    x = to_signed(scenes_tensor([s.image for s in sc]))
     y = vae.decode(vae.encode(x.to(vae.device, vae.dtype)).latent_dist.mean).sample.float().cpu().clamp(-1, 1)
-    made = ((y + 1) * 127.5).round().to(torch.uint8)
+    made = to_uint8(y)
     return dict(scene_scores(read_scenes(judge, made), sc), mse=float(F.mse_loss(y, x)), n=n)

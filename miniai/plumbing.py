@@ -6,12 +6,14 @@ Docs: https://miniai.github.io/miniai/plumbing.html.md"""
 
 # %% auto #0
 __all__ = ['BAD_ARGUMENT', 'MANIFEST', 'CHECKPOINT_NAME', 'CHECKPOINT_MARK', 'cli_errors', 'check_out', 'OutputFolder', 'as_door',
-           'assets_dir', 'check_checkpoint_dir', 'clear_checkpoints', 'stage_checkpoint_dir', 'finish_checkpoints']
+           'assets_dir', 'check_checkpoint_dir', 'clear_checkpoints', 'stage_checkpoint_dir', 'finish_checkpoints',
+           'to_signed', 'to_uint8']
 
 # %% ../nbs/03a_plumbing.ipynb #a469ed31
 import json, os, re, shutil, sys
 from contextlib import contextmanager
 from pathlib import Path
+import torch
 from fastcore.basics import patch_to
 from .data import atomic_path
 
@@ -273,3 +275,12 @@ def finish_checkpoints(folder):
     clear_checkpoints(folder, strict=False)
     if folder.is_dir() and not any(folder.iterdir()): folder.rmdir()
 
+
+# %% ../nbs/03a_plumbing.ipynb #d58ebb36
+def to_signed(x):
+    "uint8 pixels (0 to 255) as float32 in [-1, 1], as the VAE reads them"
+    return x.float() / 127.5 - 1
+
+def to_uint8(x):
+    "Floats in [-1, 1] as uint8 pixels: `(x / 2 + 0.5)` clamped in `x`'s dtype, then `* 255` rounded in float32"
+    return ((x / 2 + 0.5).clamp(0, 1).float() * 255).round().to(torch.uint8)

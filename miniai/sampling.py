@@ -20,6 +20,7 @@ import numpy as np, torch
 from PIL import Image
 from tqdm.auto import tqdm
 from .data import check_int, check_number
+from .plumbing import to_uint8
 
 # %% ../nbs/04_stable_diffusion.ipynb #6751bbef
 def _size(m):
@@ -395,8 +396,7 @@ def decode(c, latents, compile=False):
         c.vae.float()
         try: x = VAEDecoder(c.vae)(latents.float())
         finally: c.vae.to(c.dtype)
-    x = (x / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).float().cpu().numpy()
-    return [Image.fromarray(o) for o in (x * 255).round().astype('uint8')]
+    return [Image.fromarray(o) for o in to_uint8(x).permute(0, 2, 3, 1).cpu().numpy()]
 
 def generate(c, prompts, **kwargs):
     "Prompts → list of PIL images (`generate_latents` then `decode`, both compiled with `compile=True`)"

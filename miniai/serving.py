@@ -15,6 +15,7 @@ import contextvars, dataclasses, queue, threading
 import numpy as np, torch
 from PIL import Image, ImageOps
 from .data import check_number, image_grid
+from .plumbing import to_uint8
 from .sampling import SAMPLING, generate_latents, decode, check_prompt, image_to_tensor, vae_scale_factor, native_size
 from .loading import load_components, embedded_models, with_scheduler
 from .diffedit import DIFFEDIT, mask_maps, mask_overlay, diffedit
@@ -57,7 +58,7 @@ def read_upload(path, name='image', max_side=MAX_UPLOAD_SIDE):
     """An uploaded image file as an 8-bit RGB PIL image, read as the command line reads images (`open_image`) and
     converted as the sampler converts them (`image_to_tensor`). The file stays: it is not this request's to delete"""
     x = image_to_tensor(open_image(path, name, max_side))[0]
-    return Image.fromarray(((x.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy())
+    return Image.fromarray(to_uint8(x).permute(1, 2, 0).numpy())
 
 def fit_to_model(image, max_side=512, multiple=8):
     "`image` shrunk to fit `max_side` and cropped to sides that are multiples of `multiple` (the VAE's scale factor)"

@@ -25,7 +25,7 @@ from .sampling import SAMPLING, diffusers_pipeline, generate, vae_scale_factor
 from .loading import make_scheduler, components_from_parts
 from .cli import command_line
 from .plumbing import cli_errors
-from .plumbing import OutputFolder, as_door, check_out
+from .plumbing import OutputFolder, as_door, check_out, to_signed
 from .judge import load_judge, read_scenes, scene_scores, vae_reconstruction   # the judge of 03c_judge
 from .training import (fit, is_main_process, stage_checkpoint_dir, clear_checkpoints, finish_checkpoints,
                              frozen_copy, measure_every, training_time)
@@ -223,7 +223,7 @@ SCENE_VAE_CHANNELS = (16, 32, 64)   # few channels at full size: half the digits
 def scene_training_set(n=40_000, seed=0):
     "`n` training scenes and their pictures as (n, 3, 32, 64) floats in [-1, 1]: drawn once, encoded once"
     sc = scenes(n, seed=seed, split='train')
-    return sc, scenes_tensor([s.image for s in sc]).float() / 127.5 - 1
+    return sc, to_signed(scenes_tensor([s.image for s in sc]))
 
 def frozen_clip_text(folder=None):
     "The tokenizer and the frozen text tower of a CLIP folder (the embedded CLIP by default), as SD v1 uses OpenAI's"
