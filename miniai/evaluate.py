@@ -7,13 +7,12 @@ Docs: https://miniai.github.io/miniai/evaluate.html.md"""
 # %% auto #0
 __all__ = ['DIFFEDIT_PAIRS', 'JUDGE_STEPS', 'ClassifierLoss', 'train_classifier', 'fid', 'balanced', 'sample_digits', 'accuracy',
            'per_digit_accuracy', 'fid_against', 'diffedit_quality', 'sampling_speed', 'evaluate_quality', 'train_judge',
-           'slot_features', 'slot_fid', 'asked', 'follows', 'prompt_scores', 'binding_errors', 'scene_prompts',
-           'spread', 'spread_ratio', 'slot_fid_reference', 'scene_quality', 'scene_quality_table', 'scene_model',
-           'bench_scenes', 'AttentionRecorder', 'cross_attention_maps']
+           'slot_features', 'slot_fid', 'scene_prompts', 'spread', 'spread_ratio', 'slot_fid_reference',
+           'scene_quality', 'scene_quality_table', 'scene_model', 'bench_scenes', 'AttentionRecorder',
+           'cross_attention_maps']
 
 # %% ../nbs/08_evaluate.ipynb #97c29124
-import copy, dataclasses, json, random, re, time
-from pathlib import Path
+import copy, dataclasses, json, random, time
 import numpy as np, torch
 from tqdm.auto import tqdm
 from torch import nn
@@ -26,7 +25,8 @@ from .sampling import SAMPLING, generate, generate_latents, native_size
 from .loading import load_components, draws_scenes, digit_image
 from .judge import (digit_classifier, classify, features, pil_to_digits, BACKGROUND_TOLERANCE,
                           background_distances, scene_background, slot_ink, ink_amounts, ink_to_digits, read_slots,
-                          read_scenes, digits_of, scene_scores, judge_dir, load_judge, vae_reconstruction)
+                          read_scenes, digits_of, scene_scores, judge_dir, load_judge, vae_reconstruction, asked,
+                          follows, prompt_scores, binding_errors)
 from .diffedit import diffedit, upsample_mask, DIFFEDIT
 from .training import fit
 from .scenes import PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes, scenes_tensor, caption, scene_of
@@ -185,76 +185,6 @@ def slot_features(clf, images, min_ink=12):
 def slot_fid(clf, images, reference):
     "FID between the filled slots of the scenes `images` and those of the `reference` scenes"
     return fid(slot_features(clf, images), slot_features(clf, reference))
-
-# %% ../nbs/08_evaluate.ipynb #3a305213
-_PHRASE = re.compile(r"an? (?:(?P<ink>\w+) )?(?P<digit>\w+)(?: on the (?P<slot>left|right))?")
-
-def asked(text):
-    "What a scene caption asks for: `(background or None, [(digit, ink or None, slot index or None), ...])`"
-    if not isinstance(text, str): raise TypeError(f"text must be a scene caption (a str), got {text!r}")
-    if text.startswith('a handwritten digit ') and text.split()[-1] in WORDS:
-        return None, [(WORDS.index(text.split()[-1]), None, None)]
-    background, body = None, text
-    if m := re.search(r',? on an? (\w+) background$', text): body, background = text[:m.start()], m.group(1)
-    digits = []
-    for part in body.split(' and '):
-        m = _PHRASE.fullmatch(part)
-        known = m and m['digit'] in WORDS and (m['ink'] or 'red') in INKS and (background or 'black') in BACKGROUNDS
-        if not known: raise ValueError(f"text must be a scene caption ('a red seven on the left, on a blue "
-                                       f"background'), got {text!r}")
-        digits.append((WORDS.index(m['digit']), m['ink'], None if m['slot'] is None else SLOTS.index(m['slot'])))
-    return background, digits
-
-# %% ../nbs/08_evaluate.ipynb #f14ca98e
-def follows(read, text):
-    """Which of what `text` asks for the read scene (from `read_scenes`) has: `digits`, `ink`, `slot`, `background`
-    (those named), and `binding`, all of them"""
-    background, want = asked(text)
-    held = [(k, s) for k, s in enumerate(read['slots']) if s is not None]
-    out = dict(digits=sorted(s[0] for _, s in held) == sorted(d for d, _, _ in want))
-    where = [[k for k, s in held if s[0] == d and slot in (None, k)] for d, _, slot in want]   # slots that fit
-    inks = [any(read['slots'][k][1] == ink for k in ks) for (_, ink, _), ks in zip(want, where) if ink]
-    slots = [bool(ks) for (_, _, slot), ks in zip(want, where) if slot is not None]
-    if inks: out['ink'] = all(inks)
-    if slots: out['slot'] = all(slots)
-    if background: out['background'] = read['background'] == background
-    out['binding'] = all(out.values())
-    return out
-
-def prompt_scores(reads, texts):
-    "Share of scenes following their prompts, per attribute (over the prompts naming it), from `follows`"
-    if len(reads) != len(texts): raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
-    rows = [follows(r, t) for r, t in zip(reads, texts)]
-    kinds = [k for k in ('digits', 'ink', 'slot', 'background', 'binding') if any(k in r for r in rows)]
-    return {k: float(np.mean([r[k] for r in rows if k in r])) for k in kinds}
-
-# %% ../nbs/08_evaluate.ipynb #3b10023a
-def binding_errors(reads, texts):
-    """How scenes fail prompts naming both slots' digit and ink: per slot, the share whose digit / ink is wrong and
-    whose wrong one is the other slot's, the share left empty; per scene, wrong background and both slots swapped"""
-    if len(reads) != len(texts): raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
-    n = dict.fromkeys(('slots', 'scenes', 'empty', 'digit_wrong', 'digit_from_other', 'ink_wrong', 'ink_from_other',
-                       'background_wrong', 'swapped'), 0)
-    for r, t in zip(reads, texts):
-        background, asks = asked(t)
-        want = {slot: (d, ink) for d, ink, slot in asks}
-        if len(asks) != 2 or set(want) != {0, 1} or not all(ink for _, ink, _ in asks): continue
-        n['scenes'] += 1
-        n['background_wrong'] += background is not None and r['background'] != background
-        n['swapped'] += list(r['slots']) == [want[1], want[0]] and want[0] != want[1]
-        for k in range(2):
-            got, other = r['slots'][k], want[1 - k]
-            n['slots'] += 1
-            if got is None:
-                n['empty'] += 1
-                continue
-            for i, what in enumerate(('digit', 'ink')):
-                wrong = got[i] != want[k][i]
-                n[f'{what}_wrong'] += wrong
-                n[f'{what}_from_other'] += wrong and got[i] == other[i]
-    per_slot = ('empty', 'digit_wrong', 'digit_from_other', 'ink_wrong', 'ink_from_other')
-    return {k: v / max(1, n['slots'] if k in per_slot else n['scenes']) for k, v in n.items()
-            if k not in ('slots', 'scenes')} | dict(scenes=n['scenes'])
 
 # %% ../nbs/08_evaluate.ipynb #cd1d2cc1
 def _is_held_out(s): return any(d in HELD_OUT for d in s.slots if d)

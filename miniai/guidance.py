@@ -18,7 +18,8 @@ from .sampling import SAMPLING, generate_latents, decode, cfg
 from .loading import load_components
 from .scenes import scenes, scenes_tensor
 from .clip import complete_caption
-from .evaluate import train_classifier, fid, accuracy, balanced, prompt_scores
+from .evaluate import train_classifier, fid, accuracy, balanced
+from .judge import prompt_scores
 from .judge import features, digits_of, load_judge, read_scenes
 from .loading import draws_scenes
 

@@ -7,17 +7,18 @@ Docs: https://miniai.github.io/miniai/judge.html.md"""
 # %% auto #0
 __all__ = ['BACKGROUND_TOLERANCE', 'digit_classifier', 'classify', 'features', 'pil_to_digits', 'judge_dir', 'load_judge',
            'background_distances', 'scene_background', 'slot_ink', 'ink_amounts', 'ink_to_digits', 'read_slots',
-           'read_scenes', 'digits_of', 'scene_scores', 'vae_reconstruction']
+           'read_scenes', 'digits_of', 'scene_scores', 'vae_reconstruction', 'asked', 'follows', 'prompt_scores',
+           'binding_errors']
 
 # %% ../nbs/03c_judge.ipynb #d0d9f69a
-import json
+import json, re
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
 import torch.nn.functional as F
 from .data import check_number
 from .plumbing import assets_dir, to_signed, to_uint8
-from .scenes import PALETTE_RGB, INKS, BACKGROUNDS, SIDE, scenes, scenes_tensor
+from .scenes import WORDS, PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, scenes, scenes_tensor
 
 # %% ../nbs/03c_judge.ipynb #4b1d16a6
 def digit_classifier(seed=0):
@@ -149,3 +150,73 @@ def vae_reconstruction(vae, judge, n=300, seed=3):
     y = vae.decode(vae.encode(x.to(vae.device, vae.dtype)).latent_dist.mean).sample.float().cpu().clamp(-1, 1)
     made = to_uint8(y)
     return dict(scene_scores(read_scenes(judge, made), sc), mse=float(F.mse_loss(y, x)), n=n)
+
+# %% ../nbs/03c_judge.ipynb #3a305213
+_PHRASE = re.compile(r"an? (?:(?P<ink>\w+) )?(?P<digit>\w+)(?: on the (?P<slot>left|right))?")
+
+def asked(text):
+    "What a scene caption asks for: `(background or None, [(digit, ink or None, slot index or None), ...])`"
+    if not isinstance(text, str): raise TypeError(f"text must be a scene caption (a str), got {text!r}")
+    if text.startswith('a handwritten digit ') and text.split()[-1] in WORDS:
+        return None, [(WORDS.index(text.split()[-1]), None, None)]
+    background, body = None, text
+    if m := re.search(r',? on an? (\w+) background$', text): body, background = text[:m.start()], m.group(1)
+    digits = []
+    for part in body.split(' and '):
+        m = _PHRASE.fullmatch(part)
+        known = m and m['digit'] in WORDS and (m['ink'] or 'red') in INKS and (background or 'black') in BACKGROUNDS
+        if not known: raise ValueError(f"text must be a scene caption ('a red seven on the left, on a blue "
+                                       f"background'), got {text!r}")
+        digits.append((WORDS.index(m['digit']), m['ink'], None if m['slot'] is None else SLOTS.index(m['slot'])))
+    return background, digits
+
+# %% ../nbs/03c_judge.ipynb #f14ca98e
+def follows(read, text):
+    """Which of what `text` asks for the read scene (from `read_scenes`) has: `digits`, `ink`, `slot`, `background`
+    (those named), and `binding`, all of them"""
+    background, want = asked(text)
+    held = [(k, s) for k, s in enumerate(read['slots']) if s is not None]
+    out = dict(digits=sorted(s[0] for _, s in held) == sorted(d for d, _, _ in want))
+    where = [[k for k, s in held if s[0] == d and slot in (None, k)] for d, _, slot in want]   # slots that fit
+    inks = [any(read['slots'][k][1] == ink for k in ks) for (_, ink, _), ks in zip(want, where) if ink]
+    slots = [bool(ks) for (_, _, slot), ks in zip(want, where) if slot is not None]
+    if inks: out['ink'] = all(inks)
+    if slots: out['slot'] = all(slots)
+    if background: out['background'] = read['background'] == background
+    out['binding'] = all(out.values())
+    return out
+
+def prompt_scores(reads, texts):
+    "Share of scenes following their prompts, per attribute (over the prompts naming it), from `follows`"
+    if len(reads) != len(texts): raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
+    rows = [follows(r, t) for r, t in zip(reads, texts)]
+    kinds = [k for k in ('digits', 'ink', 'slot', 'background', 'binding') if any(k in r for r in rows)]
+    return {k: float(np.mean([r[k] for r in rows if k in r])) for k in kinds}
+
+# %% ../nbs/03c_judge.ipynb #3b10023a
+def binding_errors(reads, texts):
+    """How scenes fail prompts naming both slots' digit and ink: per slot, the share whose digit / ink is wrong and
+    whose wrong one is the other slot's, the share left empty; per scene, wrong background and both slots swapped"""
+    if len(reads) != len(texts): raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
+    n = dict.fromkeys(('slots', 'scenes', 'empty', 'digit_wrong', 'digit_from_other', 'ink_wrong', 'ink_from_other',
+                       'background_wrong', 'swapped'), 0)
+    for r, t in zip(reads, texts):
+        background, asks = asked(t)
+        want = {slot: (d, ink) for d, ink, slot in asks}
+        if len(asks) != 2 or set(want) != {0, 1} or not all(ink for _, ink, _ in asks): continue
+        n['scenes'] += 1
+        n['background_wrong'] += background is not None and r['background'] != background
+        n['swapped'] += list(r['slots']) == [want[1], want[0]] and want[0] != want[1]
+        for k in range(2):
+            got, other = r['slots'][k], want[1 - k]
+            n['slots'] += 1
+            if got is None:
+                n['empty'] += 1
+                continue
+            for i, what in enumerate(('digit', 'ink')):
+                wrong = got[i] != want[k][i]
+                n[f'{what}_wrong'] += wrong
+                n[f'{what}_from_other'] += wrong and got[i] == other[i]
+    per_slot = ('empty', 'digit_wrong', 'digit_from_other', 'ink_wrong', 'ink_from_other')
+    return {k: v / max(1, n['slots'] if k in per_slot else n['scenes']) for k, v in n.items()
+            if k not in ('slots', 'scenes')} | dict(scenes=n['scenes'])
