@@ -31,20 +31,27 @@ from .loading import SCHEDULERS
 from .diffedit import DIFFEDIT, SCENE_DIFFEDIT, check_denoising_steps, diffedit_defaults
 from .imagic import IMAGIC, imagic, image_to_size
 from .plumbing import cli_errors
-from .serving import (MAX_UPLOAD_SIDE, MAX_UPLOAD_BYTES, SERVING, serve_models, get_model, for_request,
-                            read_upload, fit_to_model, sketch_to_digit, stoppable, generate_stream, threshold_overlay,
-                            enlarge, edit_with_cache, check_request_work)
+from .serving import (MAX_UPLOAD_SIDE, MAX_UPLOAD_BYTES, SERVING, serve_models, get_model,
+                            for_request, read_upload, fit_to_model, sketch_to_digit, stoppable,
+                            generate_stream, threshold_overlay, enlarge, edit_with_cache,
+                            check_request_work)
 try: import gradio as gr
-except ImportError as e: raise ImportError('miniai.app needs Gradio: pip install "miniai[app]"') from e
+except ImportError as e:
+    raise ImportError('miniai.app needs Gradio: pip install "miniai[app]"') from e
 
 # %% ../nbs/13a_app.ipynb #c7224b4d
-OWN_SCHEDULER = "the model's own"   # the scheduler menu's first entry: the one the model folder names
+# the scheduler menu's first entry: the one the model folder names
+OWN_SCHEDULER = "the model's own"
 UI_SCALE = 4   # 32x32 digits are drawn 4x larger, nearest-neighbour
-FIRST_SCENE = (((3, 'red'), (7, 'blue')), 'yellow')   # the scene the pickers show at first: (slots, background)
-SCENE_PROMPTS = dict(   # a colour model's starting texts: the first scene's caption, and an edit of each kind of it
+# the scene the pickers show at first: (slots, background)
+FIRST_SCENE = (((3, 'red'), (7, 'blue')), 'yellow')
+# a colour model's starting texts: the first scene's caption, and an edit of each kind of it
+SCENE_PROMPTS = dict(
     reference=complete_caption(*FIRST_SCENE),
-    query=complete_caption(((3, 'red'), (1, 'blue')), 'yellow'),     # DiffEdit: the seven becomes a one
-    target=complete_caption(((3, 'red'), (7, 'green')), 'yellow'))   # Imagic: the same seven, in green
+    # DiffEdit: the seven becomes a one
+    query=complete_caption(((3, 'red'), (1, 'blue')), 'yellow'),
+    # Imagic: the same seven, in green
+    target=complete_caption(((3, 'red'), (7, 'green')), 'yellow'))
 
 def enlarged(im):
     "`im` as the page shows it: `UI_SCALE` times larger, nearest-neighbour"
@@ -55,19 +62,24 @@ def _as_int(v):
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 def named_slider(minimum, maximum, value, **kwargs):
-    "A `gr.Slider` that names itself when a value (from the API: the page cannot go there) is out of its range"
+    """A `gr.Slider` that names itself when a value (from the API: the page cannot go there) is out
+    of its range"""
     s = gr.Slider(minimum, maximum, value, **kwargs)
     plain = s.preprocess
     def preprocess(payload):
         if payload is not None and not s.minimum <= payload <= s.maximum:
-            raise gr.Error(f"{s.label} must be from {s.minimum:g} to {s.maximum:g}, got {payload!r}",
-                           print_exception=False)
+            raise gr.Error(
+                f"{s.label} must be from {s.minimum:g} to {s.maximum:g}, got {payload!r}",
+                print_exception=False,
+            )
         return plain(payload)
-    s.preprocess = preprocess   # on this one widget (a subclass would make Gradio write a .pyi stub beside our module)
+    # on this one widget (a subclass would make Gradio write a .pyi stub beside our module)
+    s.preprocess = preprocess
     return s
 
 def shown_errors(f):
-    "Bad input (ValueError, TypeError, a missing file or model) becomes a message on the page, not a traceback"
+    """Bad input (ValueError, TypeError, a missing file or model) becomes a message on the page, not
+    a traceback"""
     def msg(e): return gr.Error(str(e), print_exception=False)
     if inspect.isgeneratorfunction(f):
         @wraps(f)
@@ -88,10 +100,13 @@ NO_DIGIT = 'none'   # the scene picker's entry for an empty slot
 def _judge(): return load_judge()
 
 def described(im):
-    "The picture, its enlarged view, and the complete caption of what the judge reads in it ('' if not a scene)"
+    """The picture, its enlarged view, and the complete caption of what the judge reads in it ('' if
+    not a scene)"""
     if im.size != (2 * SIDE, SIDE): return im, enlarged(im), ''
     read = read_scenes(_judge(), [im])[0]
-    return im, enlarged(im), complete_caption(read['slots'], read['background']) if any(read['slots']) else ''
+    text = complete_caption(read['slots'], read['background']) if any(read['slots']) else ''
+    return im, enlarged(im), text
+
 
 def _slot(digit, ink):
     "One slot of the scene picker: `(digit, ink)`, or None for `NO_DIGIT`"
@@ -99,51 +114,59 @@ def _slot(digit, ink):
 
 @shown_errors
 def pick_scene(left, left_ink, right, right_ink, background, k):
-    """The page's input from the scene picker: the `k`-th validation digits of each kind in the inks asked, on the
-    background; with its complete caption"""
+    """The page's input from the scene picker: the `k`-th validation digits of each kind in the inks
+    asked, on the background; with its complete caption"""
     s = scene_of((_slot(left, left_ink), _slot(right, right_ink)), background, _as_int(k))
     return s.image, enlarged(s.image), s.caption
 
 @shown_errors
 def pick_upload(path):
-    "The page's input from an upload, with what the judge reads in it, and None to clear the upload widget"
+    """The page's input from an upload, with what the judge reads in it, and None to clear the
+    upload widget"""
     return described(fit_to_model(read_upload(path))) + (None,)
 
 @shown_errors
 def pick_sketch(sketch, slot='left', ink='white', background='black'):
-    "The page's input from the sketch pad: the drawing in `ink` in one `slot` of a scene on `background`"
+    """The page's input from the sketch pad: the drawing in `ink` in one `slot` of a scene on
+    `background`"""
     if slot not in SLOTS: raise ValueError(f"slot must be one of {', '.join(SLOTS)}, got {slot!r}")
     if ink not in INKS or background not in BACKGROUNDS or ink == background:
-        raise ValueError(f"ink and background must be an ink ({', '.join(INKS)}) on another colour, got {ink!r} "
-                         f"on {background!r}")
+        raise ValueError(f"ink and background must be an ink ({', '.join(INKS)}) on another "
+                         f"colour, got {ink!r} on {background!r}")
     k, alpha = SLOTS.index(slot), torch.zeros(1, 2, SIDE, SIDE)
-    alpha[0, k] = torch.from_numpy(np.asarray(sketch_to_digit(sketch).convert('L'), np.float32) / 255)
+    alpha[0, k] = torch.from_numpy(
+        np.asarray(sketch_to_digit(sketch).convert('L'), np.float32) / 255
+    )
     x = render(alpha, torch.tensor([[k == 0, k == 1]]), torch.tensor([[INKS.index(ink)] * 2]),
                torch.tensor([BACKGROUNDS.index(background)]))
     return described(Image.fromarray(x[0].permute(1, 2, 0).numpy()))
 
 # %% ../nbs/13a_app.ipynb #a858b395
 def _filling(pick, texts, extra=0):
-    "An event function: `pick`'s picture and view, its caption into each of `texts` (none read: left as they are)"
+    """An event function: `pick`'s picture and view, its caption into each of `texts` (none read:
+    left as they are)"""
     def f(*args):
         im, view, text, *rest = pick(*args)
         return (im, view, *[text or gr.skip()] * len(texts), *rest[:extra])
     return f
 
 def _header_size(f):
-    "(width, height) of an image file (Gradio's `FileData`) or of its bytes, read from the header alone"
+    """(width, height) of an image file (Gradio's `FileData`) or of its bytes, read from the header
+    alone"""
     with Image.open(f.path if hasattr(f, 'path') else io.BytesIO(f)) as im: return im.size
 
 def bounded_sketchpad(**kwargs):
-    """Gradio's sketch pad, refusing a drawing larger than an upload may be before anything decodes it (its
-    `preprocess` wrapped on the instance: a subclass would make Gradio write a stub file into the package)"""
+    """Gradio's sketch pad, refusing a drawing larger than an upload may be before anything decodes
+    it (its `preprocess` wrapped on the instance: a subclass would make Gradio write a stub file
+    into the package)"""
     pad = gr.Sketchpad(**kwargs)
     decode = pad.preprocess
     def preprocess(payload):
         parts = pad.blob_storage.get(payload.id) if payload is not None and payload.id else payload
         for f in [] if parts is None else [parts.background, parts.composite, *parts.layers]:
             if f is not None and max(size := _header_size(f)) > MAX_UPLOAD_SIDE:
-                raise gr.Error(f"sketch is {size[0]}x{size[1]}, larger than the {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE} "
+                raise gr.Error(f"sketch is {size[0]}x{size[1]}, larger than the "
+                               f"{MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE} "
                                "allowed", print_exception=False)
         return decode(payload)
     pad.preprocess = preprocess
@@ -164,8 +187,9 @@ def _scene_picker(tab):
     return widgets
 
 def image_source(tab, texts=()):
-    """The three ways in (validation digits in the colours asked, an upload, a drawing), feeding one image kept in
-    memory (its `gr.State`) and the complete caption of what the judge reads in it into each of `texts`"""
+    """The three ways in (validation digits in the colours asked, an upload, a drawing), feeding one
+    image kept in memory (its `gr.State`) and the complete caption of what the judge reads in it
+    into each of `texts`"""
     first = scene_of(*FIRST_SCENE).image
     src = gr.State(first)
     with gr.Row():
@@ -177,9 +201,10 @@ def image_source(tab, texts=()):
                 upload = gr.File(file_types=['image'], type='filepath',
                                  label=f'an image (up to {MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE})')
             with gr.Tab('draw'):
-                sketch = bounded_sketchpad(value=Image.new('RGB', (280, 280)), type='pil', canvas_size=(280, 280),
-                                           label='draw a digit',
-                                           brush=gr.Brush(colors=['#ffffff'], default_color='#ffffff', default_size=18))
+                sketch = bounded_sketchpad(value=Image.new('RGB', (280, 280)), type='pil',
+                                           canvas_size=(280, 280), label='draw a digit',
+                                           brush=gr.Brush(colors=['#ffffff'],
+                                                          default_color='#ffffff', default_size=18))
                 with gr.Row():
                     drawn_in = [gr.Radio(list(SLOTS), value='left', label='slot'),
                                 gr.Dropdown(list(INKS), value='white', label='ink'),
@@ -194,19 +219,22 @@ def image_source(tab, texts=()):
 
 # %% ../nbs/13a_app.ipynb #fb7837a5
 def _job(work, idle):
-    "`work(check)` as a generator Gradio can cancel: `idle` while it runs, then its result (see `stoppable`)"
+    """`work(check)` as a generator Gradio can cancel: `idle` while it runs, then its result (see
+    `stoppable`)"""
     return stoppable(lambda emit, check: work(check), idle, poll=0.2)
 
 @shown_errors
-def generate_images(prompt, negative_prompt='', steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, scheduler=OWN_SCHEDULER, seed=0, n=1,
+def generate_images(prompt, negative_prompt='', steps=SAMPLING.steps,
+                    guidance_scale=SAMPLING.guidance_scale, scheduler=OWN_SCHEDULER, seed=0, n=1,
                     model=None, progress=gr.Progress()):
     "Images for `prompt`: the intermediate latents while it runs, then the result"
     c = for_request(get_model(model), None if scheduler in (None, OWN_SCHEDULER) else scheduler)
     steps, n = check_int(_as_int(steps), 'steps'), check_int(_as_int(n), 'n')
     guided = 2 if check_number(guidance_scale, 'guidance_scale') > 1 else 1
     check_request_work(c, native_size(c), n * steps * guided)
-    for item in generate_stream(c, prompt, negative_prompt=negative_prompt, steps=steps, guidance_scale=guidance_scale,
-                                seed=_as_int(seed), n=n, poll=0.2, compile=SERVING['compile']):
+    for item in generate_stream(c, prompt, negative_prompt=negative_prompt, steps=steps,
+                                guidance_scale=guidance_scale, seed=_as_int(seed), n=n, poll=0.2,
+                                compile=SERVING['compile']):
         if item is None:
             yield gr.skip()   # nothing new yet: a point where a cancelled job stops
             continue
@@ -214,13 +242,17 @@ def generate_images(prompt, negative_prompt='', steps=SAMPLING.steps, guidance_s
         yield item[1]
 
 @shown_errors
-def generate_page(prompt, negative_prompt, steps, guidance_scale, scheduler, seed, n, model, progress=gr.Progress()):
-    "The Generate tab's button: `generate_images`, its previews and result enlarged (the API's `/generate` is not)"
-    for out in generate_images(prompt, negative_prompt, steps, guidance_scale, scheduler, seed, n, model, progress):
+def generate_page(prompt, negative_prompt, steps, guidance_scale, scheduler, seed, n, model,
+                  progress=gr.Progress()):
+    """The Generate tab's button: `generate_images`, its previews and result enlarged (the API's
+    `/generate` is not)"""
+    for out in generate_images(prompt, negative_prompt, steps, guidance_scale, scheduler, seed, n,
+                               model, progress):
         yield enlarged(out) if isinstance(out, Image.Image) else out
 
 def _check_edit(c, image, n, steps, strength):
-    "DiffEdit's counts checked, and its work: the mask's 2n predictions, then encoding (1) and guided decoding (2)"
+    """DiffEdit's counts checked, and its work: the mask's 2n predictions, then encoding (1) and
+    guided decoding (2)"""
     check_int(n, 'n')
     check_denoising_steps(steps, strength)
     check_request_work(c, image.size[::-1], 2 * n + 3 * int(steps * strength))
@@ -229,25 +261,28 @@ def _check_edit(c, image, n, steps, strength):
 def diffedit_api(image, reference, query, strength=None, threshold=None, n=DIFFEDIT.n,
                  steps=DIFFEDIT.steps, seed=0, model=None, composite=None,
                  progress=gr.Progress(track_tqdm=True)):
-    """DiffEdit of an image file: the edited image (`composite`: the input's pixels pasted back outside the mask);
-    `strength`, `threshold`, `composite` left out: those measured on the model's kind (`diffedit_defaults`)"""
+    """DiffEdit of an image file: the edited image (`composite`: the input's pixels pasted back
+    outside the mask); `strength`, `threshold`, `composite` left out: those measured on the model's
+    kind (`diffedit_defaults`)"""
     if image is None: raise ValueError("image: give an image to edit")
     c, im, n, steps = get_model(model), fit_to_model(read_upload(image)), _as_int(n), _as_int(steps)
     s = diffedit_defaults(c, strength=strength, threshold=threshold)
     strength, threshold = s.strength, s.threshold
     _check_edit(c, im, n, steps, strength)
-    yield from _job(lambda check: edit_with_cache(c, im, reference, query, strength, threshold, n, steps, _as_int(seed),
-                                                  callback=check, composite=composite)[0], gr.skip())
+    yield from _job(lambda check: edit_with_cache(c, im, reference, query, strength, threshold, n,
+                                                  steps, _as_int(seed), callback=check,
+                                                  composite=composite)[0], gr.skip())
 
 @shown_errors
-def diffedit_page(src, reference, query, strength, threshold, n, steps, seed, model, composite, cache,
-                  progress=gr.Progress(track_tqdm=True)):
-    "The DiffEdit tab's Edit button: input, mask overlay and result, enlarged, and the cache for the threshold"
+def diffedit_page(src, reference, query, strength, threshold, n, steps, seed, model, composite,
+                  cache, progress=gr.Progress(track_tqdm=True)):
+    """The DiffEdit tab's Edit button: input, mask overlay and result, enlarged, and the cache for
+    the threshold"""
     c, n, steps = get_model(model), _as_int(n), _as_int(steps)
     _check_edit(c, src, n, steps, strength)
     def work(check):
-        out, new = edit_with_cache(c, src, reference, query, strength, threshold, n, steps, _as_int(seed), cache, check,
-                                   composite)
+        out, new = edit_with_cache(c, src, reference, query, strength, threshold, n, steps,
+                                   _as_int(seed), cache, check, composite)
         return enlarged(src), threshold_overlay(new[1], threshold, UI_SCALE), enlarged(out), new
     yield from _job(work, (gr.skip(),) * 4)
 
@@ -257,21 +292,24 @@ def rethreshold(cache, threshold):
     return gr.skip() if cache is None else threshold_overlay(cache[1], threshold, UI_SCALE)
 
 def imagic_job(image, target, eta, embedding_steps, unet_steps, steps, seed, model):
-    """`imagic` with the page's values, checked now: returns `work(check)` for `_job`. Its work: stages A and B train
-    (forward and backward, about 3 evaluations a draw), stage C samples with guidance (2)"""
+    """`imagic` with the page's values, checked now: returns `work(check)` for `_job`. Its work:
+    stages A and B train (forward and backward, about 3 evaluations a draw), stage C samples with
+    guidance (2)"""
     c, a, b, steps = get_model(model), _as_int(embedding_steps), _as_int(unet_steps), _as_int(steps)
     for v, name in ((a, 'embedding_steps'), (b, 'unet_steps'), (steps, 'steps')): check_int(v, name)
     check_request_work(c, image_to_size(image), 3 * IMAGIC.bs * (a + b) + 2 * steps)
-    return lambda check: imagic(c, image, target, eta=eta, embedding_steps=a, unet_steps=b, steps=steps,
-                                seed=_as_int(seed), callback=check)
+    return lambda check: imagic(c, image, target, eta=eta, embedding_steps=a, unet_steps=b,
+                                steps=steps, seed=_as_int(seed), callback=check)
 
 @shown_errors
-def imagic_api(image, target, eta=IMAGIC.eta, embedding_steps=IMAGIC.embedding_steps, unet_steps=IMAGIC.unet_steps,
-               steps=IMAGIC.steps, seed=0, model=None, progress=gr.Progress(track_tqdm=True)):
+def imagic_api(image, target, eta=IMAGIC.eta, embedding_steps=IMAGIC.embedding_steps,
+               unet_steps=IMAGIC.unet_steps, steps=IMAGIC.steps, seed=0, model=None,
+               progress=gr.Progress(track_tqdm=True)):
     "Imagic of an image file: the edited image"
     if image is None: raise ValueError("image: give an image to edit")
     im = fit_to_model(read_upload(image))
-    yield from _job(imagic_job(im, target, eta, embedding_steps, unet_steps, steps, seed, model), gr.skip())
+    yield from _job(imagic_job(im, target, eta, embedding_steps, unet_steps, steps, seed, model),
+                    gr.skip())
 
 @shown_errors
 def imagic_page(src, target, eta, embedding_steps, unet_steps, steps, seed, model,
@@ -285,50 +323,59 @@ def generate_tab(model_box, api_out, scenes=True):
     "The Generate tab: prompt, negative prompt, sampler settings; `/generate` in the API"
     with gr.Row():
         with gr.Column():
-            prompt = gr.Textbox(SCENE_PROMPTS['reference'] if scenes else digit_prompt(5), label='prompt')
+            prompt = gr.Textbox(SCENE_PROMPTS['reference'] if scenes else digit_prompt(5),
+                                label='prompt')
             negative = gr.Textbox('', label='negative prompt')
             with gr.Row():
                 steps = named_slider(1, 100, 30, step=1, label='steps')
                 guidance = named_slider(1, 15, 7.5, step=0.5, label='guidance scale')
             with gr.Row():
-                scheduler = gr.Dropdown([OWN_SCHEDULER, *SCHEDULERS], value=OWN_SCHEDULER, label='scheduler')
+                scheduler = gr.Dropdown([OWN_SCHEDULER, *SCHEDULERS], value=OWN_SCHEDULER,
+                                        label='scheduler')
                 seed = gr.Number(0, precision=0, label='seed')
                 n = named_slider(1, 16, 4, step=1, label='images')
             go = gr.Button('Generate', variant='primary', elem_id='generate')
-        result = gr.Image(label='result', interactive=False, format='png', elem_id='generate-result')
+        result = gr.Image(label='result', interactive=False, format='png',
+                          elem_id='generate-result')
     settings = [prompt, negative, steps, guidance, scheduler, seed, n, model_box]
     go.click(generate_page, settings, result, api_visibility='private')
     gr.Button(visible=False).click(generate_images, settings, api_out, api_name='generate')
 
 def diffedit_tab(model_box, api_image, api_out, scenes=True):
-    "The DiffEdit tab: an input, the two texts, DiffEdit's settings, a threshold that redraws at once; `/diffedit`"
+    """The DiffEdit tab: an input, the two texts, DiffEdit's settings, a threshold that redraws at
+    once; `/diffedit`"""
     de = SCENE_DIFFEDIT if scenes else DIFFEDIT
     reference = gr.Textbox(SCENE_PROMPTS['reference'] if scenes else digit_prompt(3), render=False,
                            label='reference (what the image shows)', elem_id='diffedit-reference')
-    query = gr.Textbox(SCENE_PROMPTS['query'] if scenes else digit_prompt(8), label='query (what it should show)',
-                       render=False, elem_id='diffedit-query')
+    query = gr.Textbox(SCENE_PROMPTS['query'] if scenes else digit_prompt(8),
+                       label='query (what it should show)', render=False, elem_id='diffedit-query')
     src = image_source('diffedit', [reference, query])
     with gr.Row():
         reference.render()
         query.render()
     with gr.Row():
         strength = named_slider(0.05, 1, de.strength, step=0.05, label='strength')
-        threshold = named_slider(0, 1, de.threshold, step=0.05, label='threshold (re-thresholds at once)')
+        threshold = named_slider(0, 1, de.threshold, step=0.05,
+                                 label='threshold (re-thresholds at once)')
         n_maps = named_slider(1, 32, de.n, step=1, label='n (noise draws for the mask)')
         steps = named_slider(1, 100, de.steps, step=1, label='steps')
         seed = gr.Number(0, precision=0, label='seed')
-        composite = gr.Checkbox(de.composite, label="paste the input's pixels back outside the mask")
+        composite = gr.Checkbox(de.composite,
+                                label="paste the input's pixels back outside the mask")
     edit = gr.Button('Edit', variant='primary', elem_id='diffedit')
     cache = gr.State()
     with gr.Row():
         shown_in = gr.Image(label='input', interactive=False, format='png')
         shown_mask = gr.Image(label='mask', interactive=False, format='png')
-        shown_out = gr.Image(label='result', interactive=False, format='png', elem_id='diffedit-result')
+        shown_out = gr.Image(label='result', interactive=False, format='png',
+                             elem_id='diffedit-result')
     settings = [reference, query, strength, threshold, n_maps, steps, seed, model_box, composite]
     edit.click(diffedit_page, [src, *settings, cache], [shown_in, shown_mask, shown_out, cache],
                api_visibility='private')
-    threshold.change(rethreshold, [cache, threshold], shown_mask, api_visibility='private', queue=False)
-    gr.Button(visible=False).click(diffedit_api, [api_image, *settings], api_out, api_name='diffedit')
+    threshold.change(rethreshold, [cache, threshold], shown_mask, api_visibility='private',
+                     queue=False)
+    gr.Button(visible=False).click(diffedit_api, [api_image, *settings], api_out,
+                                   api_name='diffedit')
 
 def imagic_tab(model_box, api_image, api_out, scenes=True):
     "The Imagic tab: an input, the target text, η and the three stages' step counts; `/imagic`"
@@ -337,45 +384,54 @@ def imagic_tab(model_box, api_image, api_out, scenes=True):
     src = image_source('imagic', [target])
     with gr.Row():
         target.render()
-        eta = named_slider(0, 1, IMAGIC.eta, step=0.05, label='η (0: the input, 1: the target text)')
+        eta = named_slider(0, 1, IMAGIC.eta, step=0.05,
+                           label='η (0: the input, 1: the target text)')
     with gr.Row():
-        emb_steps = named_slider(1, 400, IMAGIC.embedding_steps, step=1, label='stage A: embedding steps')
+        emb_steps = named_slider(1, 400, IMAGIC.embedding_steps, step=1,
+                                 label='stage A: embedding steps')
         unet_steps = named_slider(1, 200, IMAGIC.unet_steps, step=1, label='stage B: UNet steps')
         steps = named_slider(1, 100, IMAGIC.steps, step=1, label='stage C: sampling steps')
         seed = gr.Number(0, precision=0, label='seed')
     run = gr.Button('Edit', variant='primary', elem_id='imagic')
     with gr.Row():
         shown_in = gr.Image(label='input', interactive=False, format='png')
-        shown_out = gr.Image(label='result', interactive=False, format='png', elem_id='imagic-result')
+        shown_out = gr.Image(label='result', interactive=False, format='png',
+                             elem_id='imagic-result')
     settings = [target, eta, emb_steps, unet_steps, steps, seed, model_box]
     run.click(imagic_page, [src, *settings], [shown_in, shown_out], api_visibility='private')
     gr.Button(visible=False).click(imagic_api, [api_image, *settings], api_out, api_name='imagic')
 
-CACHE_SWEEP = (300, 1800)   # every 5 minutes Gradio deletes cached uploads and results older than 30
+# every 5 minutes Gradio deletes cached uploads and results older than 30
+CACHE_SWEEP = (300, 1800)
 LAUNCH = dict(share=False, max_file_size=MAX_UPLOAD_BYTES)   # what every launch of the page passes
 
 def make_app(models=(), compile=False):
-    """The page: Generate, DiffEdit and Imagic tabs on `models` (folders or names; the first is selected at first) and
-    the embedded ones, loaded once, with `/generate`, `/diffedit` and `/imagic` in its API under the Python API's
-    parameter names. `compile`: Generate samples with the compiled UNet (each new batch size compiles once). Launch it
-    with `LAUNCH`'s settings"""
+    """The page: Generate, DiffEdit and Imagic tabs on `models` (folders or names; the first is
+    selected at first) and the embedded ones, loaded once, with `/generate`, `/diffedit` and
+    `/imagic` in its API under the Python API's parameter names. `compile`: Generate samples with
+    the compiled UNet (each new batch size compiles once). Launch it with `LAUNCH`'s settings"""
     models = serve_models([models] if isinstance(models, (str, Path)) else models, compile)
     default = models[0] if models else None
-    get_model(default)   # now: a bad folder is refused before serving, and the first request does not wait
+    # now: a bad folder is refused before serving, and the first request does not wait
+    get_model(default)
     # no web fonts
-    fonts = dict(font=['ui-sans-serif', 'system-ui', 'sans-serif'], font_mono=['ui-monospace', 'monospace'])
+    fonts = dict(font=['ui-sans-serif', 'system-ui', 'sans-serif'],
+                 font_mono=['ui-monospace', 'monospace'])
     with gr.Blocks(title='miniai', analytics_enabled=False, delete_cache=CACHE_SWEEP) as demo:
-        gr.Markdown("# miniai\nThe samplers, DiffEdit and Imagic of the notebooks. One job runs at a time; "
-                    "the others wait in a queue.")
+        gr.Markdown("# miniai\nThe samplers, DiffEdit and Imagic of the notebooks. One job runs at "
+                    "a time; the others wait in a queue.")
         model_box = gr.Dropdown(models, value=default, label='model')
-        api_image = gr.File(visible=False, type='filepath')   # the API's image input and output: hidden from the page
+        # the API's image input and output: hidden from the page
+        api_image = gr.File(visible=False, type='filepath')
         api_out = gr.Image(visible=False, format='png')
-        scenes = draws_scenes(get_model(default))   # the first model's world sets the starting texts and settings
+        # the first model's world sets the starting texts and settings
+        scenes = draws_scenes(get_model(default))
         with gr.Tab('Generate'): generate_tab(model_box, api_out, scenes)
         with gr.Tab('DiffEdit'): diffedit_tab(model_box, api_image, api_out, scenes)
         with gr.Tab('Imagic'): imagic_tab(model_box, api_image, api_out, scenes)
     demo.theme = gr.themes.Default(**fonts)
-    return demo.queue(default_concurrency_limit=1, max_size=32)   # one job at a time: sampling already uses every core
+    # one job at a time: sampling already uses every core
+    return demo.queue(default_concurrency_limit=1, max_size=32)
 
 # %% ../nbs/13a_app.ipynb #74bc7cd8
 def _is_loopback(host):
@@ -383,28 +439,34 @@ def _is_loopback(host):
     except ValueError: return host == 'localhost'
 
 def _check_port(host, port):
-    "The port as an int from 1 to 65535 that nothing on `host` listens on yet, else a ValueError naming it"
+    """The port as an int from 1 to 65535 that nothing on `host` listens on yet, else a ValueError
+    naming it"""
     if not isinstance(port, int) or not 1 <= port <= 65535:
         raise ValueError(f"--port must be from 1 to 65535, got {port}")
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the server itself binds
         try: s.bind((host, port))
         except OSError as e:
-            raise ValueError(f"--port {port}: cannot listen on {host}:{port} ({e.strerror}): is another server "
+            raise ValueError(f"--port {port}: cannot listen on {host}:{port} ({e.strerror}): is "
+                             "another server "
                              "using it? Pick another port") from None
 
-SERVE_HELP = "a folder or embedded model to serve, the first selected at first; repeat to serve several (the embedded "\
-             "models are always served)"
+SERVE_HELP = ("a folder or embedded model to serve, the first selected at first; repeat to serve "
+              "several (the embedded models are always served)")
 
 @call_parse
 def app_cli(model:Annotated[str, SERVE_HELP, {'action': 'append'}]=None,
             port:int=7860,          # the port to serve on
-            host:str='127.0.0.1',   # the address to listen on: loopback unless you mean to open it to a network
-            compile:bool=False):    # Generate with the UNet compiled with freezing (the first request compiles)
+            # the address to listen on: loopback unless you mean to open it to a
+            # network
+            host:str='127.0.0.1',
+            # Generate with the UNet compiled with freezing (the first request
+            # compiles)
+            compile:bool=False):
     "Serve the miniai page: Generate, DiffEdit and Imagic on the embedded models, offline"
     with cli_errors('miniai-app'):
         _check_port(host, port)
         if not _is_loopback(host):
-            print(f"miniai-app: listening on {host}: anyone who can reach this machine there can use the page (it has "
-                  "no login)")
+            print(f"miniai-app: listening on {host}: anyone who can reach this machine there can "
+                  "use the page (it has no login)")
         make_app(model or (), compile).launch(server_name=host, server_port=port, **LAUNCH)

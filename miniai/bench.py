@@ -12,24 +12,29 @@ from pathlib import Path
 from fastcore.imports import IN_NOTEBOOK
 
 # %% ../nbs/99_bench.ipynb #5b86eed1
-BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'), 'quality': ('miniai.evaluate', 'evaluate_quality'),
-              'sd': ('miniai.perf', 'bench_sd'), 'guidance': ('miniai.guidance', 'bench_guidance'),
-              'distill': ('miniai.distill_bench', 'bench_distill'), 'edit': ('miniai.edit_comparison', 'bench_edit'),
-              'scenes': ('miniai.evaluate', 'bench_scenes'), 'scene-distill': ('miniai.distill_bench', 'bench_scene_distill'),
+BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'),
+              'quality': ('miniai.evaluate', 'evaluate_quality'), 'sd': ('miniai.perf', 'bench_sd'),
+              'guidance': ('miniai.guidance', 'bench_guidance'),
+              'distill': ('miniai.distill_bench', 'bench_distill'),
+              'edit': ('miniai.edit_comparison', 'bench_edit'),
+              'scenes': ('miniai.evaluate', 'bench_scenes'),
+              'scene-distill': ('miniai.distill_bench', 'bench_scene_distill'),
               'scene-edit': ('miniai.scene_edits', 'bench_scene_edit'),
               'gpu': ('miniai.gpu_check', 'gpu_check')}
 
 def run_benchmark(what, **kwargs):
     "Run the benchmark called `what` with `kwargs` and return what it returns"
     if what not in BENCHMARKS:
-        raise ValueError(f"miniai.bench: unknown benchmark {what!r}; expected one of: {', '.join(BENCHMARKS)}")
+        raise ValueError(f"miniai.bench: unknown benchmark {what!r}; expected one of: "
+                         f"{', '.join(BENCHMARKS)}")
     import importlib
     mod, fn = BENCHMARKS[what]
     return getattr(importlib.import_module(mod), fn)(**kwargs)
 
 # %% ../nbs/99_bench.ipynb #4e0cd609
 def _default(what, name):
-    "The default of argument `name` of the benchmark `what`, read from its function: help never restates it"
+    """The default of argument `name` of the benchmark `what`, read from its function: help never
+    restates it"""
     import importlib, inspect
     mod, fn = BENCHMARKS[what]
     return inspect.signature(getattr(importlib.import_module(mod), fn)).parameters[name].default
@@ -44,90 +49,131 @@ def _sd_options(sub):
     sd = sub.add_parser('sd', help="our sampler against diffusers' pipeline, alternating")
     sd.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda if available')
     sd.add_argument('--size', choices=['tiny', 'embedded', 'sd15'], help='default: embedded')
-    sd.add_argument('--steps', type=int, help=f'denoising steps (default {SAMPLING.steps}, or 50 for sd15)')
+    sd.add_argument('--steps', type=int,
+                    help=f'denoising steps (default {SAMPLING.steps}, or 50 for sd15)')
     sd.add_argument('--batch', type=int, help='images per run (default 10, or 1 for sd15)')
-    sd.add_argument('--repeats', type=int, help=_counted('sd', 'repeats', 'alternating pairs to time'))
+    sd.add_argument('--repeats', type=int, help=_counted('sd', 'repeats',
+                                                         'alternating pairs to time'))
     sd.add_argument('--compile', action='store_true',
-                    help='our UNet compiled with freezing; then also against diffusers with the same compiled UNet')
+                    help='our UNet compiled with freezing; then also against diffusers with the '
+                         'same compiled UNet')
     sd.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'],
-                    help="our loop's dtype (default: the device's, float32 on the CPU); diffusers keeps the default")
-    sd.add_argument('--channels-last', action='store_true', help='our UNet in channels_last (NHWC) layout')
+                    help="our loop's dtype (default: the device's, float32 on the CPU); diffusers "
+                         "keeps the default")
+    sd.add_argument('--channels-last', action='store_true',
+                    help='our UNet in channels_last (NHWC) layout')
 
 def _method_options(sub):
     "`bench guidance`, `bench distill`, `bench edit`: the methods of 10 to 12"
     gd = sub.add_parser('guidance', help='every guidance variant across guidance scales')
-    gd.add_argument('--full', action='store_true',
-                    help='the full sweep (7 scales, 20 images per digit) instead of the reduced one')
-    d = sub.add_parser('distill', help='the teacher at 30/8/4 guided steps against the distilled students; speed '
+    gd.add_argument(
+        '--full',
+        action='store_true',
+        help='the full sweep (7 scales, 20 images per digit) instead of the reduced one',
+    )
+    d = sub.add_parser('distill',
+                       help='the teacher at 30/8/4 guided steps against the distilled students; '
+                            'speed '
                                        'against diffusers; bfloat16')
-    d.add_argument('--run', help="a full run's folder (python -m miniai.distill --out RUN) for the students besides "
+    d.add_argument('--run',
+                   help="a full run's folder (python -m miniai.distill --out RUN) for the students "
+                        "besides "
                                  "the shipped 4-step one")
     d.add_argument('--per-digit', type=int,
                    help=_counted('distill', 'per_digit', 'images per digit for accuracy and FID'))
     d.add_argument('--repeats', type=int, help=_counted('distill', 'repeats', 'timed repeats'))
-    d.add_argument('--compile', action='store_true',
-                   help='also the teacher and the 4-step student in bfloat16 with the compiled UNet')
-    e = sub.add_parser('edit', help='SDEdit, DiffEdit and Imagic on validation digits, then on colour scenes, '
+    d.add_argument(
+        '--compile',
+        action='store_true',
+        help='also the teacher and the 4-step student in bfloat16 with the compiled UNet',
+    )
+    e = sub.add_parser('edit',
+                       help='SDEdit, DiffEdit and Imagic on validation digits, then on colour '
+                            'scenes, '
                                     'each at its best setting')
-    e.add_argument('--per-pair', type=int, help=_counted('edit', 'per_pair', 'measured digits per (from, to) pair'))
+    e.add_argument('--per-pair', type=int, help=_counted('edit', 'per_pair',
+                                                         'measured digits per (from, to) pair'))
     e.add_argument('--sweep-per-pair', type=int,
-                   help=_counted('edit', 'sweep_per_pair', 'digits per pair for choosing the settings'))
-    e.add_argument('--n-scene', type=int, help=_counted('edit', 'n_scene', 'one-slot edits of colour scenes measured',
+                   help=_counted('edit', 'sweep_per_pair',
+                                 'digits per pair for choosing the settings'))
+    e.add_argument('--n-scene', type=int, help=_counted('edit', 'n_scene',
+                                                        'one-slot edits of colour scenes measured',
                                                           '; half as many swept'))
-    e.add_argument('--only', choices=['digits', 'scenes'], help='only the grey digits, or only the colour scenes')
+    e.add_argument('--only', choices=['digits', 'scenes'],
+                   help='only the grey digits, or only the colour scenes')
 
 def _scene_options(sub):
     "`bench scenes`, `bench scene-distill`, `bench scene-edit`: a colour model's measures"
     model_help = 'a colour model folder or embedded name (default: the default model)'
     s = sub.add_parser('scenes',
-                       help="a colour model: the judge's shares per kind of prompt, slot FID, CLIP score, spread")
+                       help="a colour model: the judge's shares per kind of prompt, slot FID, CLIP "
+                            "score, spread")
     s.add_argument('--model', help=model_help)
     s.add_argument('--n', type=int, help=_counted('scenes', 'n', 'prompts of each kind'))
     s.add_argument('--steps', type=int, help=_counted('scenes', 'steps', 'denoising steps'))
-    s.add_argument('--dtype', choices=['float32', 'bfloat16'], help="the model's dtype (default: the device's)")
-    s.add_argument('--compile', action='store_true', help='the UNet and the decoder compiled with freezing')
-    sd = sub.add_parser('scene-distill', help="a colour teacher's 4-step student against it: the scene measures, speed")
-    sd.add_argument('--student', required=True, help="the student's folder (python -m miniai.distill --world scenes)")
+    s.add_argument('--dtype', choices=['float32', 'bfloat16'],
+                   help="the model's dtype (default: the device's)")
+    s.add_argument('--compile', action='store_true',
+                   help='the UNet and the decoder compiled with freezing')
+    sd = sub.add_parser('scene-distill',
+                        help="a colour teacher's 4-step student against it: the scene measures, "
+                             "speed")
+    sd.add_argument('--student', required=True,
+                    help="the student's folder (python -m miniai.distill --world scenes)")
     sd.add_argument('--teacher', required=True, help="the colour teacher's folder or embedded name")
     sd.add_argument('--n', type=int, help=_counted('scene-distill', 'n', 'prompts of each kind'))
-    sd.add_argument('--repeats', type=int, help=_counted('scene-distill', 'repeats', 'timed repeats'))
-    se = sub.add_parser('scene-edit', help="SDEdit and DiffEdit on one-slot and background edits of two-digit scenes")
+    sd.add_argument('--repeats', type=int, help=_counted('scene-distill', 'repeats',
+                                                         'timed repeats'))
+    se = sub.add_parser('scene-edit',
+                        help="SDEdit and DiffEdit on one-slot and background edits of two-digit "
+                             "scenes")
     se.add_argument('--model', help=model_help)
     se.add_argument('--n', type=int, help=_counted('scene-edit', 'n', 'one-slot edits measured',
                                                    '; half as many others for the sweep'))
-    se.add_argument('--n-background', type=int, help=_counted('scene-edit', 'n_background', 'background edits measured'))
+    se.add_argument('--n-background', type=int, help=_counted('scene-edit', 'n_background',
+                                                              'background edits measured'))
 
 def _gpu_options(sub):
     "`bench gpu`: the prepared GPU check"
-    g = sub.add_parser('gpu', help='the prepared GPU check: CUDA tests, fp16 agreement, SD v1.5 timings, numba kernel')
-    g.add_argument('--out', help=_counted('gpu', 'out', 'folder for gpu_check.json and gpu_check.md'))
+    g = sub.add_parser('gpu',
+                       help='the prepared GPU check: CUDA tests, fp16 agreement, SD v1.5 timings, '
+                            'numba kernel')
+    g.add_argument('--out', help=_counted('gpu', 'out',
+                                          'folder for gpu_check.json and gpu_check.md'))
     g.add_argument('--wheels', help=_counted('gpu', 'wheels', 'folder of the carried wheels'))
-    g.add_argument('--repeats', type=int, help=_counted('gpu', 'repeats', 'alternating pairs per SD v1.5 timing'))
+    g.add_argument('--repeats', type=int, help=_counted('gpu', 'repeats',
+                                                        'alternating pairs per SD v1.5 timing'))
 
 def _parser():
-    """One sub-command per benchmark, each with its own options and --help; an argument error is one line (and exit
-    status 2)"""
+    """One sub-command per benchmark, each with its own options and --help; an argument error is one
+    line (and exit status 2)"""
     import argparse
     class OneLine(argparse.ArgumentParser):
         def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-    p = OneLine(prog='python -m miniai.bench', description='Benchmarks for miniai: python -m miniai.bench WHAT [options]')
-    sub = p.add_subparsers(dest='what', required=True, metavar='WHAT', help=', '.join(BENCHMARKS), parser_class=OneLine)
+    p = OneLine(prog='python -m miniai.bench',
+                description='Benchmarks for miniai: python -m miniai.bench WHAT [options]')
+    sub = p.add_subparsers(dest='what', required=True, metavar='WHAT', help=', '.join(BENCHMARKS),
+                           parser_class=OneLine)
     sub.add_parser('matmul', help='every matmul version against torch.matmul and the CPU peak')
-    sub.add_parser('quality', help="the default model's digits: the judge's accuracy, FID, DiffEdit, speed")
+    sub.add_parser('quality',
+                   help="the default model's digits: the judge's accuracy, FID, DiffEdit, speed")
     for options in (_sd_options, _method_options, _scene_options, _gpu_options): options(sub)
     return p
 
 def bench_cli(argv=None):
-    "`python -m miniai.bench WHAT [options]`: parse, check, run; an argument error is one line and exit status 2"
+    """`python -m miniai.bench WHAT [options]`: parse, check, run; an argument error is one line and
+    exit status 2"""
     p = _parser()
     args = vars(p.parse_args(argv))
     what = args.pop('what')
     opts = {k: v for k, v in args.items() if v is not None and v is not False}   # options given
-    for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair', 'per_digit', 'n', 'n_background', 'n_scene'):
-        if k in opts and opts[k] < 1: p.error(f"argument --{k.replace('_', '-')}: must be >= 1, got {opts[k]}")
+    for k in ('steps', 'batch', 'repeats', 'per_pair', 'sweep_per_pair', 'per_digit', 'n',
+              'n_background', 'n_scene'):
+        if k in opts and opts[k] < 1:
+            p.error(f"argument --{k.replace('_', '-')}: must be >= 1, got {opts[k]}")
     if 'run' in opts and not (Path(opts['run'])/'student-guided').is_dir():
-        p.error(f"argument --run: {opts['run']} is not a full distillation run's folder (no student-guided/ in it; "
-                "made by python -m miniai.distill --out RUN)")
+        p.error(f"argument --run: {opts['run']} is not a full distillation run's folder (no "
+                "student-guided/ in it; made by python -m miniai.distill --out RUN)")
     if 'dtype' in opts:
         import torch
         opts['dtype'] = getattr(torch, opts['dtype'])
@@ -139,7 +185,8 @@ def bench_cli(argv=None):
         run_benchmark(what, **opts)
     except ValueError as e:
         p.error(str(e))
-    except OSError as e:   # a model folder that cannot be read, a full disk: one line, as every command says it
+    # a model folder that cannot be read, a full disk: one line, as every command says it
+    except OSError as e:
         p.exit(1, f"{p.prog}: error: {e}\n")
     except KeyboardInterrupt:
         p.exit(130, f"{p.prog}: interrupted\n")

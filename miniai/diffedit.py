@@ -16,9 +16,10 @@ import numpy as np, torch
 import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .sampling import (SAMPLING, encode_image, embed_text, as_prompts, generate_latents, predict_noise, decode,
-                             vae_scale_factor, start_step, random_latents, make_generator, check_strength,
-                             check_prompt, diffusers_pipeline, image_to_tensor, native_size)
+from .sampling import (SAMPLING, encode_image, embed_text, as_prompts, generate_latents,
+                             predict_noise, decode, vae_scale_factor, start_step, random_latents,
+                             make_generator, check_strength, check_prompt, diffusers_pipeline,
+                             image_to_tensor, native_size)
 from .data import check_int, check_number, image_grid
 from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit, check_work
@@ -28,35 +29,41 @@ from .plumbing import cli_errors
 @dataclass(frozen=True)
 class DiffEditSettings:
     "DiffEdit's settings: the defaults of `diffedit`, `miniai-diffedit`, the app and the benchmarks"
-    strength: float = 0.7         # how far to noise and encode, (0, 1]: chosen by 08_evaluate's sweep (the paper: 0.5)
-    threshold: float = 0.3        # where to cut the rescaled difference map, [0, 1] (the paper: 0.5)
+    # how far to noise and encode, (0, 1]: chosen by 08_evaluate's sweep (the paper: 0.5)
+    strength: float = 0.7
+    # where to cut the rescaled difference map, [0, 1] (the paper: 0.5)
+    threshold: float = 0.3
     n: int = 10                   # noise draws the mask averages (the paper: 10)
     steps: int = 50               # DDIM steps
     guidance_scale: float = SAMPLING.guidance_scale   # guidance of the edit
-    composite: bool = False       # paste the input's own pixels back outside the mask (`paste_outside`, below)
+    # paste the input's own pixels back outside the mask (`paste_outside`, below)
+    composite: bool = False
 
 DIFFEDIT = DiffEditSettings()
-# Colour scenes: chosen by `08a_scene_edits`' sweep on other scenes than the measured ones. A new colour needs more
-# noise than a new digit shape (a flat colour survives light noising), a thin stroke a lower threshold; the paste
+# Colour scenes: chosen by `08a_scene_edits`' sweep on other scenes than the measured ones. A new
+# colour needs more
+# noise than a new digit shape (a flat colour survives light noising), a thin stroke a lower
+# threshold; the paste
 # keeps every pixel outside the mask exactly.
 SCENE_DIFFEDIT = DiffEditSettings(strength=0.9, threshold=0.2, composite=True)
 
 def check_denoising_steps(steps, strength, names=('steps', 'strength')):
-    "`steps` and `strength` such that at least one denoising step runs (`int(steps * strength)` of them do)"
+    """`steps` and `strength` such that at least one denoising step runs (`int(steps * strength)` of
+    them do)"""
     check_int(steps, names[0])
     check_strength(strength, names[1])
     if int(steps * strength) < 1:
-        raise ValueError(f"{names[1]} {strength:g} x {names[0]} {steps} = {steps * strength:g}: not one denoising "
-                         f"step would run; raise one of them (at this {names[1]}, {names[0]} >= "
-                         f"{math.ceil(1 / strength)})")
+        raise ValueError(f"{names[1]} {strength:g} x {names[0]} {steps} = {steps * strength:g}: "
+                         f"not one denoising step would run; raise one of them (at this "
+                         f"{names[1]}, {names[0]} >= {math.ceil(1 / strength)})")
     return steps, strength
 
 # %% ../nbs/05_diffedit.ipynb #f2ef6966
 @torch.inference_mode()
 def mask_maps(c, image, reference, query, *, strength=DIFFEDIT.strength, n=DIFFEDIT.n,
               steps=DIFFEDIT.steps, seed=None, generator=None):
-    """Raw (h,w) map of |ε(query) - ε(reference)| averaged over `n` noise draws and the channels, and it rescaled to
-    [0,1]"""
+    """Raw (h,w) map of |ε(query) - ε(reference)| averaged over `n` noise draws and the channels,
+    and it rescaled to [0,1]"""
     check_denoising_steps(steps, strength)
     check_int(n, 'n')
     reference, query = as_prompts(reference, 'reference')[0], check_prompt(query, 'query')
@@ -76,7 +83,8 @@ def diffedit_mask(c, image, reference, query, *, strength=DIFFEDIT.strength, n=D
                   threshold=DIFFEDIT.threshold, seed=None, generator=None):
     "Binary float mask (h, w) at latent resolution: 1 where `query` and `reference` disagree"
     check_number(threshold, 'threshold', 0, 1)
-    _, norm = mask_maps(c, image, reference, query, strength=strength, n=n, seed=seed, generator=generator)
+    _, norm = mask_maps(c, image, reference, query, strength=strength, n=n, seed=seed,
+                        generator=generator)
     return (norm > threshold).float()
 
 def upsample_mask(mask, size):
@@ -86,25 +94,30 @@ def upsample_mask(mask, size):
 def mask_overlay(image, mask, color=(255, 0, 0), alpha=0.5):
     "The image with the mask painted over it in `color`"
     m = upsample_mask(mask.cpu(), image.size).numpy()[..., None] * alpha
-    out = np.asarray(image.convert('RGB'), dtype=np.float32) * (1 - m) + np.array(color, dtype=np.float32) * m
+    out = (
+        np.asarray(image.convert('RGB'), dtype=np.float32) * (1 - m)
+        + np.array(color, dtype=np.float32) * m
+    )
     return Image.fromarray(out.round().astype('uint8'))
 
 # %% ../nbs/05_diffedit.ipynb #2d64d847
 def _ddim_move(x, eps, a, a_next):
-    "One deterministic DDIM move of `x` from cumulative signal level `a` to `a_next`, with noise prediction `eps`"
+    """One deterministic DDIM move of `x` from cumulative signal level `a` to `a_next`, with noise
+    prediction `eps`"""
     x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
     return a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps
 
 @torch.inference_mode()
-def ddim_encode(c, image, prompt='', *, strength=DIFFEDIT.strength, steps=DIFFEDIT.steps, progress=True,
-                callback=None):
-    """Deterministic DDIM inversion: the latents at every level from clean (index 0) up to `strength`;
-    `callback(i, t, latents)` runs after every step"""
+def ddim_encode(c, image, prompt='', *, strength=DIFFEDIT.strength, steps=DIFFEDIT.steps,
+                progress=True, callback=None):
+    """Deterministic DDIM inversion: the latents at every level from clean (index 0) up to
+    `strength`; `callback(i, t, latents)` runs after every step"""
     check_denoising_steps(steps, strength)
     ddim = with_scheduler(c, 'ddim')
     sch = ddim.scheduler
     sch.set_timesteps(steps)
-    up = sch.timesteps[start_step(steps, strength):].flip(0)   # the decoding timesteps, least noisy first
+    # the decoding timesteps, least noisy first
+    up = sch.timesteps[start_step(steps, strength):].flip(0)
     cond = embed_text(ddim, as_prompts(prompt, 'prompt'))
     ac = sch.alphas_cumprod.to(ddim.device)
     xs, a = [encode_image(ddim, image)], sch.final_alpha_cumprod.to(ddim.device)
@@ -119,8 +132,8 @@ def ddim_encode(c, image, prompt='', *, strength=DIFFEDIT.strength, steps=DIFFED
 # %% ../nbs/05_diffedit.ipynb #57912fea
 def masked_decode(c, enc, query, mask, *, strength=DIFFEDIT.strength, steps=DIFFEDIT.steps,
                   guidance_scale=DIFFEDIT.guidance_scale, progress=True, callback=None):
-    """DDIM from the top of the encoding `enc` with `query`; outside `mask`, latents are reset to `enc` after every
-    step (and then `callback(i, t, latents)` runs)"""
+    """DDIM from the top of the encoding `enc` with `query`; outside `mask`, latents are reset to
+    `enc` after every step (and then `callback(i, t, latents)` runs)"""
     ddim = with_scheduler(c, 'ddim')
     top = len(enc) - 1   # the number of decoding steps
     m = mask.to(ddim.device, ddim.dtype)[None, None]
@@ -129,15 +142,17 @@ def masked_decode(c, enc, query, mask, *, strength=DIFFEDIT.strength, steps=DIFF
         if callback is not None: callback(i, ts, x)
         return x
     f = vae_scale_factor(ddim)
-    return generate_latents(ddim, [query], steps=steps, strength=strength, guidance_scale=guidance_scale,
-                            height=enc[0].shape[-2] * f, width=enc[0].shape[-1] * f,   # the image's own size
+    return generate_latents(ddim, [query], steps=steps, strength=strength,
+                            guidance_scale=guidance_scale,
+                            # the image's own size
+                            height=enc[0].shape[-2] * f, width=enc[0].shape[-1] * f,
                             start_latents=enc[-1], callback=keep_background, progress=progress)
 
 # %% ../nbs/05_diffedit.ipynb #783b2468
 def diffedit_defaults(c, **given):
-    """The DiffEdit settings measured on the kind of model `c` is: `SCENE_DIFFEDIT` for one that draws the colour
-    scenes of 03b (32x64: two 32x32 slots side by side), `DIFFEDIT` for the others; with the settings in `given`
-    that are not None instead"""
+    """The DiffEdit settings measured on the kind of model `c` is: `SCENE_DIFFEDIT` for one that
+    draws the colour scenes of 03b (32x64: two 32x32 slots side by side), `DIFFEDIT` for the others;
+    with the settings in `given` that are not None instead"""
     own = SCENE_DIFFEDIT if native_size(c) == (32, 64) else DIFFEDIT
     return dataclasses.replace(own, **{k: v for k, v in given.items() if v is not None})
 
@@ -145,51 +160,63 @@ def diffedit(c, image, reference, query, *, mask=None, strength=None, steps=DIFF
              guidance_scale=DIFFEDIT.guidance_scale, seed=None, n=DIFFEDIT.n, threshold=None,
              encode_prompt='', composite=None, return_mask=False, progress=True, callback=None):
     """Edit `image` from `reference` text towards `query` text, only where they disagree (DiffEdit).
-    `strength`, `threshold`, `composite`: None takes those measured on `c`'s kind of model (`diffedit_defaults`).
-    `composite`: also paste the input's own pixels back outside the mask (`paste_outside`).
-    `callback(i, t, latents)` runs after every step of the encoding and of the decoding"""
+    `strength`, `threshold`, `composite`: None takes those measured on `c`'s kind of model
+    (`diffedit_defaults`). `composite`: also paste the input's own pixels back outside the mask
+    (`paste_outside`). `callback(i, t, latents)` runs after every step of the encoding and of the
+    decoding"""
     s = diffedit_defaults(c, strength=strength, threshold=threshold, composite=composite)
     strength, threshold, composite = s.strength, s.threshold, s.composite
-    if not isinstance(composite, bool): raise TypeError(f"composite must be True or False, got {composite!r}")
+    if not isinstance(composite, bool):
+        raise TypeError(f"composite must be True or False, got {composite!r}")
     check_image(c, image)
     check_denoising_steps(steps, strength)
     query = check_prompt(query, 'query')
     if mask is None:
-        mask = diffedit_mask(c, image, reference, query, strength=strength, n=n, threshold=threshold, seed=seed)
+        mask = diffedit_mask(c, image, reference, query, strength=strength, n=n,
+                             threshold=threshold, seed=seed)
     if not mask.any():
-        warnings.warn("DiffEdit's mask is empty (the reference and the query agree everywhere, or the threshold is "
-                      "too high): the result reconstructs the input; lower the threshold or make the texts differ")
-    enc = ddim_encode(c, image, encode_prompt, strength=strength, steps=steps, progress=progress, callback=callback)
+        warnings.warn("DiffEdit's mask is empty (the reference and the query agree everywhere, or "
+                      "the threshold is too high): the result reconstructs the input; lower the "
+                      "threshold or make the texts differ")
+    enc = ddim_encode(c, image, encode_prompt, strength=strength, steps=steps, progress=progress,
+                      callback=callback)
     if tuple(mask.shape) != tuple(enc[0].shape[-2:]):
-        raise ValueError(f"mask must have the latent shape {tuple(enc[0].shape[-2:])}, got {tuple(mask.shape)}")
-    latents = masked_decode(c, enc, query, mask, strength=strength, steps=steps, guidance_scale=guidance_scale,
-                            progress=progress, callback=callback)
+        raise ValueError(f"mask must have the latent shape {tuple(enc[0].shape[-2:])}, got "
+                         f"{tuple(mask.shape)}")
+    latents = masked_decode(c, enc, query, mask, strength=strength, steps=steps,
+                            guidance_scale=guidance_scale, progress=progress, callback=callback)
     out = decode(c, latents)[0]
     if composite: out = paste_outside(out, image, mask)
     return (out, mask) if return_mask else out
 
 # %% ../nbs/05_diffedit.ipynb #5f93bcd1
 def paste_outside(edited, image, mask):
-    """The PIL image `edited` with the input `image`'s own pixels (as the sampler reads them) wherever the
-    latent-resolution `mask`, blown up to the picture, is 0"""
+    """The PIL image `edited` with the input `image`'s own pixels (as the sampler reads them)
+    wherever the latent-resolution `mask`, blown up to the picture, is 0"""
     x = (image_to_tensor(image)[0] + 1) * 127.5
     y = torch.from_numpy(np.asarray(edited.convert('RGB'), dtype=np.float32)).permute(2, 0, 1)
-    if x.shape != y.shape: raise ValueError(f"edited and image must be the same size, got {tuple(y.shape[1:])} "
+    if x.shape != y.shape:
+        raise ValueError(f"edited and image must be the same size, got {tuple(y.shape[1:])} "
                                             f"and {tuple(x.shape[1:])}")
     m = upsample_mask(mask.cpu(), edited.size)
-    return Image.fromarray((m * y + (1 - m) * x).round().clamp(0, 255).byte().permute(1, 2, 0).numpy())
+    return Image.fromarray(
+        (m * y + (1 - m) * x).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+    )
 
 # %% ../nbs/05_diffedit.ipynb #f3b5bcf0
 def diffusers_diffedit_pipeline(c):
-    """diffusers' (deprecated) `StableDiffusionDiffEditPipeline` over the parts of `c`, with DDIM and its inverse on
-    `c`'s noise schedule: the reference our DiffEdit is compared with"""
+    """diffusers' (deprecated) `StableDiffusionDiffEditPipeline` over the parts of `c`, with DDIM
+    and its inverse on `c`'s noise schedule: the reference our DiffEdit is compared with"""
     from diffusers import StableDiffusionDiffEditPipeline, DDIMScheduler, DDIMInverseScheduler
-    # its constructor checks `unet.config.sample_size < 64`, which fails on a (height, width) pair: a shallow copy of
-    # the UNet (the very same weights) whose config holds one number gets past it; the image's size decides the rest
+    # its constructor checks `unet.config.sample_size < 64`, which fails on a (height, width)
+    # pair: a shallow copy of
+    # the UNet (the very same weights) whose config holds one number gets past it; the image's
+    # size decides the rest
     unet = copy.copy(c.unet)
     unet.register_to_config(sample_size=max(np.atleast_1d(c.unet.config.sample_size).tolist()))
     config = with_scheduler(c, 'ddim').scheduler.config
-    pipe = diffusers_pipeline(dataclasses.replace(c, unet=unet), pipeline_class=StableDiffusionDiffEditPipeline,
+    pipe = diffusers_pipeline(dataclasses.replace(c, unet=unet),
+                              pipeline_class=StableDiffusionDiffEditPipeline,
                               scheduler=DDIMScheduler.from_config(config),
                               inverse_scheduler=DDIMInverseScheduler.from_config(config))
     pipe.set_progress_bar_config(disable=True)
@@ -201,25 +228,35 @@ from fastcore.script import call_parse
 
 def diffedit_figure(image, mask, edited):
     "Input, mask overlay and edited image side by side"
-    return image_grid([image.convert('RGB'), mask_overlay(image, mask), edited.convert('RGB').resize(image.size)])
+    return image_grid([image.convert('RGB'), mask_overlay(image, mask),
+                       edited.convert('RGB').resize(image.size)])
 
 @call_parse
 def diffedit_cli(image:str,                                   # the image to edit
-                 reference:Annotated[str, "text describing the image as it is", {'required': True}]=None,
-                 query:Annotated[str, "text describing the image as it should become", {'required': True}]=None,
-                 strength:float=None,                         # how far to encode (0, 1] (default: the model's)
+                 reference:Annotated[str, "text describing the image as it is",
+                                     {'required': True}]=None,
+                 query:Annotated[str, "text describing the image as it should become",
+                                 {'required': True}]=None,
+                 # how far to encode (0, 1] (default: the model's)
+                 strength:float=None,
                  n:int=DIFFEDIT.n,                            # noise draws for the mask
-                 threshold:float=None,                        # mask threshold in [0, 1] (default: the model's)
+                 # mask threshold in [0, 1] (default: the model's)
+                 threshold:float=None,
                  steps:int=DIFFEDIT.steps,                    # DDIM steps
                  guidance:float=DIFFEDIT.guidance_scale,      # guidance scale for the edit
                  seed:int=0,                                  # random seed for the mask's noise
-                 model:str=None,                              # hub id or local folder (default: the embedded model)
+                 # hub id or local folder (default: the embedded model)
+                 model:str=None,
                  out:str='edited.png',                        # where to write the edited image
                  mask_out:str=None,                           # where to write the mask (optional)
-                 figure:str=None,                             # where to write input | mask | edited (optional)
-                 composite:bool=False,                        # paste the input's own pixels back outside the mask
-                 no_composite:bool=False,                     # do not paste them back (default: the model's setting)
-                 force:bool=False):                           # allow sizes and work beyond the commands' limits
+                 # where to write input | mask | edited (optional)
+                 figure:str=None,
+                 # paste the input's own pixels back outside the mask
+                 composite:bool=False,
+                 # do not paste them back (default: the model's setting)
+                 no_composite:bool=False,
+                 # allow sizes and work beyond the commands' limits
+                 force:bool=False):
     "Edit an image with DiffEdit: change what `reference` describes into what `query` describes"
     with cli_errors('miniai-diffedit'):
         # 1. the checks that need no model, before it loads
@@ -227,7 +264,8 @@ def diffedit_cli(image:str,                                   # the image to edi
         check_int(steps, '--steps')
         if strength is not None: check_denoising_steps(steps, strength, ('--steps', '--strength'))
         if threshold is not None: check_number(threshold, '--threshold', 0, 1)
-        if composite and no_composite: raise ValueError("--composite and --no-composite: give one of them")
+        if composite and no_composite:
+            raise ValueError("--composite and --no-composite: give one of them")
         check_int(n, '--n')
         check_number(guidance, '--guidance')
         make_generator(seed=seed)
@@ -242,10 +280,12 @@ def diffedit_cli(image:str,                                   # the image to edi
         check_image(c, im)
         if not force:
             check_size_limit(c, im.size[1], im.size[0], 'image')
-            check_work(c, im.size[::-1], 2 * n + 3 * int(steps * strength))   # the mask, then the decode
+            # the mask, then the decode
+            check_work(c, im.size[::-1], 2 * n + 3 * int(steps * strength))
         # 3. the work
-        edited, mask = diffedit(c, im, reference, query, strength=strength, n=n, threshold=threshold, steps=steps,
-                                guidance_scale=guidance, seed=seed, composite=composite, return_mask=True)
+        edited, mask = diffedit(c, im, reference, query, strength=strength, n=n,
+                                threshold=threshold, steps=steps, guidance_scale=guidance,
+                                seed=seed, composite=composite, return_mask=True)
         save_image(edited, out, '--out')
         print(f"wrote {out}")
         if mask_out:

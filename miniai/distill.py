@@ -22,39 +22,42 @@ from .loading import load_components, with_scheduler, DEFAULT_MODEL
 from .cli import command_line
 from .plumbing import cli_errors
 from .plumbing import OutputFolder, as_door
-from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir, clear_checkpoints,
-                             finish_checkpoints)
+from .training import (fit, frozen_copy, is_main_process, stage_checkpoint_dir,
+                             clear_checkpoints, finish_checkpoints)
 from .loading import draws_scenes
-from .train_tiny import encode_dataset, draw_latents, scene_training_set, SceneCaptions, stored_parts
+from .train_tiny import (encode_dataset, draw_latents, scene_training_set, SceneCaptions,
+                               stored_parts)
 from fastcore.script import call_parse
 
 # %% ../nbs/11_distill.ipynb #b521268d
 def guided_student(unet, cond_dim=64):
-    """A float32 copy of `unet` that also takes the guidance scale (diffusers' `time_cond_proj_dim`); it starts as
-    `unet` exactly"""
+    """A float32 copy of `unet` that also takes the guidance scale (diffusers'
+    `time_cond_proj_dim`); it starts as `unet` exactly"""
     from diffusers import UNet2DConditionModel
     if unet.config.get('time_cond_proj_dim') is not None:
-        raise ValueError("unet already takes the guidance scale (time_cond_proj_dim is set): pass the teacher, not a "
-                         "student")
+        raise ValueError("unet already takes the guidance scale (time_cond_proj_dim is set): pass "
+                         "the teacher, not a student")
     # '_use_default_values' would undo our setting
     config = {k: v for k, v in unet.config.items() if not k.startswith('_')}
     student = UNet2DConditionModel.from_config({**config, 'time_cond_proj_dim': cond_dim})
     missing, unexpected = student.load_state_dict(frozen_copy(unet).state_dict(), strict=False)
     if missing != ['time_embedding.cond_proj.weight'] or unexpected:
-        raise ValueError("unet: expected a diffusers UNet2DConditionModel (loading it into the student left missing "
-                         f"{missing}, unexpected {unexpected})")
-    nn.init.zeros_(student.time_embedding.cond_proj.weight)   # a zero projection: the guidance input adds nothing yet
+        raise ValueError("unet: expected a diffusers UNet2DConditionModel (loading it into the "
+                         f"student left missing {missing}, unexpected {unexpected})")
+    # a zero projection: the guidance input adds nothing yet
+    nn.init.zeros_(student.time_embedding.cond_proj.weight)
     return student.train()
 
 # %% ../nbs/11_distill.ipynb #8396ce17
 def alpha_sigma(ab, t):
-    """α_t = √ᾱ_t and σ_t = √(1 − ᾱ_t), shaped to broadcast over latents; t = -1 is the end of sampling
-    (ᾱ_0, as diffusers' DDIM)"""
+    """α_t = √ᾱ_t and σ_t = √(1 − ᾱ_t), shaped to broadcast over latents; t = -1 is the end of
+    sampling (ᾱ_0, as diffusers' DDIM)"""
     a = torch.where(t >= 0, ab[t.clamp(min=0)], ab[0])[:, None, None, None]
     return a.sqrt(), (1 - a).sqrt()
 
 class GuidedDistillLoss(nn.Module):
-    "Stage 1: the student, told the guidance `scale`, predicts in one call the teacher's guided noise"
+    """Stage 1: the student, told the guidance `scale`, predicts in one call the teacher's guided
+    noise"""
     def __init__(self, student, teacher, alphas_cumprod):
         super().__init__()
         self.student, self.teacher = student, frozen_copy(teacher)
@@ -68,16 +71,18 @@ class GuidedDistillLoss(nn.Module):
         a, s = alpha_sigma(self.ab, t)
         z = a * x0 + s * noise
         with torch.no_grad():
-            both = self.teacher(torch.cat([z, z]), torch.cat([t, t]), encoder_hidden_states=torch.cat([null, emb]))
+            both = self.teacher(torch.cat([z, z]), torch.cat([t, t]),
+                                encoder_hidden_states=torch.cat([null, emb]))
             uncond, text = both.sample.chunk(2)
             target = cfg(uncond, text, scale[:, None, None, None])
         w = guidance_embedding(scale, self.student.config.time_cond_proj_dim).to(z)
-        return F.mse_loss(self.student(z, t, encoder_hidden_states=emb, timestep_cond=w).sample, target)
+        return F.mse_loss(self.student(z, t, encoder_hidden_states=emb, timestep_cond=w).sample,
+                          target)
 
 # %% ../nbs/11_distill.ipynb #6b1d12fb
 def distill_data(c, images=None, labels=None, p_empty=0.1):
-    """What distillation draws from: the training digits' latent distributions (the VAE's means and stds), their labels,
-    and the text embeddings of every caption (row 0: the empty caption)"""
+    """What distillation draws from: the training digits' latent distributions (the VAE's means and
+    stds), their labels, and the text embeddings of every caption (row 0: the empty caption)"""
     if images is None:
         x, labels, _, _ = get_mnist()
         images = digits_to_images(x)
@@ -85,26 +90,29 @@ def distill_data(c, images=None, labels=None, p_empty=0.1):
         means, stds = encode_dataset(frozen_copy(c.vae), images)
         texts = [''] + sorted({t for d in range(10) for t in captions(d)})
         emb = embed_text(c, texts).float()
-    return dict(means=means, stds=stds, labels=torch.as_tensor(labels), scaling_factor=c.vae.config.scaling_factor,
-                texts=texts, emb=emb, null=emb[:1], p_empty=p_empty)
+    return dict(means=means, stds=stds, labels=torch.as_tensor(labels),
+                scaling_factor=c.vae.config.scaling_factor, texts=texts, emb=emb, null=emb[:1],
+                p_empty=p_empty)
 
 def scene_distill_data(c, n_scenes=40_000, seed=0, p_empty=0.1, p_drop=0.3):
-    """The same for a teacher of the colour scenes: the training scenes' latent distributions, and captions drawn as
-    its training drew them (`SceneCaptions`), embedded batch by batch: there are far too many to embed once"""
+    """The same for a teacher of the colour scenes: the training scenes' latent distributions, and
+    captions drawn as its training drew them (`SceneCaptions`), embedded batch by batch: there are
+    far too many to embed once"""
     sc, images = scene_training_set(n_scenes, seed)
     with torch.no_grad():
         means, stds = encode_dataset(frozen_copy(c.vae), images)
         null = embed_text(c, ['']).float()
     def embed(texts):
         with torch.no_grad(): return embed_text(c, texts).float()
-    return dict(means=means, stds=stds, scaling_factor=c.vae.config.scaling_factor, null=null, embed=embed,
-                captioner=SceneCaptions(sc, p_empty, p_drop))
+    return dict(means=means, stds=stds, scaling_factor=c.vae.config.scaling_factor, null=null,
+                embed=embed, captioner=SceneCaptions(sc, p_empty, p_drop))
 
 def draw_latents_and_text(data, generator, bs):
-    """A batch of scaled training latents (drawn from their VAE distributions) and the embeddings of random captions
-    for them"""
+    """A batch of scaled training latents (drawn from their VAE distributions) and the embeddings of
+    random captions for them"""
     idx, x0 = draw_latents(data['means'], data['stds'], data['scaling_factor'], bs, generator)
-    if 'captioner' in data: return x0, data['embed'](data['captioner'](idx, generator))   # the scenes
+    # the scenes
+    if 'captioner' in data: return x0, data['embed'](data['captioner'](idx, generator))
     row = {t: i for i, t in enumerate(data['texts'])}
     caps = [row[random_caption(int(l), generator, data['p_empty'])] for l in data['labels'][idx]]
     return x0, data['emb'][caps]
@@ -113,29 +121,33 @@ def guidance_draw(generator, bs, lo=1., hi=8.):
     "Guidance scales drawn uniformly in [lo, hi] with `generator`"
     return lo + (hi - lo) * torch.rand(bs, generator=generator)
 
-def distill_guidance(c, data, steps=1500, bs=64, lr=2e-4, cond_dim=64, g_range=(1., 8.), seed=0, **fit_kwargs):
-    """Stage 1: a student that takes the guidance scale, trained with `fit` to match `c`'s guided noise; returns
-    (student, losses)"""
+def distill_guidance(c, data, steps=1500, bs=64, lr=2e-4, cond_dim=64, g_range=(1., 8.), seed=0,
+                     **fit_kwargs):
+    """Stage 1: a student that takes the guidance scale, trained with `fit` to match `c`'s guided
+    noise; returns (student, losses)"""
     student = guided_student(c.unet, cond_dim)
     loss = GuidedDistillLoss(student, c.unet, c.scheduler.alphas_cumprod)
     n_t = len(c.scheduler.alphas_cumprod)
     def draw(generator):
         x0, emb = draw_latents_and_text(data, generator, bs)
-        noise, t = torch.randn(x0.shape, generator=generator), torch.randint(0, n_t, (bs,), generator=generator)
-        return x0, noise, t, emb, data['null'].expand(bs, -1, -1), guidance_draw(generator, bs, *g_range)
+        noise, t = torch.randn(x0.shape, generator=generator), torch.randint(
+            0, n_t, (bs,), generator=generator
+        )
+        null = data['null'].expand(bs, -1, -1)
+        return x0, noise, t, emb, null, guidance_draw(generator, bs, *g_range)
     losses = fit(loss, draw, steps, lr=lr, warmup=100, seed=seed, desc='guided',
                  meta=dict(bs=bs, cond_dim=cond_dim, g_range=list(g_range)), **fit_kwargs)
     return student.eval(), losses
 
 # %% ../nbs/11_distill.ipynb #0dbbf57f
 def ddim_grid(n, n_train=1000):
-    """The timesteps of an `n`-step DDIM sampler with trailing spacing, then -1 (the end); each grid is every other
-    point of twice as many steps"""
+    """The timesteps of an `n`-step DDIM sampler with trailing spacing, then -1 (the end); each grid
+    is every other point of twice as many steps"""
     return torch.tensor([round(n_train - k * n_train / n) - 1 for k in range(n)] + [-1])
 
 def ddim_step(ab, z, eps, t, s):
-    """One deterministic DDIM step from timestep `t` to `s` (tensors of one timestep per latent) with the noise
-    prediction `eps`"""
+    """One deterministic DDIM step from timestep `t` to `s` (tensors of one timestep per latent)
+    with the noise prediction `eps`"""
     a_t, s_t = alpha_sigma(ab, t)
     a_s, s_s = alpha_sigma(ab, s)
     x = (z - s_t * eps) / a_t
@@ -143,15 +155,17 @@ def ddim_step(ab, z, eps, t, s):
 
 # %% ../nbs/11_distill.ipynb #f5cf04f2
 def pd_target(ab, z, z2, t, t2):
-    "The clean-latent prediction `x̃` that takes one DDIM step from `z` at `t` exactly to `z2` at `t2`"
+    """The clean-latent prediction `x̃` that takes one DDIM step from `z` at `t` exactly to `z2` at
+    `t2`"""
     a, s = alpha_sigma(ab, t)
     a2, s2 = alpha_sigma(ab, t2)
     return (z2 - s2 / s * z) / (a2 - s2 / s * a)
 
 # %% ../nbs/11_distill.ipynb #7121ec56
 class ProgressiveDistillLoss(nn.Module):
-    """Stage 2: in one DDIM step the student goes where the teacher goes in two. The target is the `x̃` that makes one
-    step land on the teacher's `z_t''`; the loss is on `x̂`, weighted by max(SNR, 1) (Salimans & Ho's truncated SNR)"""
+    """Stage 2: in one DDIM step the student goes where the teacher goes in two. The target is the
+    `x̃` that makes one step land on the teacher's `z_t''`; the loss is on `x̂`, weighted by
+    max(SNR, 1) (Salimans & Ho's truncated SNR)"""
     def __init__(self, student, teacher, alphas_cumprod, student_steps):
         super().__init__()
         self.student, self.teacher = student, frozen_copy(teacher)
@@ -170,18 +184,23 @@ class ProgressiveDistillLoss(nn.Module):
         z = a * x0 + s * noise
         w = guidance_embedding(scale, self.student.config.time_cond_proj_dim).to(z)
         with torch.no_grad():   # two teacher steps: z_t -> z_t' -> z_t''
-            z1 = ddim_step(self.ab, z, self.teacher(z, t, encoder_hidden_states=emb, timestep_cond=w).sample, t, t1)
-            z2 = ddim_step(self.ab, z1, self.teacher(z1, t1, encoder_hidden_states=emb, timestep_cond=w).sample, t1, t2)
+            z1 = ddim_step(self.ab, z, self.teacher(z, t, encoder_hidden_states=emb,
+                                                    timestep_cond=w).sample, t, t1)
+            z2 = ddim_step(self.ab, z1, self.teacher(z1, t1, encoder_hidden_states=emb,
+                                                     timestep_cond=w).sample, t1, t2)
             x_target = pd_target(self.ab, z, z2, t, t2)
         x_hat = (z - s * self.student(z, t, encoder_hidden_states=emb, timestep_cond=w).sample) / a
         return ((a / s) ** 2).clamp(min=1).mul((x_hat - x_target) ** 2).mean()
 
-def distill_halve(teacher, c, data, student_steps, steps=800, bs=64, lr=1e-4, g_range=(1., 8.), seed=0, **fit_kwargs):
-    """Stage 2, one round: a student initialised from the guidance-conditioned `teacher` learns to do in `student_steps`
-    DDIM steps what `teacher` does in twice as many; returns (student, losses)"""
+def distill_halve(teacher, c, data, student_steps, steps=800, bs=64, lr=1e-4, g_range=(1., 8.),
+                  seed=0, **fit_kwargs):
+    """Stage 2, one round: a student initialised from the guidance-conditioned `teacher` learns to
+    do in `student_steps` DDIM steps what `teacher` does in twice as many; returns (student, losses)
+    """
     check_int(student_steps, 'student_steps')
     if teacher.config.get('time_cond_proj_dim') is None:
-        raise ValueError("teacher must take the guidance scale (a stage-1 student from distill_guidance)")
+        raise ValueError("teacher must take the guidance scale (a stage-1 student from "
+                         "distill_guidance)")
     student = frozen_copy(teacher).train().requires_grad_(True)
     loss = ProgressiveDistillLoss(student, teacher, c.scheduler.alphas_cumprod, student_steps)
     def draw(generator):
@@ -189,15 +208,17 @@ def distill_halve(teacher, c, data, student_steps, steps=800, bs=64, lr=1e-4, g_
         noise = torch.randn(x0.shape, generator=generator)
         i = torch.randint(0, student_steps, (bs,), generator=generator)
         return x0, noise, i, emb, guidance_draw(generator, bs, *g_range)
-    losses = fit(loss, draw, steps, lr=lr, warmup=50, seed=seed, desc=f'{2 * student_steps}→{student_steps} steps',
+    losses = fit(loss, draw, steps, lr=lr, warmup=50, seed=seed,
+                 desc=f'{2 * student_steps}→{student_steps} steps',
                  meta=dict(bs=bs, student_steps=student_steps, g_range=list(g_range)), **fit_kwargs)
     return student.eval(), losses
 
 # %% ../nbs/11_distill.ipynb #23c3a90b
 def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None, door=None):
-    """Write `c`'s parts with the student `unet` to the folder `out` in diffusers layout: safetensors in the dtypes of
-    `stored_parts`, a DDIM scheduler with trailing spacing, and `training_log.json` (`log` plus the steps it was
-    distilled for). Through the door out: with `door` (an `OutputFolder`), `out` is a name in it"""
+    """Write `c`'s parts with the student `unet` to the folder `out` in diffusers layout:
+    safetensors in the dtypes of `stored_parts`, a DDIM scheduler with trailing spacing, and
+    `training_log.json` (`log` plus the steps it was distilled for). Through the door out: with
+    `door` (an `OutputFolder`), `out` is a name in it"""
     inside = door is not None
     door = as_door(door or out, 'save_student')
     sched = with_scheduler(c, 'ddim', timestep_spacing='trailing').scheduler
@@ -208,14 +229,18 @@ def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None, door=None
         (tmp/'training_log.json').write_text(json.dumps(notes, indent=1))
     return door.path/out if inside else door.path
 
-def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16, final_steps=1, bs=64, seed=0,
-            checkpoint_every=200, fresh=False, progress=True, world=None, command=None):
-    """Guided distillation of `model` (default: the default model), then progressive distillation from `start_steps`
-    down to `final_steps`; saves `out/student-guided` and `out/student-N` for every N, and `out/distill_log.json`.
-    `world`: what the teacher was trained on, 'digits' or 'scenes' (None: 'scenes' if it draws them);
-    `command`: the command line that ran it, kept in the log"""
+def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16, final_steps=1,
+            bs=64, seed=0, checkpoint_every=200, fresh=False, progress=True, world=None,
+            command=None):
+    """Guided distillation of `model` (default: the default model), then progressive distillation
+    from `start_steps` down to `final_steps`; saves `out/student-guided` and `out/student-N` for
+    every N, and `out/distill_log.json`. `world`: what the teacher was trained on, 'digits' or
+    'scenes' (None: 'scenes' if it draws them); `command`: the command line that ran it, kept in the
+    log"""
     # 1. check the inputs
-    if not (isinstance(start_steps, int) and start_steps >= 2 and start_steps & (start_steps - 1) == 0):
+    if not (
+        isinstance(start_steps, int) and start_steps >= 2 and start_steps & (start_steps - 1) == 0
+    ):
         raise ValueError(f"start_steps must be a power of two >= 2, got {start_steps!r}")
     if not (isinstance(final_steps, int) and 1 <= final_steps < start_steps):
         raise ValueError(f"final_steps must be an int in [1, start_steps), got {final_steps!r}")
@@ -232,15 +257,17 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     t0 = time.time()
     c = with_scheduler(load_components(model), 'ddim')
     if c.unet.config.get('time_cond_proj_dim') is not None:
-        raise ValueError(f"model: {model} is a distilled student (it takes the guidance scale): give its teacher")
+        raise ValueError(f"model: {model} is a distilled student (it takes the guidance scale): "
+                         "give its teacher")
     world = world or ('scenes' if draws_scenes(c) else 'digits')
     data = distill_data(c) if world == 'digits' else scene_distill_data(c)
     kw = dict(bs=bs, seed=seed, progress=progress, checkpoint_every=checkpoint_every)
-    log = dict(command=command, teacher=str(model or DEFAULT_MODEL), world=world, guided_steps=guided_steps,
-               round_steps=round_steps, batch_size=bs, seed=seed, torch_threads=torch.get_num_threads(), minutes={},
-               final_loss={})
+    log = dict(command=command, teacher=str(model or DEFAULT_MODEL), world=world,
+               guided_steps=guided_steps, round_steps=round_steps, batch_size=bs, seed=seed,
+               torch_threads=torch.get_num_threads(), minutes={}, final_loss={})
     # 3. stage 1: guidance as an input
-    student, losses = distill_guidance(c, data, steps=guided_steps, checkpoint_dir=ck/'guided', **kw)
+    student, losses = distill_guidance(c, data, steps=guided_steps, checkpoint_dir=ck/'guided',
+                                       **kw)
     log['minutes']['guided'] = round((time.time() - t0) / 60, 1)
     log['final_loss']['guided'] = float(np.mean(losses[-100:]))
     if main: save_student(c, student, 'student-guided', log=log, door=door)
@@ -248,7 +275,8 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     n = start_steps // 2
     while n >= final_steps:
         t1 = time.time()
-        student, losses = distill_halve(student, c, data, n, steps=round_steps, checkpoint_dir=ck/f'halve-{n}', **kw)
+        student, losses = distill_halve(student, c, data, n, steps=round_steps,
+                                        checkpoint_dir=ck/f'halve-{n}', **kw)
         log['minutes'][f'{2 * n}->{n}'] = round((time.time() - t1) / 60, 1)
         log['final_loss'][f'{2 * n}->{n}'] = float(np.mean(losses[-100:]))
         if main: save_student(c, student, f'student-{n}', steps=n, log=log, door=door)
@@ -263,7 +291,9 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
 # %% ../nbs/11_distill.ipynb #4d63ed32
 @call_parse
 def distill_cli(out:str=None,              # folder for the students and the log (required)
-                model:str=None,            # the teacher: hub id, folder or embedded name (default: the default model)
+                # the teacher: hub id, folder or embedded name (default: the
+                # default model)
+                model:str=None,
                 guided_steps:int=1500,     # optimiser steps of stage 1
                 round_steps:int=800,       # optimiser steps of every halving round
                 start_steps:int=16,        # the stage-1 student's DDIM steps, halved in every round
@@ -272,19 +302,24 @@ def distill_cli(out:str=None,              # folder for the students and the log
                 seed:int=0,                # random seed
                 checkpoint_every:int=200,  # steps between checkpoints (a rerun resumes)
                 fresh:bool=False,          # delete an unfinished run's checkpoints and start over
-                world:str=None):           # the teacher's world, 'digits' or 'scenes' (default: by its pictures)
-    "Guided, then progressive distillation of a miniature SD (the default model by default); resumes after a kill"
+                # the teacher's world, 'digits' or 'scenes' (default: by its
+                # pictures)
+                world:str=None):
+    """Guided, then progressive distillation of a miniature SD (the default model by default);
+    resumes after a kill"""
     with cli_errors('python -m miniai.distill'):
-        if not (out or '').strip(): raise ValueError("--out is required: the folder to write the students to")
-        log = distill(out, model, guided_steps, round_steps, start_steps, final_steps, bs, seed, checkpoint_every,
-                      fresh, world=world, command=command_line('miniai.distill'))
+        if not (out or '').strip():
+            raise ValueError("--out is required: the folder to write the students to")
+        log = distill(out, model, guided_steps, round_steps, start_steps, final_steps, bs, seed,
+                      checkpoint_every, fresh, world=world, command=command_line('miniai.distill'))
         print(json.dumps(log, indent=1))
 
 # %% ../nbs/11_distill.ipynb #25b3eb12
-def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=SAMPLING.guidance_scale, seed=0, path=None, teacher=None):
-    """The teacher with CFG (DDIM, trailing spacing) beside each student of the full run in `run`, at the student's own
-    step count (16: the stage-1 student); a row per count, digits 0-9; saved to `path` if given. `teacher`: default the
-    default model"""
+def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=SAMPLING.guidance_scale, seed=0,
+                  path=None, teacher=None):
+    """The teacher with CFG (DDIM, trailing spacing) beside each student of the full run in `run`,
+    at the student's own step count (16: the stage-1 student); a row per count, digits 0-9; saved to
+    `path` if given. `teacher`: default the default model"""
     import matplotlib.pyplot as plt
     teacher = with_scheduler(load_components(teacher), 'ddim', timestep_spacing='trailing')
     ps = [digit_prompt(d) for d in range(10)]
@@ -292,13 +327,16 @@ def stages_figure(run, steps=(16, 8, 4, 2, 1), guidance_scale=SAMPLING.guidance_
     for row, n in zip(axs, steps):
         student = load_components(Path(run)/('student-guided' if n == 16 else f'student-{n}'))
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore')   # the stage-1 student was not distilled for a step count
-            pics = [generate(m, ps, steps=n, guidance_scale=guidance_scale, seed=seed, progress=False)
+            # the stage-1 student was not distilled for a step count
+            warnings.simplefilter('ignore')
+            pics = [generate(m, ps, steps=n, guidance_scale=guidance_scale, seed=seed,
+                             progress=False)
                     for m in (teacher, student)]
         for ax, p, who in zip(row, pics, ('teacher + CFG', 'student')):
             ax.imshow(image_grid(p))
             ax.set_axis_off()
-            ax.set_title(f'{who}, {n} step{"s" * (n > 1)} ({n * (2 if who[0] == "t" else 1)} UNet calls)', fontsize=8)
+            ax.set_title(f'{who}, {n} step{"s" * (n > 1)} ({n * (2 if who[0] == "t" else 1)} UNet '
+                         'calls)', fontsize=8)
     fig.tight_layout()
     if path: fig.savefig(path, dpi=72, bbox_inches='tight')
     return fig

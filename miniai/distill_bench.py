@@ -22,101 +22,126 @@ def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out
     "One row: accuracy and FID of `per_digit` images per digit, and seconds per image at `batch`"
     from miniai.evaluate import sample_digits, accuracy, fid_against
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=scale, compile=compile)
-    run = lambda: generate(c, [digit_prompt(7)] * batch, steps=steps, guidance_scale=scale, seed=0, progress=False,
-                           compile=compile)
+    run = lambda: generate(c, [digit_prompt(7)] * batch, steps=steps, guidance_scale=scale, seed=0,
+                           progress=False, compile=compile)
     sec = time_call(run, budget=math.inf, max_reps=repeats, stat=min) / batch
-    r = dict(model=name, steps=steps, guidance=scale, accuracy=accuracy(clf, xg, yg), fid=fid_against(clf, xg, x_valid),
-             s_per_image=sec, images_per_s=1 / sec)
-    out(f"{name:<34} {steps:>5} {scale:>8} {r['accuracy']:>8.1%} {r['fid']:>7.2f} {sec * 1000:>9.1f} {1 / sec:>9.1f}")
+    r = dict(model=name, steps=steps, guidance=scale, accuracy=accuracy(clf, xg, yg),
+             fid=fid_against(clf, xg, x_valid), s_per_image=sec, images_per_s=1 / sec)
+    out(f"{name:<34} {steps:>5} {scale:>8} {r['accuracy']:>8.1%} {r['fid']:>7.2f} "
+        f"{sec * 1000:>9.1f} {1 / sec:>9.1f}")
     return r
 
-def bench_distill(run=None, per_digit=20, batch=10, repeats=3, guidance_scale=SAMPLING.guidance_scale, clf=None, compile=False, out=print):
-    """The default model (the teacher) at 30, 8 and 4 guided steps against the students at their own steps (the
-    shipped `digits-4step`, and those of a full run's folder `run`): accuracy, FID, speed; the 4-step student against
-    diffusers' pipeline, its guidance, bfloat16; with `compile`, the teacher and the student in bfloat16 with the
-    compiled UNet too. `clf`: the judge (trained here unless given)"""
+def bench_distill(run=None, per_digit=20, batch=10, repeats=3,
+                  guidance_scale=SAMPLING.guidance_scale, clf=None, compile=False, out=print):
+    """The default model (the teacher) at 30, 8 and 4 guided steps against the students at their own
+    steps (the shipped `digits-4step`, and those of a full run's folder `run`): accuracy, FID,
+    speed; the 4-step student against diffusers' pipeline, its guidance, bfloat16; with `compile`,
+    the teacher and the student in bfloat16 with the compiled UNet too. `clf`: the judge (trained
+    here unless given)"""
     from miniai.evaluate import train_classifier
     # 1. the judge, the reference digits, the models
     x_train, y_train, x_valid, _ = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
     teacher, s4 = load_components(), load_components('digits-4step')
-    students = [('student-guided', 16), ('student-8', 8), ('student-2', 2), ('student-1', 1)] if run else []
+    students = [('student-guided', 16), ('student-8', 8), ('student-2', 2), ('student-1', 1)]
+    students = students if run else []
     students = [(f'{n} ({s} DDIM steps)', load_components(Path(run) / n), s)
                 for n, s in students if (Path(run) / n).is_dir()]
     rows = []
-    out(f"{'model':<34} {'steps':>5} {'guidance':>8} {'accuracy':>8} {'FID':>7} {'ms/image':>9} {'images/s':>9}   "
-        f"(batch {batch}, {torch.get_num_threads()} threads)")
+    out(f"{'model':<34} {'steps':>5} {'guidance':>8} {'accuracy':>8} {'FID':>7} {'ms/image':>9} "
+        f"{'images/s':>9}   (batch {batch}, {torch.get_num_threads()} threads)")
     # 2. quality and speed of each, at guidance `guidance_scale`
     for steps in (30, 8, 4):
-        rows.append(_measure('teacher + CFG (LMS)', teacher, clf, x_valid, per_digit, steps, guidance_scale, batch,
-                             repeats, out))
-    trailing = with_scheduler(teacher, 'ddim', timestep_spacing='trailing')   # the students' sampler
+        rows.append(_measure('teacher + CFG (LMS)', teacher, clf, x_valid, per_digit, steps,
+                             guidance_scale, batch, repeats, out))
+    # the students' sampler
+    trailing = with_scheduler(teacher, 'ddim', timestep_spacing='trailing')
     for steps in (4, 2, 1):
-        rows.append(_measure('teacher + CFG (DDIM, trailing)', trailing, clf, x_valid, per_digit, steps, guidance_scale,
-                             batch, repeats, out))
-    for name, c, steps in students[:2] + [('digits-4step (shipped, float16 weights)', s4, 4)] + students[2:]:
+        rows.append(_measure('teacher + CFG (DDIM, trailing)', trailing, clf, x_valid, per_digit,
+                             steps, guidance_scale, batch, repeats, out))
+    for name, c, steps in (
+        students[:2] + [('digits-4step (shipped, float16 weights)', s4, 4)] + students[2:]
+    ):
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore')   # a student at its own steps: no warning expected; the guided one at 16
-            rows.append(_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch, repeats, out))
+            # a student at its own steps: no warning expected; the guided one at 16
+            warnings.simplefilter('ignore')
+            rows.append(_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch,
+                                 repeats, out))
     # 3. the shipped student against diffusers' pipeline sampling the teacher, timed alternately
     speedup = _speed_vs_diffusers(s4, teacher, batch, repeats, guidance_scale, out)
     # 4. the 4-step student's guidance trade-off, and bfloat16
     for scale in (1.0, 3.0):
-        rows.append(_measure('digits-4step', s4, clf, x_valid, per_digit, 4, scale, batch, repeats, out))
+        rows.append(_measure('digits-4step', s4, clf, x_valid, per_digit, 4, scale, batch, repeats,
+                             out))
     bf = load_components('digits-4step', dtype=torch.bfloat16)
-    rows.append(_measure('digits-4step in bfloat16', bf, clf, x_valid, per_digit, 4, guidance_scale, batch, repeats,
-                         out))
+    rows.append(_measure('digits-4step in bfloat16', bf, clf, x_valid, per_digit, 4, guidance_scale,
+                         batch, repeats, out))
     res = dict(rows=rows, speedup_vs_diffusers=speedup)
-    if compile: res.update(_compiled_rows(teacher, bf, clf, x_valid, per_digit, guidance_scale, batch, repeats, out))
+    if compile:
+        res.update(_compiled_rows(teacher, bf, clf, x_valid, per_digit, guidance_scale, batch,
+                                  repeats, out))
     return res
 
-def _compiled_rows(teacher, student_bf16, clf, x_valid, per_digit, guidance_scale, batch, repeats, out):
-    "The teacher (30 steps) and the student in bfloat16, compiled: quality and speed, and the student against diffusers"
+def _compiled_rows(teacher, student_bf16, clf, x_valid, per_digit, guidance_scale, batch, repeats,
+                   out):
+    """The teacher (30 steps) and the student in bfloat16, compiled: quality and speed, and the
+    student against diffusers"""
     teacher_bf16 = load_components(dtype=torch.bfloat16)
-    rows = [_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch, repeats, out, compile=True)
+    rows = [_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch, repeats, out,
+                     compile=True)
             for name, c, steps in (('teacher in bfloat16, compiled', teacher_bf16, 30),
                                    ('digits-4step in bfloat16, compiled', student_bf16, 4))]
-    speedup = _speed_vs_diffusers(student_bf16, teacher, batch, repeats, guidance_scale, out, compile=True)
+    speedup = _speed_vs_diffusers(student_bf16, teacher, batch, repeats, guidance_scale, out,
+                                  compile=True)
     return dict(compiled_rows=rows, compiled_speedup_vs_diffusers=speedup)
 
-def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, compile=False, prompt=None):
-    "The 4-step `student`'s images per second over those of diffusers' pipeline on the teacher at 30 guided steps"
+def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, compile=False,
+                        prompt=None):
+    """The 4-step `student`'s images per second over those of diffusers' pipeline on the teacher at
+    30 guided steps"""
     pipe = diffusers_pipeline(teacher)
     pipe.set_progress_bar_config(disable=True)
     p, (h, w) = [prompt or digit_prompt(7)] * batch, native_size(teacher)
-    ours = lambda: generate(student, p, steps=4, guidance_scale=guidance_scale, seed=0, progress=False, compile=compile)
-    theirs = lambda: pipe(p, height=h, width=w, num_inference_steps=SAMPLING.steps, guidance_scale=guidance_scale).images
-    ts, tt = [], []   # both make PIL images: text encoding, the loop and the VAE decode, nothing else
+    ours = lambda: generate(student, p, steps=4, guidance_scale=guidance_scale, seed=0,
+                            progress=False, compile=compile)
+    theirs = lambda: pipe(p, height=h, width=w, num_inference_steps=SAMPLING.steps,
+                          guidance_scale=guidance_scale).images
+    # both make PIL images: text encoding, the loop and the VAE decode, nothing else
+    ts, tt = [], []
     for _ in range(repeats + 1):
         ts.append(time_call(ours, max_reps=1, stat=min))
         tt.append(time_call(theirs, max_reps=1, stat=min))
     speedup = min(tt) / min(ts)
     what = f"the 4-step student{' (bfloat16, compiled)' if compile else ''}"
-    out(f"speed, batch {batch}, PIL images, alternating: {what} {min(ts) / batch * 1000:.1f} ms/image, "
-        f"diffusers' pipeline on the teacher (30 steps, CFG) {min(tt) / batch * 1000:.1f} ms/image: {speedup:.1f}x "
-        "the images/s")
+    out(f"speed, batch {batch}, PIL images, alternating: {what} {min(ts) / batch * 1000:.1f} "
+        f"ms/image, diffusers' pipeline on the teacher (30 steps, CFG) "
+        f"{min(tt) / batch * 1000:.1f} ms/image: {speedup:.1f}x the images/s")
     return speedup
 
-def bench_scene_distill(student, teacher, n=100, batch=10, repeats=3, guidance_scale=SAMPLING.guidance_scale, out=print):
-    """A 4-step student of a colour teacher (folders or embedded names) against it: the judge's shares, slot FID and
-    CLIP score of the teacher at 30 guided LMS steps and at 4 guided DDIM steps, and of the student at 4 (`n` prompts
-    of each kind); then its speed against diffusers' pipeline on the teacher"""
+def bench_scene_distill(student, teacher, n=100, batch=10, repeats=3,
+                        guidance_scale=SAMPLING.guidance_scale, out=print):
+    """A 4-step student of a colour teacher (folders or embedded names) against it: the judge's
+    shares, slot FID and CLIP score of the teacher at 30 guided LMS steps and at 4 guided DDIM
+    steps, and of the student at 4 (`n` prompts of each kind); then its speed against diffusers'
+    pipeline on the teacher"""
     from miniai.evaluate import scene_quality, scene_quality_table, slot_fid_reference
     from miniai.judge import load_judge
     from miniai.clip import load_clip
     # 1. the models, the judge and the CLIP, each loaded once
     teacher, student = load_components(teacher), load_components(student)
-    trailing = with_scheduler(teacher, 'ddim', timestep_spacing='trailing')   # the students' sampler
+    # the students' sampler
+    trailing = with_scheduler(teacher, 'ddim', timestep_spacing='trailing')
     judge, clip = load_judge(), load_clip()
     reference = slot_fid_reference(judge, n)   # one reference for the three rows
     # 2. quality: the same prompts and seeds for all three
     rows = {}
     for name, c, steps in (('teacher, 30 LMS', teacher, 30), ('teacher, 4 DDIM', trailing, 4),
                            ('student, 4 DDIM', student, 4)):
-        rows[name] = scene_quality(c, judge, clip, n=n, steps=steps, guidance_scale=guidance_scale, n_spread=0,
-                                   reference=reference)
+        rows[name] = scene_quality(c, judge, clip, n=n, steps=steps, guidance_scale=guidance_scale,
+                                   n_spread=0, reference=reference)
         scene_quality_table(rows[name], out, label=name)
     # 3. speed, alternating with diffusers' pipeline on the teacher
     prompt = 'a red seven on the left and a blue two on the right, on a yellow background'
-    speedup = _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, prompt=prompt)
+    speedup = _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out,
+                                  prompt=prompt)
     return dict(rows=rows, speedup_vs_diffusers=speedup)

@@ -19,13 +19,14 @@ from .loading import load_components, digit_image
 from .diffedit import diffedit, SCENE_DIFFEDIT, DIFFEDIT
 from .evaluate import train_classifier, DIFFEDIT_PAIRS
 from .judge import classify, digits_of, load_judge, read_slots, ink_to_digits
-from .scene_edits import slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene, succeeded, mean_measures
+from .scene_edits import (slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene, succeeded,
+                                mean_measures)
 from .imagic import imagic
 
 # %% ../nbs/12a_edit_comparison.ipynb #45cc6474
 def ink_and_slant(x):
-    """Style of (N,784) grey digits in [0,1] from their image moments: ink (mean intensity) and slant (horizontal shift
-    per row, `−μ11/μ02`; positive when the top leans right)"""
+    """Style of (N,784) grey digits in [0,1] from their image moments: ink (mean intensity) and
+    slant (horizontal shift per row, `−μ11/μ02`; positive when the top leans right)"""
     im = x.view(-1, 28, 28).float()
     ys, xs = torch.meshgrid(torch.arange(28.), torch.arange(28.), indexing='ij')
     m = im.sum((1, 2)).clamp_min(1e-6)
@@ -34,23 +35,25 @@ def ink_and_slant(x):
     return im.mean((1, 2)), -(im * dx * dy).sum((1, 2)) / (im * dy ** 2).sum((1, 2)).clamp_min(1e-6)
 
 def edit_measures(clf, inputs, edits, targets):
-    """Per edit of the PIL `inputs` into `edits`: classified as `targets` (by the judge `clf`), mean |pixel change|,
-    relative change of ink, absolute change of slant"""
+    """Per edit of the PIL `inputs` into `edits`: classified as `targets` (by the judge `clf`), mean
+    |pixel change|, relative change of ink, absolute change of slant"""
     a, b = digits_of(inputs), digits_of(edits)
     (ink_a, sl_a), (ink_b, sl_b) = ink_and_slant(a), ink_and_slant(b)
-    return dict(target=(classify(clf, b) == torch.as_tensor(targets)).float(), pixel=(b - a).abs().mean(1),
-                ink=(ink_b - ink_a).abs() / ink_a.clamp_min(1e-6), slant=(sl_b - sl_a).abs())
+    return dict(target=(classify(clf, b) == torch.as_tensor(targets)).float(),
+                pixel=(b - a).abs().mean(1), ink=(ink_b - ink_a).abs() / ink_a.clamp_min(1e-6),
+                slant=(sl_b - sl_a).abs())
 
 # %% ../nbs/12a_edit_comparison.ipynb #90a99479
 def sdedit_edits(c, image, source, target, strengths, seed=0, **kw):
     "Image-to-image to the target digit's prompt at each strength (30 LMS steps)"
-    return [generate(c, [digit_prompt(target)], init_image=image, strength=s, steps=SAMPLING.steps, seed=seed, progress=False)[0]
+    return [generate(c, [digit_prompt(target)], init_image=image, strength=s, steps=SAMPLING.steps,
+                     seed=seed, progress=False)[0]
             for s in strengths]
 
 def diffedit_edits(c, image, source, target, settings, seed=0, **kw):
     "DiffEdit from the source digit's prompt to the target's at each (strength, threshold)"
-    return [diffedit(c, image, digit_prompt(source), digit_prompt(target), strength=s, threshold=th, seed=seed,
-                     composite=DIFFEDIT.composite, progress=False) for s, th in settings]
+    return [diffedit(c, image, digit_prompt(source), digit_prompt(target), strength=s, threshold=th,
+                     seed=seed, composite=DIFFEDIT.composite, progress=False) for s, th in settings]
 
 def imagic_edits(c, image, source, target, etas, seed=0, **kw):
     "Imagic towards the target digit's prompt at each η (one fine-tuning for all of them)"
@@ -68,35 +71,42 @@ def _mean(d):
 
 def _measured(clf, examples, edits):
     "The mean measures of `edits` of `examples` (a list of `(image, source digit, target digit)`)"
-    return _mean(edit_measures(clf, [im for im, _, _ in examples], edits, [b for _, _, b in examples]))
+    return _mean(edit_measures(clf, [im for im, _, _ in examples], edits,
+                               [b for _, _, b in examples]))
 
 def _best(rows, tol=0.1):
-    "The sweep row with the highest target share, the gentlest (fewest pixels changed) among those within `tol` of it"
+    """The sweep row with the highest target share, the gentlest (fewest pixels changed) among those
+    within `tol` of it"""
     top = max(r['target'] for r in rows)
     return min((r for r in rows if r['target'] >= top - tol), key=lambda r: r['pixel'])
 
-def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_per_pair=2, sweeps=EDIT_SWEEPS, seed=0,
-                    imagic_kw=None, out=print):
-    """SDEdit, DiffEdit and Imagic on validation digits: each at its best setting from a sweep on other validation
-    digits, then measured (`edit_measures`, seconds per edit). Prints the sweeps and a table, returns the table's
-    rows"""
+def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_per_pair=2,
+                    sweeps=EDIT_SWEEPS, seed=0, imagic_kw=None, out=print):
+    """SDEdit, DiffEdit and Imagic on validation digits: each at its best setting from a sweep on
+    other validation digits, then measured (`edit_measures`, seconds per edit). Prints the sweeps
+    and a table, returns the table's rows"""
     from tqdm.auto import tqdm
-    # 1. the model, the judge, the digits: `per_pair` measured and `sweep_per_pair` more for the sweep, per (from,
+    # 1. the model, the judge, the digits: `per_pair` measured and `sweep_per_pair` more for
+    # the sweep, per (from,
     # to) pair
     c = c or load_components()
     if clf is None:
         x_train, y_train, *_ = get_mnist()
         clf = train_classifier(x_train, y_train)
     measured = [(digit_image(c, a, k), a, b) for a, b in pairs for k in range(per_pair)]
-    sweep_set = [(digit_image(c, a, k), a, b) for a, b in pairs for k in range(per_pair, per_pair + sweep_per_pair)]
+    sweep_set = [(digit_image(c, a, k), a, b) for a,
+                 b in pairs for k in range(per_pair, per_pair + sweep_per_pair)]
     kw = dict(imagic_kw or {})
     rows = []
     for name, settings in sweeps.items():
         # 2. the sweep: every setting on the sweep digits, the best kept
         edits = [EDITORS[name](c, im, a, b, settings, seed=seed + i, **kw)
                  for i, (im, a, b) in enumerate(tqdm(sweep_set, desc=f'{name} sweep', leave=False))]
-        sweep = [dict(setting=s, **_measured(clf, sweep_set, [e[j] for e in edits])) for j, s in enumerate(settings)]
-        shown = ', '.join(f"{r['setting']}: {r['target']:.0%} target, pixel {r['pixel']:.3f}" for r in sweep)
+        sweep = [dict(setting=s, **_measured(clf, sweep_set, [e[j] for e in edits])) for j,
+                 s in enumerate(settings)]
+        shown = ', '.join(
+            f"{r['setting']}: {r['target']:.0%} target, pixel {r['pixel']:.3f}" for r in sweep
+        )
         out(f"{name} sweep ({len(sweep_set)} digits): {shown}")
         best = _best(sweep)['setting']
         # 3. the measured run at the best setting, timed
@@ -104,15 +114,20 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
         edits = [EDITORS[name](c, im, a, b, [best], seed=seed + i, **kw)[0]
                  for i, (im, a, b) in enumerate(tqdm(measured, desc=name, leave=False))]
         secs = (time.perf_counter() - t0) / len(measured)
-        rows.append(dict(editor=name, setting=best, seconds=secs, **_measured(clf, measured, edits)))
+        rows.append(dict(editor=name, setting=best, seconds=secs,
+                         **_measured(clf, measured, edits)))
     # 4. the scale: another writer's digit of the target class
-    others = [digit_image(c, b, per_pair + sweep_per_pair + i % 10) for i, (_, _, b) in enumerate(measured)]
-    rows.append(dict(editor="another writer's digit", setting='-', seconds=0., **_measured(clf, measured, others)))
-    out(f"\n{len(pairs)} pairs x {per_pair} validation digits; {torch.get_num_threads()} threads on {c.device}")
-    out(f"{'editor':24} {'setting':>12} {'target':>7} {'pixel':>7} {'ink':>7} {'slant':>7} {'s/edit':>7}")
+    others = [digit_image(c, b, per_pair + sweep_per_pair + i % 10) for i,
+              (_, _, b) in enumerate(measured)]
+    rows.append(dict(editor="another writer's digit", setting='-', seconds=0.,
+                     **_measured(clf, measured, others)))
+    out(f"\n{len(pairs)} pairs x {per_pair} validation digits; {torch.get_num_threads()} threads "
+        f"on {c.device}")
+    out(f"{'editor':24} {'setting':>12} {'target':>7} {'pixel':>7} {'ink':>7} {'slant':>7} "
+        f"{'s/edit':>7}")
     for r in rows:
-        out(f"{r['editor']:24} {str(r['setting']):>12} {r['target']:>7.0%} {r['pixel']:>7.3f} {r['ink']:>7.1%} "
-            f"{r['slant']:>7.3f} {r['seconds']:>7.2f}")
+        out(f"{r['editor']:24} {str(r['setting']):>12} {r['target']:>7.0%} {r['pixel']:>7.3f} "
+            f"{r['ink']:>7.1%} {r['slant']:>7.3f} {r['seconds']:>7.2f}")
     return rows
 
 # %% ../nbs/12a_edit_comparison.ipynb #a095aa93
@@ -122,11 +137,12 @@ def slot_digit(images, k):
     return ink_to_digits(per_slot[k][1])
 
 def hand_measures(e, edited):
-    """What the edited slot of the `SceneEdit` `e` keeps of the writer's hand: the share of its pixels whose ink (over
-    one half) flipped, and the absolute change of its slant"""
+    """What the edited slot of the `SceneEdit` `e` keeps of the writer's hand: the share of its
+    pixels whose ink (over one half) flipped, and the absolute change of its slant"""
     a, b = slot_digit([e.scene.image, edited], e.slot)
     _, slant = ink_and_slant(torch.stack([a, b]))
-    return dict(ink_flip=float(((a > 0.5) != (b > 0.5)).float().mean()), slant=float((slant[1] - slant[0]).abs()))
+    return dict(ink_flip=float(((a > 0.5) != (b > 0.5)).float().mean()),
+                slant=float((slant[1] - slant[0]).abs()))
 
 # %% ../nbs/12a_edit_comparison.ipynb #d3df4855
 def sdedit_scene_edits(c, e, strengths, seed=0, **kw):
@@ -141,8 +157,10 @@ def imagic_scene_edits(c, e, etas, seed=0, **kw):
     "Imagic of the `SceneEdit` `e`'s scene towards its query at each η (one fine-tuning)"
     return imagic(c, e.scene.image, e.query, eta=list(etas), seed=seed, progress=False, **kw)
 
-SCENE_EDITORS = {'SDEdit': sdedit_scene_edits, 'DiffEdit': diffedit_scene_edits, 'Imagic': imagic_scene_edits}
-SCENE_EDIT_SWEEPS = {'SDEdit': (0.6, 0.7, 0.8, 0.9), 'DiffEdit': (SCENE_DIFFEDIT,), 'Imagic': (0.5, 0.6, 0.7, 0.8, 1.0)}
+SCENE_EDITORS = {'SDEdit': sdedit_scene_edits, 'DiffEdit': diffedit_scene_edits,
+                 'Imagic': imagic_scene_edits}
+SCENE_EDIT_SWEEPS = {'SDEdit': (0.6, 0.7, 0.8, 0.9), 'DiffEdit': (SCENE_DIFFEDIT,),
+                     'Imagic': (0.5, 0.6, 0.7, 0.8, 1.0)}
 
 # %% ../nbs/12a_edit_comparison.ipynb #03255339
 def _scene_row(judge, e, edited):
@@ -150,32 +168,39 @@ def _scene_row(judge, e, edited):
     m = {**scene_edit_measures(judge, e, edited), **hand_measures(e, edited)}
     return {**m, 'reached': m['target'] * m['kept'], 'success': succeeded(m)}
 
-def compare_scene_editors(c=None, judge=None, n=16, sweep_n=8, sweeps=SCENE_EDIT_SWEEPS, seed=0, imagic_kw=None,
-                          out=print):
-    """SDEdit, DiffEdit and Imagic on `n` one-slot edits of two-digit validation scenes (half a new ink, half a new
-    digit), each at the setting its sweep on `sweep_n` other edits chose. Prints the sweeps and a table, returns its
-    rows"""
+def compare_scene_editors(c=None, judge=None, n=16, sweep_n=8, sweeps=SCENE_EDIT_SWEEPS, seed=0,
+                          imagic_kw=None, out=print):
+    """SDEdit, DiffEdit and Imagic on `n` one-slot edits of two-digit validation scenes (half a new
+    ink, half a new digit), each at the setting its sweep on `sweep_n` other edits chose. Prints the
+    sweeps and a table, returns its rows"""
     from tqdm.auto import tqdm
     # 1. the model, the judge, the edits: measured ones and, drawn with another seed, the sweep's
     c, judge, kw = c or load_components(), judge or load_judge(), dict(imagic_kw or {})
     measured, sweep_set = slot_edits(n, seed), slot_edits(sweep_n, seed + 1)
     rows = []
     for name, settings in sweeps.items():
-        # 2. the sweep: every setting on the sweep edits; the one reaching the most kept (the first among equals)
+        # 2. the sweep: every setting on the sweep edits; the one reaching the most kept
+        # (the first among equals)
         edits = [SCENE_EDITORS[name](c, e, settings, seed, **kw)
                  for e in tqdm(sweep_set, desc=f'{name} sweep', leave=False)]
-        shares = [mean_measures([_scene_row(judge, e, ed[j]) for e, ed in zip(sweep_set, edits)])['reached']
+        shares = [mean_measures([_scene_row(judge, e, ed[j])
+                                 for e, ed in zip(sweep_set, edits)])['reached']
                   for j in range(len(settings))]
         out(f"{name} sweep ({len(sweep_set)} edits), reached: " +
             ', '.join(f'{_setting(s)}: {v:.0%}' for s, v in zip(settings, shares)))
         best = settings[shares.index(max(shares))]
         # 3. the measured run at that setting, timed; the table splits it by kind of edit
         t0 = time.perf_counter()
-        edited = [SCENE_EDITORS[name](c, e, [best], seed, **kw)[0] for e in tqdm(measured, desc=name, leave=False)]
+        edited = [
+            SCENE_EDITORS[name](c, e, [best], seed, **kw)[0]
+            for e in tqdm(measured, desc=name, leave=False)
+        ]
         secs = (time.perf_counter() - t0) / len(measured)
         for kind in ('ink', 'digit'):
             ms = [_scene_row(judge, e, im) for e, im in zip(measured, edited) if e.kind == kind]
-            if ms: rows.append(dict(editor=name, setting=_setting(best), kind=kind, n=len(ms), seconds=secs,
+            if ms:
+                rows.append(dict(editor=name, setting=_setting(best), kind=kind, n=len(ms),
+                                 seconds=secs,
                                     **mean_measures(ms)))
     _show_scene_rows(rows, out)
     return rows
@@ -187,20 +212,23 @@ def _setting(s):
 
 def _show_scene_rows(rows, out):
     "Print `compare_scene_editors`' table"
-    out(f"{'editor':9} {'setting':>10} {'edit':>6} {'n':>3} {'reached':>7} {'success':>7} {'target':>6} {'kept':>5} "
-        f"{'other slot':>10} {'ink flip':>8} {'slant':>6} {'s/edit':>6}")
+    out(f"{'editor':9} {'setting':>10} {'edit':>6} {'n':>3} {'reached':>7} {'success':>7} "
+        f"{'target':>6} {'kept':>5} {'other slot':>10} {'ink flip':>8} {'slant':>6} {'s/edit':>6}")
     for r in rows:
-        out(f"{r['editor']:9} {r['setting']:>10} {r['kind']:>6} {r['n']:>3} {r['reached']:>7.0%} {r['success']:>7.0%} "
-            f"{r['target']:>6.0%} {r['kept']:>5.0%} {r['other_slot']:>10.4f} {r['ink_flip']:>8.3f} {r['slant']:>6.3f} "
-            f"{r['seconds']:>6.2f}")
+        out(f"{r['editor']:9} {r['setting']:>10} {r['kind']:>6} {r['n']:>3} {r['reached']:>7.0%} "
+            f"{r['success']:>7.0%} {r['target']:>6.0%} {r['kept']:>5.0%} {r['other_slot']:>10.4f} "
+            f"{r['ink_flip']:>8.3f} {r['slant']:>6.3f} {r['seconds']:>6.2f}")
 
 # %% ../nbs/12a_edit_comparison.ipynb #fc661297
 def bench_edit(per_pair=10, sweep_per_pair=2, n_scene=16, only=None):
-    """`python -m miniai.bench edit`: `compare_editors` on grey digits, then `compare_scene_editors` on colour scenes
-    (`only`: 'digits' or 'scenes' for one of them)"""
+    """`python -m miniai.bench edit`: `compare_editors` on grey digits, then `compare_scene_editors`
+    on colour scenes (`only`: 'digits' or 'scenes' for one of them)"""
     if only not in (None, 'digits', 'scenes'):
         raise ValueError(f"only must be 'digits', 'scenes' or None, got {only!r}")
     c, res = load_components(), {}
-    if only != 'scenes': res['digits'] = compare_editors(c, per_pair=per_pair, sweep_per_pair=sweep_per_pair)
-    if only != 'digits': res['scenes'] = compare_scene_editors(c, load_judge(), n=n_scene, sweep_n=max(n_scene // 2, 1))
+    if only != 'scenes':
+        res['digits'] = compare_editors(c, per_pair=per_pair, sweep_per_pair=sweep_per_pair)
+    if only != 'digits':
+        res['scenes'] = compare_scene_editors(c, load_judge(), n=n_scene,
+                                              sweep_n=max(n_scene // 2, 1))
     return res

@@ -24,12 +24,14 @@ from .miniature import WORDS, digit_prompt
 from .sampling import SAMPLING, generate, generate_latents, native_size
 from .loading import load_components, draws_scenes, digit_image
 from .judge import (digit_classifier, classify, features, pil_to_digits, BACKGROUND_TOLERANCE,
-                          background_distances, scene_background, slot_ink, ink_amounts, ink_to_digits, read_slots,
-                          read_scenes, digits_of, scene_scores, judge_dir, load_judge, vae_reconstruction, asked,
-                          follows, prompt_scores, binding_errors)
+                          background_distances, scene_background, slot_ink, ink_amounts,
+                          ink_to_digits, read_slots, read_scenes, digits_of, scene_scores,
+                          judge_dir, load_judge, vae_reconstruction, asked, follows, prompt_scores,
+                          binding_errors)
 from .diffedit import diffedit, upsample_mask, DIFFEDIT
 from .training import fit
-from .scenes import PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes, scenes_tensor, caption, scene_of
+from .scenes import (PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes, scenes_tensor,
+                           caption, scene_of)
 from .clip import complete_caption, clip_score, load_clip
 
 # %% ../nbs/08_evaluate.ipynb #e11021e0
@@ -41,14 +43,16 @@ class ClassifierLoss(nn.Module):
     def forward(self, x, y): return F.cross_entropy(self.model(x), y)
 
 def train_classifier(x, y, steps=400, bs=128, lr=2e-3, seed=0, progress=False):
-    "A `digit_classifier` trained with `fit` on (N,784) images in [0,1], with random ±2-pixel shifts"
+    """A `digit_classifier` trained with `fit` on (N,784) images in [0,1], with random ±2-pixel
+    shifts"""
     model = digit_classifier(seed)
     padded = F.pad(x.view(-1, 1, 28, 28), (2, 2, 2, 2))
     def draw(generator):
         idx = torch.randint(len(x), (bs,), generator=generator)
         i, j = torch.randint(0, 5, (2,), generator=generator).tolist()
         return padded[idx, :, i:i + 28, j:j + 28], y[idx]
-    fit(ClassifierLoss(model), draw, steps, lr=lr, warmup=40, seed=seed, progress=progress, desc='classifier')
+    fit(ClassifierLoss(model), draw, steps, lr=lr, warmup=40, seed=seed, progress=progress,
+        desc='classifier')
     return model.eval()
 
 
@@ -63,16 +67,19 @@ def _as_features(f, name):
     return f
 
 def fid(feats_a, feats_b):
-    "Fréchet distance between Gaussians fitted to two feature sets, (N, D) arrays or tensors with the same D"
+    """Fréchet distance between Gaussians fitted to two feature sets, (N, D) arrays or tensors with
+    the same D"""
     a, b = _as_features(feats_a, 'feats_a'), _as_features(feats_b, 'feats_b')
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"feats_a and feats_b must have the same feature size, got {a.shape[1]} and {b.shape[1]}")
+        raise ValueError(f"feats_a and feats_b must have the same feature size, got {a.shape[1]} "
+                         f"and {b.shape[1]}")
     cov_a, cov_b = torch.atleast_2d(torch.cov(a.T)), torch.atleast_2d(torch.cov(b.T))
     w, v = torch.linalg.eigh(cov_a)
     s = (v * w.clamp_min(0).sqrt()) @ v.T                                   # Σa^½
     tr_sqrt = torch.linalg.eigvalsh(s @ cov_b @ s).clamp_min(0).sqrt().sum()  # Tr (Σa Σb)^½
     d = ((a.mean(0) - b.mean(0)) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * tr_sqrt
-    # a distance is >= 0; for two (nearly) equal sets, rounding in the square root can leave it a hair below
+    # a distance is >= 0; for two (nearly) equal sets, rounding in the square root can leave
+    # it a hair below
     return max(float(d), 0.0)
 
 # %% ../nbs/08_evaluate.ipynb #3ca16617
@@ -82,10 +89,13 @@ def balanced(x, y, per_digit):
     return x[idx], y[idx]
 
 # %% ../nbs/08_evaluate.ipynb #9dd14251
-def sample_digits(c, per_digit=20, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, seed=0, **kwargs):
-    "`per_digit` images of each digit 0-9 from the model `c`, as (N,784) digits in [0,1], and the digits asked for"
-    xs = [digits_of(generate(c, [digit_prompt(d)] * per_digit, steps=steps, guidance_scale=guidance_scale,
-                             seed=seed + d, progress=False, **kwargs)) for d in range(10)]
+def sample_digits(c, per_digit=20, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale,
+                  seed=0, **kwargs):
+    """`per_digit` images of each digit 0-9 from the model `c`, as (N,784) digits in [0,1], and the
+    digits asked for"""
+    xs = [digits_of(generate(c, [digit_prompt(d)] * per_digit, steps=steps,
+                             guidance_scale=guidance_scale, seed=seed + d, progress=False,
+                             **kwargs)) for d in range(10)]
     return torch.cat(xs), torch.arange(10).repeat_interleave(per_digit)
 
 def accuracy(clf, x, y):
@@ -103,54 +113,63 @@ def fid_against(clf, x, reference):
 # %% ../nbs/08_evaluate.ipynb #fef0d593
 DIFFEDIT_PAIRS = ((1, 7), (7, 1), (3, 8), (4, 9), (6, 5), (0, 8))
 
-def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, threshold=0.3, seed=0):
-    "DiffEdit on validation digits: share classified as the target, mean |pixel change| outside and inside the mask"
+def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, threshold=0.3,
+                     seed=0):
+    """DiffEdit on validation digits: share classified as the target, mean |pixel change| outside
+    and inside the mask"""
     hits, outside, inside = [], [], []
     for a, b in pairs:
         for k in range(per_pair):
             im = digit_image(c, a, k)
-            edited, m = diffedit(c, im, digit_prompt(a), digit_prompt(b), strength=strength, threshold=threshold,
-                                 composite=DIFFEDIT.composite, seed=seed + k, return_mask=True, progress=False)
+            edited, m = diffedit(c, im, digit_prompt(a), digit_prompt(b), strength=strength,
+                                 threshold=threshold, composite=DIFFEDIT.composite, seed=seed + k,
+                                 return_mask=True, progress=False)
             hits.append(int(classify(clf, digits_of([edited]))[0]) == b)
-            diff = np.abs(np.asarray(edited.convert('L'), np.float32) - np.asarray(im.convert('L'), np.float32)) / 255
+            grey = lambda p: np.asarray(p.convert('L'), np.float32)
+            diff = np.abs(grey(edited) - grey(im)) / 255
             mm = upsample_mask(m.cpu(), im.size).numpy().astype(bool)
             if (~mm).any(): outside.append(diff[~mm].mean())
             if mm.any(): inside.append(diff[mm].mean())
-    mean = lambda v: float(np.mean(v)) if v else float('nan')   # nan: no edit had a pixel on that side of its mask
+    # nan: no edit had a pixel on that side of its mask
+    mean = lambda v: float(np.mean(v)) if v else float('nan')
     return dict(accuracy=mean(hits), change_outside=mean(outside), change_inside=mean(inside))
 
 def sampling_speed(c, batch=10, steps=SAMPLING.steps):
     "Images per second generating `batch` images at `steps` steps (after a short warm-up)"
-    generate(c, [digit_prompt(1)] * batch, steps=2, seed=0, progress=False)   # the warm-up: two steps are enough
+    # the warm-up: two steps are enough
+    generate(c, [digit_prompt(1)] * batch, steps=2, seed=0, progress=False)
     run = lambda: generate(c, [digit_prompt(1)] * batch, steps=steps, seed=0, progress=False)
     return batch / time_call(run, warmup=False, max_reps=1)
 
 # %% ../nbs/08_evaluate.ipynb #0eb946be
-def evaluate_quality(c=None, clf=None, per_digit=20, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, pairs=DIFFEDIT_PAIRS, per_pair=10,
+def evaluate_quality(c=None, clf=None, per_digit=20, steps=SAMPLING.steps,
+                     guidance_scale=SAMPLING.guidance_scale, pairs=DIFFEDIT_PAIRS, per_pair=10,
                      strength=0.7, threshold=0.3, seed=0, out=print):
-    """Measure a model's digits (default: the embedded model's): the judge (trained here unless given), generation
-    accuracy and FID, DiffEdit, speed"""
+    """Measure a model's digits (default: the embedded model's): the judge (trained here unless
+    given), generation accuracy and FID, DiffEdit, speed"""
     c = c or load_components()
     x_train, y_train, x_valid, y_valid = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
     res = dict(classifier_valid_acc=accuracy(clf, x_valid, y_valid))
-    out(f"classifier: accuracy {res['classifier_valid_acc']:.1%} on the {len(x_valid)} validation digits")
+    out(f"classifier: accuracy {res['classifier_valid_acc']:.1%} on the {len(x_valid)} validation "
+        "digits")
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=guidance_scale, seed=seed)
     res['per_digit_acc'] = per_digit_accuracy(clf, xg, yg)
     res['generation_acc'] = accuracy(clf, xg, yg)
     per_digit_text = ' '.join(f"{d}:{a:.0%}" for d, a in enumerate(res['per_digit_acc']))
-    out(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): {per_digit_text} "
-        f"| overall {res['generation_acc']:.1%}")
+    out(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): "
+        f"{per_digit_text} | overall {res['generation_acc']:.1%}")
     res['fid'] = fid_against(clf, xg, x_valid)
     res['fid_floor'] = fid_against(clf, balanced(x_train, y_train, per_digit)[0], x_valid)
-    out(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's features): generated "
-        f"{res['fid']:.2f}, real training digits {res['fid_floor']:.2f} (the floor at this sample size)")
+    out(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's "
+        f"features): generated {res['fid']:.2f}, real training digits {res['fid_floor']:.2f} (the "
+        "floor at this sample size)")
     if pairs:
         r = diffedit_quality(c, clf, pairs, per_pair, strength, threshold, seed)
         res.update({f'diffedit_{k}': v for k, v in r.items()})
-        out(f"DiffEdit ({len(pairs)} pairs x {per_pair} validation digits, strength {strength}, threshold "
-            f"{threshold}): {r['accuracy']:.1%} classified as the target; mean |pixel change| outside the mask "
-            f"{r['change_outside']:.3f}, inside {r['change_inside']:.3f}")
+        out(f"DiffEdit ({len(pairs)} pairs x {per_pair} validation digits, strength {strength}, "
+            f"threshold {threshold}): {r['accuracy']:.1%} classified as the target; mean |pixel "
+            f"change| outside the mask {r['change_outside']:.3f}, inside {r['change_inside']:.3f}")
     res['images_per_second'] = sampling_speed(c)
     out(f"speed: {res['images_per_second']:.1f} images/s at 30 steps, batch 10 ({c.device}, "
         f"{str(c.dtype).replace('torch.', '')}, {torch.get_num_threads()} threads)")
@@ -160,7 +179,8 @@ def evaluate_quality(c=None, clf=None, per_digit=20, steps=SAMPLING.steps, guida
 JUDGE_STEPS = 1200   # the scene judge's training steps (the digits measures above keep their 400)
 
 def train_judge(out=None, steps=JUDGE_STEPS, seed=0):
-    "Train the scene judge's classifier on the MNIST train split; with `out`, save it there (safetensors, log)"
+    """Train the scene judge's classifier on the MNIST train split; with `out`, save it there
+    (safetensors, log)"""
     from safetensors.torch import save_file
     door = None if out is None else as_door(out, 'train_judge')   # checked before the work
     x_train, y_train, x_valid, y_valid = get_mnist()
@@ -168,9 +188,11 @@ def train_judge(out=None, steps=JUDGE_STEPS, seed=0):
     model = train_classifier(x_train, y_train, steps=steps, seed=seed)
     if out is None: return model
     with door.entry('model.safetensors') as tmp: save_file(model.state_dict(), str(tmp))
-    log = dict(command=f"python -c \"from miniai.evaluate import train_judge; train_judge('{out}', {steps}, {seed})\"",
-               steps=steps, seed=seed, minutes=round((time.time() - t0) / 60, 1), train_digits=len(x_train),
-               valid_accuracy=accuracy(model, x_valid, y_valid), torch_threads=torch.get_num_threads())
+    log = dict(command=f"python -c \"from miniai.evaluate import train_judge; train_judge('{out}', "
+                       f"{steps}, {seed})\"",
+               steps=steps, seed=seed, minutes=round((time.time() - t0) / 60, 1),
+               train_digits=len(x_train), valid_accuracy=accuracy(model, x_valid, y_valid),
+               torch_threads=torch.get_num_threads())
     door.write_json('training_log.json', log)
     return model
 
@@ -178,9 +200,11 @@ def train_judge(out=None, steps=JUDGE_STEPS, seed=0):
 # %% ../nbs/08_evaluate.ipynb #049663fd
 @torch.no_grad()
 def slot_features(clf, images, min_ink=12):
-    "The classifier's features (m, 128) of the ink amounts of every filled slot in the scenes `images`"
+    """The classifier's features (m, 128) of the ink amounts of every filled slot in the scenes
+    `images`"""
     _, per_slot = read_slots(images, min_ink)
-    return torch.cat([features(clf, ink_to_digits(alpha[present])) for _, alpha, present in per_slot])
+    return torch.cat([features(clf, ink_to_digits(alpha[present])) for _, alpha,
+                      present in per_slot])
 
 def slot_fid(clf, images, reference):
     "FID between the filled slots of the scenes `images` and those of the `reference` scenes"
@@ -190,74 +214,89 @@ def slot_fid(clf, images, reference):
 def _is_held_out(s): return any(d in HELD_OUT for d in s.slots if d)
 
 def scene_prompts(n=100, seed=0):
-    """`n` prompts of each kind ('handwritten', 'one digit', 'two digits', 'held out'), from validation scenes drawn
-    with `seed`"""
+    """`n` prompts of each kind ('handwritten', 'one digit', 'two digits', 'held out'), from
+    validation scenes drawn with `seed`"""
     sc, rng = scenes(40 * n, seed=seed, split='valid'), random.Random(seed)
     one = [s for s in sc if sum(d is not None for d in s.slots) == 1 and not _is_held_out(s)][:n]
     two = [s for s in sc if all(s.slots) and not _is_held_out(s)][:n]
     return {'handwritten': [f"a handwritten digit {WORDS[i % 10]}" for i in range(n)],
-            'one digit': [caption(s.slots, s.background, rng, p_drop=0.5, p_handwritten=0) for s in one],
+            'one digit': [caption(s.slots, s.background, rng, p_drop=0.5, p_handwritten=0)
+                          for s in one],
             'two digits': [complete_caption(s.slots, s.background) for s in two],
-            'held out': [complete_caption(s.slots, s.background) for s in sc if _is_held_out(s)][:n]}
+            'held out': [complete_caption(s.slots, s.background)
+                         for s in sc if _is_held_out(s)][:n]}
 
 def spread(images):
     "Mean distance between every two of `images` (scenes), pixels in [0, 1]"
     return float(torch.pdist(scenes_tensor(images).float().flatten(1) / 255).mean())
 
-def spread_ratio(c, texts, per_prompt=8, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, seed=0, pool=4000, compile=False):
-    """Per prompt: the spread of `per_prompt` samples over that of as many real validation scenes fitting the prompt
-    (`compile`: sampled with the compiled UNet and decoder)"""
+def spread_ratio(c, texts, per_prompt=8, steps=SAMPLING.steps,
+                 guidance_scale=SAMPLING.guidance_scale, seed=0, pool=4000, compile=False):
+    """Per prompt: the spread of `per_prompt` samples over that of as many real validation scenes
+    fitting the prompt (`compile`: sampled with the compiled UNet and decoder)"""
     real = scenes(pool, seed=seed + 1, split='valid')
     ratios = []
     for t in texts:
-        fits = [s.image for s in real if follows(dict(slots=s.slots, background=s.background), t)['binding']]
-        made = generate(c, [t] * per_prompt, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False,
-                        compile=compile)
+        fits = [s.image for s in real
+                if follows(dict(slots=s.slots, background=s.background), t)['binding']]
+        made = generate(c, [t] * per_prompt, steps=steps, guidance_scale=guidance_scale, seed=seed,
+                        progress=False, compile=compile)
         ratios.append(spread(made) / spread(fits[:per_prompt]))
     return ratios
 
 # %% ../nbs/08_evaluate.ipynb #64a4d62e
 def slot_fid_reference(judge, n=100):
-    "The judge's slot features of 1,000 validation scenes, and the floor of slot FID: `n` real training scenes' FID"
+    """The judge's slot features of 1,000 validation scenes, and the floor of slot FID: `n` real
+    training scenes' FID"""
     features = slot_features(judge, [s.image for s in scenes(1000, seed=5, split='valid')])
-    return dict(features=features, floor=fid(slot_features(judge, [s.image for s in scenes(n, seed=6)]), features))
+    return dict(features=features, floor=fid(slot_features(judge,
+                                                           [s.image for s in scenes(n, seed=6)]),
+                                             features))
 
-def scene_quality(c, judge, clip=None, n=100, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, seed=0, n_spread=4, reference=None,
+def scene_quality(c, judge, clip=None, n=100, steps=SAMPLING.steps,
+                  guidance_scale=SAMPLING.guidance_scale, seed=0, n_spread=4, reference=None,
                   compile=False):
-    """The colour model `c`'s measures per kind of prompt (`scene_prompts`): the judge's `prompt_scores`, slot FID
-    against validation scenes (and its floor: as many real training scenes), the CLIP score (`clip`: (model,
-    processor); the embedded CLIP by default), and the spread ratio of `n_spread` one-digit prompts (none: []).
-    `reference`: `slot_fid_reference(judge, n)`, when several models are measured against the same one; `compile`:
-    sampled with the compiled UNet and decoder"""
+    """The colour model `c`'s measures per kind of prompt (`scene_prompts`): the judge's
+    `prompt_scores`, slot FID against validation scenes (and its floor: as many real training
+    scenes), the CLIP score (`clip`: (model, processor); the embedded CLIP by default), and the
+    spread ratio of `n_spread` one-digit prompts (none: []). `reference`: `slot_fid_reference(judge,
+    n)`, when several models are measured against the same one; `compile`: sampled with the compiled
+    UNet and decoder"""
     model, processor = clip or load_clip()
     reference = reference or slot_fid_reference(judge, n)   # once, for every FID
     res = {}
     for kind, texts in tqdm(scene_prompts(n, seed).items(), desc='scene quality'):
-        images = generate(c, texts, steps=steps, guidance_scale=guidance_scale, seed=seed, progress=False,
-                          compile=compile)
+        images = generate(c, texts, steps=steps, guidance_scale=guidance_scale, seed=seed,
+                          progress=False, compile=compile)
         reads = read_scenes(judge, images)
-        res[kind] = dict(prompt_scores(reads, texts), n=len(texts), errors=binding_errors(reads, texts),
+        res[kind] = dict(prompt_scores(reads, texts), n=len(texts),
+                         errors=binding_errors(reads, texts),
                          slot_fid=fid(slot_features(judge, images), reference['features']),
                          clip_score=clip_score(model, processor.tokenizer, images, texts))
     res['slot_fid_floor'] = reference['floor']
     one = scene_prompts(n_spread, seed + 1)['one digit']
-    res['spread_ratio'] = (spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale, seed=seed, compile=compile)
+    res['spread_ratio'] = (spread_ratio(c, one, steps=steps, guidance_scale=guidance_scale,
+                                        seed=seed, compile=compile)
                            if one else [])
     return res
 
 def scene_quality_table(res, out=print, label=None):
-    "`scene_quality`'s shares, slot FID and CLIP score, one row per kind of prompt (headed by `label`, if given)"
+    """`scene_quality`'s shares, slot FID and CLIP score, one row per kind of prompt (headed by
+    `label`, if given)"""
     first = 'prompts' if label is None else label
-    out(f"{first:<16}{'digit':>7}{'ink':>7}{'slot':>7}{'backgr.':>9}{'binding':>9}{'slot FID':>10}{'CLIP':>7}")
+    out(f"{first:<16}{'digit':>7}{'ink':>7}{'slot':>7}{'backgr.':>9}{'binding':>9}"
+        f"{'slot FID':>10}{'CLIP':>7}")
     for kind in ('handwritten', 'one digit', 'two digits', 'held out'):
         r = res[kind]
-        share = lambda k: f"{r[k]:.0%}" if k in r else '-'   # a share only over the prompts that name it
-        out(f"{kind:<16}{share('digits'):>7}{share('ink'):>7}{share('slot'):>7}{share('background'):>9}"
-            f"{share('binding'):>9}{r['slot_fid']:>10.1f}{r['clip_score']:>7.1f}")
+        # a share only over the prompts that name it
+        share = lambda k: f"{r[k]:.0%}" if k in r else '-'
+        out(f"{kind:<16}{share('digits'):>7}{share('ink'):>7}{share('slot'):>7}"
+            f"{share('background'):>9}{share('binding'):>9}{r['slot_fid']:>10.1f}"
+            f"{r['clip_score']:>7.1f}")
 
 def scene_model(model=None, dtype=None):
-    """The components of a colour model (a folder or embedded name; default: the default model) in `dtype` (default:
-    the device's), refused if not one"""
+    """The components of a colour model (a folder or embedded name; default: the default model) in
+    `dtype` (default: the device's), refused if not one"""
     c = load_components(model, dtype=dtype)
     if not draws_scenes(c):
         raise ValueError(f"model: {model or 'the default model'} draws {native_size(c)} images, "
@@ -265,42 +304,54 @@ def scene_model(model=None, dtype=None):
     return c
 
 def bench_scenes(model=None, n=100, steps=SAMPLING.steps, dtype=None, compile=False, out=print):
-    """`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded name), as a table;
-    in `dtype` (default: the device's), with `compile` the UNet and decoder compiled"""
+    """`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded
+    name), as a table; in `dtype` (default: the device's), with `compile` the UNet and decoder
+    compiled"""
     c, judge = scene_model(model, dtype), load_judge()
     res = scene_quality(c, judge, n=n, steps=steps, compile=compile)
     res['vae_reconstruction'] = vae_reconstruction(c.vae, judge)
     how = f"{str(c.unet.dtype).removeprefix('torch.')}{', compiled' if compile else ''}"
-    out(f"{n} prompts of each kind, {steps} steps, guidance 7.5, {how}; shares read by the judge (naming prompts only)")
+    out(f"{n} prompts of each kind, {steps} steps, guidance 7.5, {how}; shares read by the judge "
+        "(naming prompts only)")
     scene_quality_table(res, out)
     ratios, ceiling = res['spread_ratio'], res['vae_reconstruction']
-    out(f"slot FID floor (as many real training scenes): {res['slot_fid_floor']:.1f}; spread of 8 samples over that "
-        f"of 8 real scenes, per prompt: mean {np.mean(ratios):.2f}, lowest {min(ratios):.2f}")
+    out(f"slot FID floor (as many real training scenes): {res['slot_fid_floor']:.1f}; spread of 8 "
+        f"samples over that of 8 real scenes, per prompt: mean {np.mean(ratios):.2f}, lowest "
+        f"{min(ratios):.2f}")
     e = res['two digits']['errors']
-    out(f"how two-digit prompts fail, per slot: digit wrong {e['digit_wrong']:.0%} (the other slot's "
-        f"{e['digit_from_other']:.0%}), ink wrong {e['ink_wrong']:.0%} (the other slot's {e['ink_from_other']:.0%}), "
-        f"empty {e['empty']:.0%}; per scene: background wrong {e['background_wrong']:.0%}, slots swapped "
-        f"{e['swapped']:.0%}")
-    out(f"the ceiling, {ceiling['n']} validation scenes through the VAE and back: digit {ceiling['digit']:.0%}, ink "
-        f"{ceiling['ink']:.0%}, background {ceiling['background']:.0%}, binding {ceiling['binding']:.0%}")
+    out(f"how two-digit prompts fail, per slot: digit wrong {e['digit_wrong']:.0%} (the other "
+        f"slot's {e['digit_from_other']:.0%}), ink wrong {e['ink_wrong']:.0%} (the other slot's "
+        f"{e['ink_from_other']:.0%}), empty {e['empty']:.0%}; per scene: background wrong "
+        f"{e['background_wrong']:.0%}, slots swapped {e['swapped']:.0%}")
+    out(f"the ceiling, {ceiling['n']} validation scenes through the VAE and back: digit "
+        f"{ceiling['digit']:.0%}, ink {ceiling['ink']:.0%}, background "
+        f"{ceiling['background']:.0%}, binding {ceiling['binding']:.0%}")
     return res
 
 # %% ../nbs/08_evaluate.ipynb #be30d0f5
 class AttentionRecorder:
-    "A cross-attention processor: `processor`'s own attention, keeping each map (the prompt's row, heads averaged)"
+    """A cross-attention processor: `processor`'s own attention, keeping each map (the prompt's row,
+    heads averaged)"""
     def __init__(self, processor, maps): self.processor, self.maps = processor, maps
 
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, **kwargs):
-        e = attn.norm_encoder_hidden_states(encoder_hidden_states) if attn.norm_cross else encoder_hidden_states
-        q, k = attn.head_to_batch_dim(attn.to_q(hidden_states)), attn.head_to_batch_dim(attn.to_k(e))
-        p = attn.get_attention_scores(q, k).unflatten(0, (-1, attn.heads))   # (batch, heads, pixels, tokens)
-        self.maps.append(p[-1].mean(0))   # with guidance the batch is (unconditional, prompt): the prompt's is last
+        e = encoder_hidden_states
+        if attn.norm_cross: e = attn.norm_encoder_hidden_states(e)
+        q, k = attn.head_to_batch_dim(attn.to_q(hidden_states)), attn.head_to_batch_dim(
+            attn.to_k(e)
+        )
+        # (batch, heads, pixels, tokens)
+        p = attn.get_attention_scores(q, k).unflatten(0, (-1, attn.heads))
+        # with guidance the batch is (unconditional, prompt): the prompt's is last
+        self.maps.append(p[-1].mean(0))
         return self.processor(attn, hidden_states, encoder_hidden_states, **kwargs)
 
 @torch.no_grad()
-def cross_attention_maps(c, prompt, seed=0, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale):
-    """Sample `prompt` on a copy of the UNet that records its cross-attention: `(tokens, maps, latents)`, `maps` of
-    shape (tokens, h, w) at the latents' size, averaged over heads, layers and steps"""
+def cross_attention_maps(c, prompt, seed=0, steps=SAMPLING.steps,
+                         guidance_scale=SAMPLING.guidance_scale):
+    """Sample `prompt` on a copy of the UNet that records its cross-attention: `(tokens, maps,
+    latents)`, `maps` of shape (tokens, h, w) at the latents' size, averaged over heads, layers and
+    steps"""
     unet = copy.deepcopy(c.unet)   # the caller's UNet keeps its own processors
     maps = []
     unet.set_attn_processor({k: AttentionRecorder(p, maps) if '.attn2.' in k else p

@@ -15,7 +15,8 @@ import torch
 from .plumbing import OutputFolder
 
 # %% ../nbs/09a_gpu_check.ipynb #d9df34bf
-# what the lent GPU machine lacks; and numpy below 2.5, since its numba-cuda 0.30 fails every kernel launch beside
+# what the lent GPU machine lacks; and numpy below 2.5, since its numba-cuda 0.30 fails every
+# kernel launch beside
 # numpy 2.5, which removed np.row_stack (NVIDIA/numba-cuda#907)
 GPU_WHEELS = ('diffusers', 'fastcore', 'importlib_metadata', 'numpy')
 # published anchors, it/s: SD v1.5 at 512², fp16, batch 1 on an H100
@@ -32,22 +33,26 @@ def _part(name, f, results, out):
     t0 = time.perf_counter()
     try: results[name] = dict(ok=True, **f())
     except Exception as e:
-        results[name] = dict(ok=False, error=f"{type(e).__name__}: {e}", trace=traceback.format_exc()[-2000:])
+        results[name] = dict(ok=False, error=f"{type(e).__name__}: {e}",
+                             trace=traceback.format_exc()[-2000:])
     results[name]['seconds'] = round(time.perf_counter() - t0, 1)
     out(f"{name}: {'ok' if results[name]['ok'] else 'FAILED: ' + results[name]['error']} "
         f"({results[name]['seconds']} s)")
 
 def cuda_tests(files=('tests/test_sampling.py', 'tests/test_matmul.py')):
     "The test suite's CUDA tests (`-k cuda`), in a subprocess: counts and the summary line"
-    r = subprocess.run([sys.executable, '-m', 'pytest', *files, '-k', 'cuda', '-q', '-p', 'no:cacheprovider', '-rfEs'],
+    r = subprocess.run([sys.executable, '-m', 'pytest', *files, '-k', 'cuda', '-q', '-p',
+                        'no:cacheprovider', '-rfEs'],
                        capture_output=True, text=True, timeout=300)
     tail = r.stdout.strip().splitlines()[-15:] or ['']
-    if r.returncode not in (0, 5): raise RuntimeError(f"pytest exit {r.returncode}: " + ' | '.join(tail))
+    if r.returncode not in (0, 5):
+        raise RuntimeError(f"pytest exit {r.returncode}: " + ' | '.join(tail))
     return dict(returncode=r.returncode, summary=tail[-1], skipped=' skipped' in tail[-1])
 
 # %% ../nbs/09a_gpu_check.ipynb #a0d19d54
 def fp16_agreement(steps=30, batch=4, tolerance=2e-2):
-    "Max |ours - diffusers| of the final latents, the embedded model in fp16 on CUDA, same latents in"
+    """Max |ours - diffusers| of the final latents, the embedded model in fp16 on CUDA, same latents
+    in"""
     from miniai.loading import load_components
     from miniai.sampling import generate_latents, diffusers_pipeline, latent_shape, native_size
     from miniai.miniature import digit_prompt
@@ -61,18 +66,24 @@ def fp16_agreement(steps=30, batch=4, tolerance=2e-2):
     theirs = pipe(prompts, num_inference_steps=steps, latents=lat.to('cuda', torch.float16),
                   output_type='latent').images
     diff = float((ours.float() - theirs.float()).abs().max())
-    if not diff <= tolerance: raise AssertionError(f"ours and diffusers differ by {diff:.3g} > {tolerance}")
+    if not diff <= tolerance:
+        raise AssertionError(f"ours and diffusers differ by {diff:.3g} > {tolerance}")
     return dict(max_abs_diff=diff, tolerance=tolerance, steps=steps, batch=batch)
 
 # %% ../nbs/09a_gpu_check.ipynb #5e5a6a6f
 def sd15_timing(compile=False, repeats=3):
-    "`bench_sd` on SD v1.5's architecture, fp16 on CUDA: it/s of ours and diffusers', their ratio, MFU, memory"
+    """`bench_sd` on SD v1.5's architecture, fp16 on CUDA: it/s of ours and diffusers', their ratio,
+    MFU, memory"""
     from miniai.perf import bench_sd, gpu_peak_tflops
     lines = []
     r = bench_sd(device='cuda', size='sd15', repeats=repeats, compile=compile, out=lines.append)
-    r = r.pop('vs_compiled') if compile else r   # compiled: against diffusers with the same compiled UNet
+    # compiled: against diffusers with the same compiled UNet
+    r = r.pop('vs_compiled') if compile else r
     peak = gpu_peak_tflops()
-    mfu = {k: r['flops_per_step'] * r[f'{k}_it_s'] / 1e12 / peak if peak else None for k in ('ours', 'diffusers')}
+    mfu = {
+        k: r['flops_per_step'] * r[f'{k}_it_s'] / 1e12 / peak if peak else None
+        for k in ('ours', 'diffusers')
+    }
     return dict(r, mfu_ours=mfu['ours'], mfu_diffusers=mfu['diffusers'], log=lines)
 
 # %% ../nbs/09a_gpu_check.ipynb #f2cffa78
@@ -91,7 +102,8 @@ def _cuda_seconds(f, reps=20):
     return statistics.median(ts)
 
 def cuda_matmul(sizes=(256, 512, 1024, 2048), tpb=16):
-    "The numba CUDA kernel against torch.matmul (fp32, on the GPU): ms and GFLOP/s at each square size"
+    """The numba CUDA kernel against torch.matmul (fp32, on the GPU): ms and GFLOP/s at each square
+    size"""
     import math
     from miniai import matmul as mm
     cuda, rows = mm._cuda(), []
@@ -104,7 +116,8 @@ def cuda_matmul(sizes=(256, 512, 1024, 2048), tpb=16):
         t_numba = _cuda_seconds(lambda: kernel[blocks, (tpb, tpb)](da, db, dc))
         t_torch = _cuda_seconds(lambda: a @ b)
         err = float((c - a @ b).abs().max())
-        rows.append(dict(n=n, numba_ms=1e3 * t_numba, torch_ms=1e3 * t_torch, numba_gflops=2 * n**3 / t_numba / 1e9,
+        rows.append(dict(n=n, numba_ms=1e3 * t_numba, torch_ms=1e3 * t_torch,
+                         numba_gflops=2 * n**3 / t_numba / 1e9,
                          torch_gflops=2 * n**3 / t_torch / 1e9, max_abs_err=err))
     return dict(rows=rows)
 
@@ -119,39 +132,48 @@ def markdown_report(r):
                       ('the same, torch.compile (both)', 'sd15_compile')):
         p = r.get(key, {})
         if p.get('ok'):
-            lines.append(f"| {name}: it/s (MFU) | {p['ours_it_s']:.1f} ({_fmt(p['mfu_ours'], '.1%')}) | "
-                         f"{p['diffusers_it_s']:.1f} ({_fmt(p['mfu_diffusers'], '.1%')}) | {p['ratio_median']:.3f} |")
+            lines.append(f"| {name}: it/s (MFU) | {p['ours_it_s']:.1f} "
+                         f"({_fmt(p['mfu_ours'], '.1%')}) | {p['diffusers_it_s']:.1f} "
+                         f"({_fmt(p['mfu_diffusers'], '.1%')}) | {p['ratio_median']:.3f} |")
             lines.append(f"| {name}: peak memory | {p['ours_peak_mem'] / 2**30:.2f} GiB | "
                          f"{p['diffusers_peak_mem'] / 2**30:.2f} GiB | |")
     for row in r.get('cuda_matmul', {}).get('rows', []):
-        lines.append(f"| matmul {row['n']}², fp32: numba kernel vs torch, GFLOP/s | {row['numba_gflops']:.0f} | "
-                     f"{row['torch_gflops']:.0f} (torch) | {row['numba_ms'] / row['torch_ms']:.1f}× the time |")
+        lines.append(f"| matmul {row['n']}², fp32: numba kernel vs torch, GFLOP/s | "
+                     f"{row['numba_gflops']:.0f} | {row['torch_gflops']:.0f} (torch) | "
+                     f"{row['numba_ms'] / row['torch_ms']:.1f}× the time |")
     if r.get('fp16', {}).get('ok'):
-        lines.append(f"| embedded model, fp16: max \\|ours − diffusers\\| | {r['fp16']['max_abs_diff']:.2e} | | |")
+        lines.append(f"| embedded model, fp16: max \\|ours − diffusers\\| | "
+                     f"{r['fp16']['max_abs_diff']:.2e} | | |")
     failed = [k for k, v in r.items() if isinstance(v, dict) and v.get('ok') is False]
     if failed: lines += ['', 'Failed: ' + ', '.join(f"{k} ({r[k]['error']})" for k in failed)]
     return '\n'.join(lines) + '\n'
 
 # %% ../nbs/09a_gpu_check.ipynb #e1b0bd9d
 def gpu_check(out='out/gpu', wheels='.whl', repeats=3, out_fn=print):
-    """On CUDA: every part, written to `out/gpu_check.json` and `out/gpu_check.md`. Without CUDA: one line, after
-    checking that the wheels are in `wheels` (a ValueError naming the missing ones)"""
+    """On CUDA: every part, written to `out/gpu_check.json` and `out/gpu_check.md`. Without CUDA:
+    one line, after checking that the wheels are in `wheels` (a ValueError naming the missing ones)
+    """
     # 1. without CUDA, only say so, once the wheels and this script are known to be in place
     if not torch.cuda.is_available():
         if missing := wheels_missing(wheels):
-            raise ValueError(f"wheels: no CUDA here, and no wheel for {', '.join(missing)} in {wheels}: "
-                             "run `make gpu-wheels` before carrying it to a GPU machine")
-        out_fn(f"gpu check: no CUDA here; ready for a GPU machine (wheels for {', '.join(GPU_WHEELS)} in {wheels})")
+            raise ValueError(f"wheels: no CUDA here, and no wheel for {', '.join(missing)} in "
+                             f"{wheels}: run `make gpu-wheels` before carrying it to a GPU machine")
+        out_fn(f"gpu check: no CUDA here; ready for a GPU machine (wheels for "
+               f"{', '.join(GPU_WHEELS)} in {wheels})")
         return None
     # 2. the parts, each recorded whether it passes or fails
     r = dict(gpu=torch.cuda.get_device_name(), torch=torch.__version__, cuda=torch.version.cuda,
              python=platform.python_version())
-    door = OutputFolder(out, by='python -m miniai.bench gpu', fresh=True)   # a rerun replaces its own report
-    for name, f in (('cuda_tests', cuda_tests), ('fp16', fp16_agreement), ('cuda_matmul', cuda_matmul),
-                    ('sd15_eager', lambda: sd15_timing(False, repeats)),
-                    ('sd15_compile', lambda: sd15_timing(True, repeats))):   # the longest (compiling) last
+    # a rerun replaces its own report
+    door = OutputFolder(out, by='python -m miniai.bench gpu', fresh=True)
+    for name, f in (('cuda_tests', cuda_tests), ('fp16', fp16_agreement),
+                    ('cuda_matmul', cuda_matmul), ('sd15_eager',
+                                                   lambda: sd15_timing(False, repeats)),
+                    # the longest (compiling) last
+                    ('sd15_compile', lambda: sd15_timing(True, repeats))):
         _part(name, f, r, out_fn)
-        # written after every part: a check cut short (a machine's time runs out) keeps what it measured
+        # written after every part: a check cut short (a machine's time runs out) keeps
+        # what it measured
         door.write_text('gpu_check.json', json.dumps(r, indent=1, default=str))
     # 3. the report
     door.write_text('gpu_check.md', markdown_report(r))

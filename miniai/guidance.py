@@ -34,7 +34,8 @@ def cfg_rescale_pred(uncond, text, scale):
     return pred * (_norm(uncond) / _norm(pred))
 
 def cfg_rescale_update(uncond, text, scale):
-    "Move from `uncond` along the unit direction of `text - uncond`, by `scale` times the norm of `uncond`"
+    """Move from `uncond` along the unit direction of `text - uncond`, by `scale` times the norm of
+    `uncond`"""
     d = text - uncond
     return uncond + scale * d / _norm(d) * _norm(uncond)
 
@@ -44,22 +45,25 @@ def cfg_rescale_both(uncond, text, scale):
     return pred * (_norm(uncond) / _norm(pred))
 
 def guidance_decay(start=7.5, end=1.0):
-    "A guidance scale that falls linearly from `start` at the first step to `end` at the last: `(i, n) -> g`"
+    """A guidance scale that falls linearly from `start` at the first step to `end` at the last:
+    `(i, n) -> g`"""
     return lambda i, n: start + (end - start) * i / max(n - 1, 1)
 
 # %% ../nbs/10_guidance.ipynb #6a29f1f6
 def update_ratio(c, steps=SAMPLING.steps, seed=0):
-    "Mean of ‖t − u‖ / ‖u‖ (text minus unconditional prediction, over the unconditional) in a guided run per digit"
+    """Mean of ‖t − u‖ / ‖u‖ (text minus unconditional prediction, over the unconditional) in a
+    guided run per digit"""
     ratios = []
     def recording_cfg(u, t, g):
         ratios.append(((t - u).flatten(1).norm(dim=1) / u.flatten(1).norm(dim=1)).mean().item())
         return cfg(u, t, g)
-    generate_latents(c, [digit_prompt(d) for d in range(10)], steps=steps, guidance=recording_cfg, seed=seed,
-                     progress=False)
+    generate_latents(c, [digit_prompt(d) for d in range(10)], steps=steps, guidance=recording_cfg,
+                     seed=seed, progress=False)
     return float(np.mean(ratios))
 
 def _with(guidance, g, scale):
-    "The arguments for a `guidance` function at `scale`; at g = 1 (no guidance) the plain ones, as for every variant"
+    """The arguments for a `guidance` function at `scale`; at g = 1 (no guidance) the plain ones, as
+    for every variant"""
     return dict(guidance_scale=scale, guidance=guidance) if g > 1 else dict(guidance_scale=g)
 
 VARIANTS = {  # name -> (g, r) -> the arguments of generate_latents for guidance scale g
@@ -74,8 +78,8 @@ VARIANTS = {  # name -> (g, r) -> the arguments of generate_latents for guidance
 # %% ../nbs/10_guidance.ipynb #7eb842b9
 @torch.no_grad()
 def latent_std(c, n=1000):
-    """Standard deviation of the scaled VAE latents of `n` real training pictures of what `c` draws (scenes, or
-    digits): what the model's latents should look like"""
+    """Standard deviation of the scaled VAE latents of `n` real training pictures of what `c` draws
+    (scenes, or digits): what the model's latents should look like"""
     if draws_scenes(c): x = to_signed(scenes_tensor([s.image for s in scenes(n)]))
     else: x = digits_to_images(get_mnist()[0][:n])
     lat = c.vae.encode(x.to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
@@ -83,15 +87,17 @@ def latent_std(c, n=1000):
 
 @torch.no_grad()
 def overshoot(c, latents):
-    """Mean distance of the decoded pixel values beyond [-1, 1] (0 inside it), before `decode` clips them: a saturation
-    measure"""
+    """Mean distance of the decoded pixel values beyond [-1, 1] (0 inside it), before `decode` clips
+    them: a saturation measure"""
     x = c.vae.decode(latents.to(c.device, c.dtype) / c.vae.config.scaling_factor).sample
     return (x.float().abs() - 1).clamp_min(0).mean().item()
 
-def measure_variant(c, clf, reference, ref_std, per_digit=20, steps=SAMPLING.steps, seed=0, **kwargs):
-    "Accuracy, FID against `reference`, overshoot and latent std ratio of `per_digit` images of each digit"
-    lats = torch.cat([generate_latents(c, [digit_prompt(d)] * per_digit, steps=steps, seed=seed + d, progress=False,
-                                       **kwargs) for d in range(10)])
+def measure_variant(c, clf, reference, ref_std, per_digit=20, steps=SAMPLING.steps, seed=0,
+                    **kwargs):
+    """Accuracy, FID against `reference`, overshoot and latent std ratio of `per_digit` images of
+    each digit"""
+    lats = torch.cat([generate_latents(c, [digit_prompt(d)] * per_digit, steps=steps, seed=seed + d,
+                                       progress=False, **kwargs) for d in range(10)])
     x, y = digits_of(decode(c, lats)), torch.arange(10).repeat_interleave(per_digit)
     return dict(accuracy=accuracy(clf, x, y), fid=fid(features(clf, x), features(clf, reference)),
                 overshoot=overshoot(c, lats), latent_std=lats.float().std().item() / ref_std)
@@ -100,23 +106,24 @@ def measure_variant(c, clf, reference, ref_std, per_digit=20, steps=SAMPLING.ste
 SCALES = (1, 2, 4, 7.5, 15, 30, 60)
 
 
-def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), per_digit=10, steps=SAMPLING.steps, seed=0,
-                   out=print):
+def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), per_digit=10,
+                   steps=SAMPLING.steps, seed=0, out=print):
     "Every variant at every guidance scale, measured; prints a table and returns its rows (dicts)"
     c = c or load_components()
     x_train, y_train, x_valid, _ = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
     r, ref_std = update_ratio(c, steps, seed), latent_std(c)
     floor = fid(features(clf, balanced(x_train, y_train, per_digit)[0]), features(clf, x_valid))
-    out(f"{per_digit} images per digit, {steps} steps; update variants get g x r, r = mean |t-u|/|u| = {r:.4f}; "
-        f"FID floor (real training digits, same count) {floor:.1f}")
+    out(f"{per_digit} images per digit, {steps} steps; update variants get g x r, r = mean "
+        f"|t-u|/|u| = {r:.4f}; FID floor (real training digits, same count) {floor:.1f}")
     out(f"{'variant':<22}{'g':>6}{'accuracy':>10}{'FID':>8}{'overshoot':>11}{'latent std':>12}")
     measure = lambda kw: measure_variant(c, clf, x_valid, ref_std, per_digit, steps, seed, **kw)
     return _sweep(variants, scales, r, measure, lambda m: f"{m['accuracy']:>10.1%}{m['fid']:>8.1f}"
                   f"{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}", out)
 
 def _sweep(variants, scales, r, measure, cells, out):
-    "Each variant at each scale: `measure(settings)`, a row of the table (`cells(m)` after the names), a dict"
+    """Each variant at each scale: `measure(settings)`, a row of the table (`cells(m)` after the
+    names), a dict"""
     from tqdm.auto import tqdm
     rows = []
     for name in tqdm(variants, desc='variants', leave=False):
@@ -131,7 +138,8 @@ def plot_sweep(rows):
     "One plot per measure, guidance scale on the x axis (log), one line per variant"
     import matplotlib.pyplot as plt
     measures = [('accuracy', 'accuracy'), ('fid', 'FID (lower is better)'),
-                ('overshoot', 'pixel overshoot beyond [-1, 1]'), ('latent_std', 'latent std / real')]
+                ('overshoot', 'pixel overshoot beyond [-1, 1]'),
+                ('latent_std', 'latent std / real')]
     fig, axs = plt.subplots(1, len(measures), figsize=(3.2 * len(measures), 2.5), dpi=72)
     for ax, (k, title) in zip(axs, measures):
         for name in dict.fromkeys(r['variant'] for r in rows):
@@ -145,52 +153,62 @@ def plot_sweep(rows):
     return fig
 
 def bench_guidance(full=False):
-    """`python -m miniai.bench guidance`: the reduced sweep (4 scales, 10 per digit), or with `full` all of `SCALES` at
-    20 per digit; for a colour model, then the colour sweep (20 scenes, or 40 with `full`)"""
+    """`python -m miniai.bench guidance`: the reduced sweep (4 scales, 10 per digit), or with `full`
+    all of `SCALES` at 20 per digit; for a colour model, then the colour sweep (20 scenes, or 40
+    with `full`)"""
     c, scales = load_components(), SCALES if full else (1, 4, 15, 60)
-    res = dict(digits=guidance_sweep(c, scales=scales, per_digit=20 if full else 10))   # its own classifier, as ever
-    if draws_scenes(c): res['colour'] = colour_guidance_sweep(c, scales=scales, n=40 if full else 20)
+    # its own classifier, as ever
+    res = dict(digits=guidance_sweep(c, scales=scales, per_digit=20 if full else 10))
+    if draws_scenes(c):
+        res['colour'] = colour_guidance_sweep(c, scales=scales, n=40 if full else 20)
     return res
 
 # %% ../nbs/10_guidance.ipynb #529065e9
 def chroma(images):
-    "Mean chroma of PIL scenes: per pixel the largest of R, G, B minus the smallest, in [0, 1] (0 for every grey)"
+    """Mean chroma of PIL scenes: per pixel the largest of R, G, B minus the smallest, in [0, 1] (0
+    for every grey)"""
     x = scenes_tensor(images).float() / 255
     return (x.max(1).values - x.min(1).values).mean().item()
 
 # %% ../nbs/10_guidance.ipynb #8849cb50
 def measure_colour_variant(c, judge, real, ref_std, steps=SAMPLING.steps, seed=0, **kwargs):
-    """One picture for the complete caption of each scene of `real`: binding (the judge), chroma over the real scenes',
-    overshoot, latent std over `ref_std`"""
+    """One picture for the complete caption of each scene of `real`: binding (the judge), chroma
+    over the real scenes', overshoot, latent std over `ref_std`"""
     texts = [complete_caption(s.slots, s.background) for s in real]
     lats = generate_latents(c, texts, steps=steps, seed=seed, progress=False, **kwargs)
     images = decode(c, lats)
     return dict(binding=prompt_scores(read_scenes(judge, images), texts)['binding'],
-                chroma=chroma(images) / chroma([s.image for s in real]), overshoot=overshoot(c, lats),
-                latent_std=lats.float().std().item() / ref_std)
+                chroma=chroma(images) / chroma([s.image for s in real]),
+                overshoot=overshoot(c, lats), latent_std=lats.float().std().item() / ref_std)
 
-def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), n=20, steps=SAMPLING.steps, seed=0,
-                          out=print):
-    "Every variant at every scale on `n` validation scenes' complete captions; prints a table and returns its rows"
+def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), n=20,
+                          steps=SAMPLING.steps, seed=0, out=print):
+    """Every variant at every scale on `n` validation scenes' complete captions; prints a table and
+    returns its rows"""
     c, judge = c or load_components(), judge or load_judge()
-    if not draws_scenes(c): raise ValueError("c: the colour sweep needs a model that draws 32x64 colour scenes")
-    real, r, ref_std = scenes(n, seed=seed + 7, split='valid'), update_ratio(c, steps, seed), latent_std(c)
-    out(f"{n} validation scenes' complete captions, {steps} steps; update variants get g x r, r = {r:.4f}; "
-        f"chroma of the real scenes {chroma([s.image for s in real]):.3f}")
+    if not draws_scenes(c):
+        raise ValueError("c: the colour sweep needs a model that draws 32x64 colour scenes")
+    real = scenes(n, seed=seed + 7, split='valid')
+    r, ref_std = update_ratio(c, steps, seed), latent_std(c)
+    out(f"{n} validation scenes' complete captions, {steps} steps; update variants get g x r, r = "
+        f"{r:.4f}; chroma of the real scenes {chroma([s.image for s in real]):.3f}")
     out(f"{'variant':<22}{'g':>6}{'binding':>9}{'chroma':>8}{'overshoot':>11}{'latent std':>12}")
     measure = lambda kw: measure_colour_variant(c, judge, real, ref_std, steps, seed, **kw)
     return _sweep(variants, scales, r, measure, lambda m: f"{m['binding']:>9.0%}{m['chroma']:>8.2f}"
                   f"{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}", out)
 
 # %% ../nbs/10_guidance.ipynb #0b3fc5e1
-def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), steps=SAMPLING.steps, seed=0, r=None):
+def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS),
+                    steps=SAMPLING.steps, seed=0, r=None):
     "A figure of `prompt` drawn by each variant (rows) at each guidance scale (columns), one seed"
     import matplotlib.pyplot as plt
     r = r or update_ratio(c, steps, seed)
-    fig, axs = plt.subplots(len(variants), len(scales), figsize=(1.6 * len(scales), 0.95 * len(variants)), dpi=80,
+    fig, axs = plt.subplots(len(variants), len(scales),
+                            figsize=(1.6 * len(scales), 0.95 * len(variants)), dpi=80,
                             squeeze=False)
     for i, name in enumerate(variants):
-        lats = torch.cat([generate_latents(c, [prompt], steps=steps, seed=seed, progress=False, **VARIANTS[name](g, r))
+        lats = torch.cat([generate_latents(c, [prompt], steps=steps, seed=seed, progress=False,
+                                           **VARIANTS[name](g, r))
                           for g in scales])
         for j, im in enumerate(decode(c, lats)):
             axs[i, j].imshow(im)

@@ -16,8 +16,9 @@ from torch import nn
 import torch.nn.functional as F
 from PIL import Image
 from .data import check_int, check_number, image_grid
-from .sampling import (SAMPLING, encode_image, embed_text, generate_latents, decode, latent_shape,
-                             random_latents, make_generator, default_size, check_prompt)
+from .sampling import (SAMPLING, encode_image, embed_text, generate_latents, decode,
+                             latent_shape, random_latents, make_generator, default_size,
+                             check_prompt)
 from .loading import load_components, with_scheduler
 from .cli import check_image, check_outputs, open_image, save_image, check_size_limit
 from .plumbing import cli_errors
@@ -27,7 +28,8 @@ from .training import fit, frozen_copy
 @dataclass(frozen=True)
 class ImagicSettings:
     "Imagic's settings: the defaults of `imagic`, `miniai-imagic`, the app and the benchmark"
-    eta: float = 0.7               # stage C's interpolation (0: the input's embedding, 1: the target text's)
+    # stage C's interpolation (0: the input's embedding, 1: the target text's)
+    eta: float = 0.7
     embedding_steps: int = 200     # stage A: optimiser steps on the embedding
     embedding_lr: float = 1e-2     # stage A: learning rate
     unet_steps: int = 50           # stage B: optimiser steps fine-tuning a copy of the UNet
@@ -40,9 +42,9 @@ IMAGIC = ImagicSettings()
 
 # %% ../nbs/12_imagic.ipynb #522497fb
 class DenoisingLoss(nn.Module):
-    """The training loss on one image: noise its latents `x0` to timestep `t`, predict the noise given the text
-    embedding `emb`. With `learn_embedding` the embedding is a parameter (Imagic's stage A), else a fixed buffer
-    (stage B)"""
+    """The training loss on one image: noise its latents `x0` to timestep `t`, predict the noise
+    given the text embedding `emb`. With `learn_embedding` the embedding is a parameter (Imagic's
+    stage A), else a fixed buffer (stage B)"""
     def __init__(self, unet, scheduler, x0, emb, learn_embedding=False):
         super().__init__()
         self.unet, self.scheduler = unet, scheduler
@@ -52,26 +54,33 @@ class DenoisingLoss(nn.Module):
     def forward(self, noise, t):
         "The mean squared error of the predicted noise, for a batch of `noise` and timesteps `t`"
         xt = self.scheduler.add_noise(self.x0.expand(len(noise), -1, -1, -1), noise, t)
-        return F.mse_loss(self.unet(xt, t, encoder_hidden_states=self.emb.expand(len(noise), -1, -1)).sample, noise)
+        return F.mse_loss(
+            self.unet(xt, t, encoder_hidden_states=self.emb.expand(len(noise), -1, -1)).sample,
+            noise,
+        )
 
 def noise_draw(shape, bs=8, n_timesteps=1000):
-    """A `draw(generator)` for `fit`: `bs` Gaussian noises of latent `shape` and `bs` timesteps uniform in [0,
-    n_timesteps)"""
+    """A `draw(generator)` for `fit`: `bs` Gaussian noises of latent `shape` and `bs` timesteps
+    uniform in [0, n_timesteps)"""
 
     def draw(generator):
-        return torch.randn((bs, *shape), generator=generator), torch.randint(0, n_timesteps, (bs,), generator=generator)
+        return torch.randn((bs, *shape), generator=generator), torch.randint(
+            0, n_timesteps, (bs,), generator=generator
+        )
 
     return draw
 
 @torch.no_grad()
 def denoising_loss(c, image, emb, *, unet=None, n=64, seed=0):
-    """The loss of `DenoisingLoss` on `n` fixed (noise, timestep) draws: how well `unet` (default: `c`'s) reconstructs
-    `image` from `emb`"""
+    """The loss of `DenoisingLoss` on `n` fixed (noise, timestep) draws: how well `unet` (default:
+    `c`'s) reconstructs `image` from `emb`"""
     x0 = encode_image(c, image).float()
     unet = frozen_copy(c.unet) if unet is None else unet
     sched = with_scheduler(c, 'ddim').scheduler
     loss = DenoisingLoss(unet, sched, x0, emb.float().to(x0.device))
-    noise, t = noise_draw(x0.shape[1:], n, sched.config.num_train_timesteps)(torch.Generator().manual_seed(seed))
+    noise, t = noise_draw(x0.shape[1:], n, sched.config.num_train_timesteps)(
+        torch.Generator().manual_seed(seed)
+    )
     return loss(noise.to(x0.device), t.to(x0.device)).item()
 
 # %% ../nbs/12_imagic.ipynb #0448f80c
@@ -81,41 +90,45 @@ def _image_and_target(c, image, target):
     return encode_image(c, image).float(), embed_text(c, [check_prompt(target, 'target')]).float()
 
 # %% ../nbs/12_imagic.ipynb #7327a593
-def optimize_embedding(c, image, target, *, steps=IMAGIC.embedding_steps, lr=IMAGIC.embedding_lr, bs=IMAGIC.bs,
-                       seed=0, progress=True, callback=None):
-    """Imagic's stage A: starting from the embedding of `target`, the text embedding with which the frozen model best
-    denoises `image`. Returns `(e_opt, e_tgt, losses)`; `c` is not changed"""
+def optimize_embedding(c, image, target, *, steps=IMAGIC.embedding_steps, lr=IMAGIC.embedding_lr,
+                       bs=IMAGIC.bs, seed=0, progress=True, callback=None):
+    """Imagic's stage A: starting from the embedding of `target`, the text embedding with which the
+    frozen model best denoises `image`. Returns `(e_opt, e_tgt, losses)`; `c` is not changed"""
     x0, e_tgt = _image_and_target(c, image, target)
     sched = with_scheduler(c, 'ddim').scheduler
     loss = DenoisingLoss(frozen_copy(c.unet), sched, x0, e_tgt, learn_embedding=True)
-    losses = fit(loss, noise_draw(x0.shape[1:], bs, sched.config.num_train_timesteps), steps, lr=lr, weight_decay=0.0,
-                 warmup=0, seed=seed, progress=progress, desc='A: embedding', callback=callback)
+    losses = fit(loss, noise_draw(x0.shape[1:], bs, sched.config.num_train_timesteps), steps, lr=lr,
+                 weight_decay=0.0, warmup=0, seed=seed, progress=progress, desc='A: embedding',
+                 callback=callback)
     return loss.emb.detach(), e_tgt, losses
 
 # %% ../nbs/12_imagic.ipynb #99288488
-def finetune_unet(c, image, emb, *, steps=IMAGIC.unet_steps, lr=IMAGIC.unet_lr, bs=IMAGIC.bs, seed=0, progress=True,
-                  callback=None):
-    """Imagic's stage B: a float32 copy of `c`'s UNet fine-tuned to denoise `image` under the fixed embedding `emb`.
-    Returns `(unet, losses)`; `c` is not changed"""
+def finetune_unet(c, image, emb, *, steps=IMAGIC.unet_steps, lr=IMAGIC.unet_lr, bs=IMAGIC.bs,
+                  seed=0, progress=True, callback=None):
+    """Imagic's stage B: a float32 copy of `c`'s UNet fine-tuned to denoise `image` under the fixed
+    embedding `emb`. Returns `(unet, losses)`; `c` is not changed"""
     check_image(c, image)
     x0 = encode_image(c, image).float()
     sched = with_scheduler(c, 'ddim').scheduler
     unet = frozen_copy(c.unet).requires_grad_(True)
     loss = DenoisingLoss(unet, sched, x0, emb.float().to(x0.device))
-    losses = fit(loss, noise_draw(x0.shape[1:], bs, sched.config.num_train_timesteps), steps, lr=lr, weight_decay=0.0,
-                 warmup=0, seed=seed, progress=progress, desc='B: UNet', callback=callback)
+    losses = fit(loss, noise_draw(x0.shape[1:], bs, sched.config.num_train_timesteps), steps, lr=lr,
+                 weight_decay=0.0, warmup=0, seed=seed, progress=progress, desc='B: UNet',
+                 callback=callback)
     return unet.requires_grad_(False).eval(), losses
 
 # %% ../nbs/12_imagic.ipynb #182b03a0
 def mix_embeddings(e_tgt, e_opt, eta):
-    "Imagic's interpolation: `eta·e_tgt + (1 − eta)·e_opt` (0: the image's own embedding, 1: the target text's)"
+    """Imagic's interpolation: `eta·e_tgt + (1 − eta)·e_opt` (0: the image's own embedding, 1: the
+    target text's)"""
     return eta * e_tgt + (1 - eta) * e_opt
 
 
-def sample_edits(c, unet, e_tgt, e_opt, etas=(IMAGIC.eta,), *, steps=IMAGIC.steps, guidance_scale=IMAGIC.guidance_scale,
-                 seed=0, height=None, width=None, progress=True, callback=None):
-    """Imagic's stage C: one image per η, sampled by `unet` (the fine-tuned copy) from `mix_embeddings`, all from the
-    same noise"""
+def sample_edits(c, unet, e_tgt, e_opt, etas=(IMAGIC.eta,), *, steps=IMAGIC.steps,
+                 guidance_scale=IMAGIC.guidance_scale, seed=0, height=None, width=None,
+                 progress=True, callback=None):
+    """Imagic's stage C: one image per η, sampled by `unet` (the fine-tuned copy) from
+    `mix_embeddings`, all from the same noise"""
     if (unet.device, unet.dtype) != (c.device, c.dtype):
         unet = unet.to(c.device, c.dtype)  # our copy: float32 after training
     tuned = dataclasses.replace(c, unet=unet)
@@ -123,14 +136,15 @@ def sample_edits(c, unet, e_tgt, e_opt, etas=(IMAGIC.eta,), *, steps=IMAGIC.step
     height, width = default_size(c, height, width)
     noise = random_latents(c, latent_shape(c, 1, height, width), make_generator(seed=seed))
     noise = noise.expand(len(etas), -1, -1, -1)
-    return decode(c, generate_latents(tuned, None, embeddings=emb, latents=noise, height=height, width=width,
-                                      steps=steps, guidance_scale=guidance_scale, progress=progress,
-                                      callback=callback))
+    return decode(c, generate_latents(tuned, None, embeddings=emb, latents=noise, height=height,
+                                      width=width, steps=steps, guidance_scale=guidance_scale,
+                                      progress=progress, callback=callback))
 
 # %% ../nbs/12_imagic.ipynb #4d2cc717
 def image_to_size(image):
     "(height, width) of a PIL image or a (3,H,W)/(1,3,H,W) tensor"
-    return (image.size[1], image.size[0]) if isinstance(image, Image.Image) else tuple(image.shape[-2:])
+    if isinstance(image, Image.Image): return image.size[1], image.size[0]
+    return tuple(image.shape[-2:])
 
 def _check_imagic_args(c, image, target, eta, **counts):
     "Every argument check of `imagic`, before any work; returns the list of η"
@@ -143,34 +157,39 @@ def _check_imagic_args(c, image, target, eta, **counts):
     return etas
 
 def imagic(c, image, target, *, eta=IMAGIC.eta, seed=0, embedding_steps=IMAGIC.embedding_steps,
-           embedding_lr=IMAGIC.embedding_lr, unet_steps=IMAGIC.unet_steps, unet_lr=IMAGIC.unet_lr, bs=IMAGIC.bs,
-           steps=IMAGIC.steps, guidance_scale=IMAGIC.guidance_scale, progress=True, return_details=False,
-           callback=None):
-    """Edit `image` towards the text `target` with Imagic: the edited image, or a list of them when `eta` is a list.
-    `c` is never changed: stage B fine-tunes a copy of its UNet, released when the call returns. Defaults: `IMAGIC`.
-    `return_details`: also return a dict with both stages' losses and the two embeddings. `callback`: run after every
-    step of each stage (`fit`'s `(step, loss)` in A and B, the sampler's `(i, t, latents)` in C)"""
+           embedding_lr=IMAGIC.embedding_lr, unet_steps=IMAGIC.unet_steps, unet_lr=IMAGIC.unet_lr,
+           bs=IMAGIC.bs, steps=IMAGIC.steps, guidance_scale=IMAGIC.guidance_scale, progress=True,
+           return_details=False, callback=None):
+    """Edit `image` towards the text `target` with Imagic: the edited image, or a list of them when
+    `eta` is a list. `c` is never changed: stage B fine-tunes a copy of its UNet, released when the
+    call returns. Defaults: `IMAGIC`. `return_details`: also return a dict with both stages' losses
+    and the two embeddings. `callback`: run after every step of each stage (`fit`'s `(step, loss)`
+    in A and B, the sampler's `(i, t, latents)` in C)"""
     # 1. check the inputs, all of them, before any work
-    etas = _check_imagic_args(c, image, target, eta, embedding_steps=embedding_steps, unet_steps=unet_steps,
-                              steps=steps, bs=bs)
+    etas = _check_imagic_args(c, image, target, eta, embedding_steps=embedding_steps,
+                              unet_steps=unet_steps, steps=steps, bs=bs)
     h, w = image_to_size(image)
     # 2. stage A: the embedding with which the frozen model reconstructs the image
-    e_opt, e_tgt, losses_a = optimize_embedding(c, image, target, steps=embedding_steps, lr=embedding_lr, bs=bs,
-                                                seed=seed, progress=progress, callback=callback)
+    e_opt, e_tgt, losses_a = optimize_embedding(c, image, target, steps=embedding_steps,
+                                                lr=embedding_lr, bs=bs, seed=seed,
+                                                progress=progress, callback=callback)
     # 3. stage B: a copy of the UNet fine-tuned on the image, with that embedding fixed
-    unet, losses_b = finetune_unet(c, image, e_opt, steps=unet_steps, lr=unet_lr, bs=bs, seed=seed + 1,
-                                   progress=progress, callback=callback)
+    unet, losses_b = finetune_unet(c, image, e_opt, steps=unet_steps, lr=unet_lr, bs=bs,
+                                   seed=seed + 1, progress=progress, callback=callback)
     # 4. stage C: interpolate the embeddings and sample with the fine-tuned copy
-    edits = sample_edits(c, unet, e_tgt, e_opt, etas, steps=steps, guidance_scale=guidance_scale, seed=seed, height=h,
-                         width=w, progress=progress, callback=callback)
+    edits = sample_edits(c, unet, e_tgt, e_opt, etas, steps=steps, guidance_scale=guidance_scale,
+                         seed=seed, height=h, width=w, progress=progress, callback=callback)
     del unet
     out = edits if isinstance(eta, (list, tuple)) else edits[0]
-    return (out, dict(losses_a=losses_a, losses_b=losses_b, e_opt=e_opt, e_tgt=e_tgt)) if return_details else out
+    if not return_details: return out
+    return out, dict(losses_a=losses_a, losses_b=losses_b, e_opt=e_opt, e_tgt=e_tgt)
 
 # %% ../nbs/12_imagic.ipynb #a5a3be7a
-def eta_sweep_figure(c, examples, etas=(0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0), seed=0, scale=2, **kwargs):
+def eta_sweep_figure(c, examples, etas=(0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0), seed=0, scale=2,
+                     **kwargs):
     "One row per `(image, target)` of `examples`: the image, then its Imagic edits at each η"
-    rows = [[im] + imagic(c, im, tgt, eta=list(etas), seed=seed, progress=False, **kwargs) for im, tgt in examples]
+    rows = [[im] + imagic(c, im, tgt, eta=list(etas), seed=seed, progress=False, **kwargs) for im,
+            tgt in examples]
     grid = image_grid([x for r in rows for x in r], cols=len(etas) + 1)
     return grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
 
@@ -180,18 +199,28 @@ from fastcore.script import call_parse
 
 @call_parse
 def imagic_cli(image:str,                                   # the image to edit
-               target:Annotated[str, "text describing the image as it should become", {'required': True}]=None,
-               eta:Annotated[float, "interpolation in [0, 1] (0: the input, 1: the target text); several give several "
+               target:Annotated[str, "text describing the image as it should become",
+                                {'required': True}]=None,
+               eta:Annotated[float,
+                             "interpolation in [0, 1] (0: the input, 1: the target text); several "
+                             "give several "
                              "edits", {'nargs': '+'}]=[IMAGIC.eta],
-               seed:int=0,                                  # random seed (training draws and the sampling noise)
-               embedding_steps:int=IMAGIC.embedding_steps,  # stage A: optimiser steps on the embedding
-               unet_steps:int=IMAGIC.unet_steps,            # stage B: optimiser steps fine-tuning the UNet
+               # random seed (training draws and the sampling noise)
+               seed:int=0,
+               # stage A: optimiser steps on the embedding
+               embedding_steps:int=IMAGIC.embedding_steps,
+               # stage B: optimiser steps fine-tuning the UNet
+               unet_steps:int=IMAGIC.unet_steps,
                steps:int=IMAGIC.steps,                      # stage C: sampling steps
                guidance:float=IMAGIC.guidance_scale,        # stage C: guidance scale
-               model:str=None,                              # hub id or local folder (default: the embedded model)
-               out:str='edited.png',                        # where to write the edit (several η: side by side)
-               figure:str=None,                             # where to write the input followed by the edits (optional)
-               force:bool=False):                           # allow sizes beyond MAX_LATENT_POSITIONS (slow)
+               # hub id or local folder (default: the embedded model)
+               model:str=None,
+               # where to write the edit (several η: side by side)
+               out:str='edited.png',
+               # where to write the input followed by the edits (optional)
+               figure:str=None,
+               # allow sizes beyond MAX_LATENT_POSITIONS (slow)
+               force:bool=False):
     "Edit an image towards the text `target` with Imagic (Kawar et al. 2022)"
     with cli_errors('miniai-imagic'):
         # 1. the checks that need no model, before it loads

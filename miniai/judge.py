@@ -22,12 +22,14 @@ from .scenes import WORDS, PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, scenes, 
 
 # %% ../nbs/03c_judge.ipynb #4b1d16a6
 def digit_classifier(seed=0):
-    "A small CNN for 28x28 digits: two conv blocks, a 128-unit hidden layer (the features), 10 logits"
+    """A small CNN for 28x28 digits: two conv blocks, a 128-unit hidden layer (the features), 10
+    logits"""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                             nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+                             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
+                             nn.Linear(128, 10))
 
 @torch.no_grad()
 def classify(model, x):
@@ -36,12 +38,15 @@ def classify(model, x):
 
 @torch.no_grad()
 def features(model, x):
-    "The classifier's penultimate activations (N,128) for (N,784) images: what the Fréchet distance compares"
+    """The classifier's penultimate activations (N,128) for (N,784) images: what the Fréchet
+    distance compares"""
     return model[:-1](x.view(-1, 1, 28, 28))
 
 def pil_to_digits(images):
-    "32x32 PIL images (our model's output) → (N,784) grey digits in [0,1], the 2-pixel padding cropped"
-    a = np.stack([np.asarray(im.convert('L').resize((32, 32)), dtype=np.float32) / 255 for im in images])
+    """32x32 PIL images (our model's output) → (N,784) grey digits in [0,1], the 2-pixel padding
+    cropped"""
+    grey = [im.convert('L').resize((32, 32)) for im in images]
+    a = np.stack([np.asarray(im, dtype=np.float32) / 255 for im in grey])
     return torch.from_numpy(a[:, 2:30, 2:30].reshape(len(images), 784).copy())
 
 def judge_dir():
@@ -52,47 +57,59 @@ def load_judge(folder=None):
     "The shipped scene judge (a `digit_classifier`, eval mode), or the one saved in `folder`"
     from safetensors.torch import load_file
     path = Path(folder or judge_dir())/'model.safetensors'
-    if not path.is_file(): raise FileNotFoundError(f"folder: no judge at {path} (train_judge(folder) makes one)")
+    if not path.is_file():
+        raise FileNotFoundError(f"folder: no judge at {path} (train_judge(folder) makes one)")
     model = digit_classifier()
     try: model.load_state_dict(load_file(str(path)))
-    except Exception as e: raise ValueError(f"folder: {path} is not a judge's weights ({e})") from None
+    except Exception as e:
+        raise ValueError(f"folder: {path} is not a judge's weights ({e})") from None
     return model.eval()
 
 
 # %% ../nbs/03c_judge.ipynb #8cd0eaeb
-BACKGROUND_TOLERANCE = 64   # RGB distance (0-255) past which a scene's colour is none of the backgrounds
+# RGB distance (0-255) past which a scene's colour is none of the backgrounds
+BACKGROUND_TOLERANCE = 64
 
 def background_distances(x):
-    "Distance of each scene's colour of most pixels (`x`: (n, 3, 32, 64) floats) to each colour of `PALETTE_RGB`"
+    """Distance of each scene's colour of most pixels (`x`: (n, 3, 32, 64) floats) to each colour of
+    `PALETTE_RGB`"""
     return torch.cdist(x.flatten(2).median(2).values, PALETTE_RGB)
 
 def scene_background(x):
-    "Index into BACKGROUNDS of each scene's background (`x`: (n, 3, 32, 64) floats): the colour of most pixels"
+    """Index into BACKGROUNDS of each scene's background (`x`: (n, 3, 32, 64) floats): the colour of
+    most pixels"""
     return background_distances(x).argmin(1)
 
 def slot_ink(x, bg, k):
-    "Index into INKS of slot `k`'s ink: the ink nearest the mean of its 8 pixels farthest from the background"
+    """Index into INKS of slot `k`'s ink: the ink nearest the mean of its 8 pixels farthest from the
+    background"""
     part = x[..., SIDE * k:SIDE * (k + 1)] - PALETTE_RGB[bg][:, :, None, None]
     far = part.norm(dim=1).flatten(1).topk(8).indices
-    inkiest = torch.gather(part.flatten(2), 2, far[:, None].expand(-1, 3, -1)).mean(2) + PALETTE_RGB[bg]
+    inkiest = (
+        torch.gather(part.flatten(2), 2, far[:, None].expand(-1, 3, -1)).mean(2) + PALETTE_RGB[bg]
+    )
     d = torch.cdist(inkiest, PALETTE_RGB[1:])
-    d[bg > 0, bg[bg > 0] - 1] = torch.inf                                  # never the background's own colour
+    # never the background's own colour
+    d[bg > 0, bg[bg > 0] - 1] = torch.inf
     return d.argmin(1)
 
 def ink_amounts(x, bg, ink, k):
-    "Slot `k`'s ink amount per pixel, (n, 32, 32) in [0, 1]: where each pixel lies from background to ink colour"
+    """Slot `k`'s ink amount per pixel, (n, 32, 32) in [0, 1]: where each pixel lies from background
+    to ink colour"""
     part = x[..., SIDE * k:SIDE * (k + 1)] - PALETTE_RGB[bg][:, :, None, None]
     step = PALETTE_RGB[ink + 1] - PALETTE_RGB[bg]
     return ((part * step[:, :, None, None]).sum(1) / (step ** 2).sum(1)[:, None, None]).clamp(0, 1)
 
 # %% ../nbs/03c_judge.ipynb #4821077e
 def ink_to_digits(alpha):
-    "Ink amounts (n, 32, 32) as the classifier's (n, 784) input: the 28x28 middle, the scenes' padding cropped"
+    """Ink amounts (n, 32, 32) as the classifier's (n, 784) input: the 28x28 middle, the scenes'
+    padding cropped"""
     return alpha[:, 2:30, 2:30].reshape(len(alpha), 784)
 
 def read_slots(images, min_ink=12):
-    """The backgrounds of the scenes `images` (PIL scenes or an (n, 3, 32, 64) uint8 tensor) and, per slot, its ink,
-    its ink amounts and whether it holds a digit (at least `min_ink` pixels half inked): all but the digits"""
+    """The backgrounds of the scenes `images` (PIL scenes or an (n, 3, 32, 64) uint8 tensor) and,
+    per slot, its ink, its ink amounts and whether it holds a digit (at least `min_ink` pixels half
+    inked): all but the digits"""
     x = scenes_tensor(images).float()
     bg, per_slot = scene_background(x), []
     for k in range(2):
@@ -103,24 +120,30 @@ def read_slots(images, min_ink=12):
 
 @torch.no_grad()
 def read_scenes(judge, images, min_ink=12):
-    """What the judge reads in each scene, with no text model: a dict of `slots` (per slot `(digit, ink)`, or None if
-    empty) and `background` (None where the colour of most pixels is farther than `BACKGROUND_TOLERANCE` from every
-    background: a grey picture is not a purple scene)"""
+    """What the judge reads in each scene, with no text model: a dict of `slots` (per slot `(digit,
+    ink)`, or None if empty) and `background` (None where the colour of most pixels is farther than
+    `BACKGROUND_TOLERANCE` from every background: a grey picture is not a purple scene)"""
     if not len(images): raise ValueError("images is empty: give at least one scene")
-    size = lambda im: tuple(im.shape[:-3:-1]) if isinstance(im, torch.Tensor) else im.size   # (width, height)
+    # (width, height)
+    size = lambda im: tuple(im.shape[:-3:-1]) if isinstance(im, torch.Tensor) else im.size
     if sizes := {size(im) for im in images} - {(2 * SIDE, SIDE)}:
-        raise ValueError(f"images must be scenes of {2 * SIDE}x{SIDE}, got {', '.join(f'{w}x{h}' for w, h in sizes)}")
+        raise ValueError(f"images must be scenes of {2 * SIDE}x{SIDE}, got "
+                         f"{', '.join(f'{w}x{h}' for w, h in sizes)}")
     check_number(min_ink, 'min_ink', 0)
     bg, per_slot = read_slots(images, min_ink)
-    slots = [[(int(d), INKS[i]) if p else None for d, i, p in zip(classify(judge, ink_to_digits(alpha)), ink, present)]
+    slots = [[(int(d), INKS[i]) if p else None for d, i,
+              p in zip(classify(judge, ink_to_digits(alpha)), ink, present)]
              for ink, alpha, present in per_slot]
-    known = background_distances(scenes_tensor(images).float()).min(1).values <= BACKGROUND_TOLERANCE
-    return [dict(slots=s, background=BACKGROUNDS[b] if k else None) for s, b, k in zip(zip(*slots), bg.tolist(), known)]
+    known = (
+        background_distances(scenes_tensor(images).float()).min(1).values <= BACKGROUND_TOLERANCE
+    )
+    return [dict(slots=s, background=BACKGROUNDS[b] if k else None) for s, b,
+            k in zip(zip(*slots), bg.tolist(), known)]
 
 # %% ../nbs/03c_judge.ipynb #126bfb9e
 def digits_of(images):
-    """PIL pictures as the classifier's (N,784) digits: 32x32 grey digits as they are (`pil_to_digits`); colour
-    scenes as the ink amounts of each one's inkier slot"""
+    """PIL pictures as the classifier's (N,784) digits: 32x32 grey digits as they are
+    (`pil_to_digits`); colour scenes as the ink amounts of each one's inkier slot"""
     if images[0].size != (2 * SIDE, SIDE): return pil_to_digits(images)
     _, ((_, left, _), (_, right, _)) = read_slots(images)
     inkier_left = left.flatten(1).sum(1) >= right.flatten(1).sum(1)
@@ -129,8 +152,10 @@ def digits_of(images):
 
 # %% ../nbs/03c_judge.ipynb #e0f56c9d
 def scene_scores(read, truth):
-    "Share read right, per attribute (over filled slots) and `binding` (whole scenes): `read` from `read_scenes`"
-    if len(read) != len(truth): raise ValueError(f"read and truth must pair up, got {len(read)} and {len(truth)}")
+    """Share read right, per attribute (over filled slots) and `binding` (whole scenes): `read` from
+    `read_scenes`"""
+    if len(read) != len(truth):
+        raise ValueError(f"read and truth must pair up, got {len(read)} and {len(truth)}")
     if not read: raise ValueError("read and truth are empty: no scene to score")
     pairs = [(r['slots'][k], t.slots[k]) for r, t in zip(read, truth) for k in range(2)]
     filled = [(r, t) for r, t in pairs if t is not None]
@@ -144,10 +169,12 @@ def scene_scores(read, truth):
 # %% ../nbs/03c_judge.ipynb #a33da577
 @torch.no_grad()
 def vae_reconstruction(vae, judge, n=300, seed=3):
-    "The judge's `scene_scores` of `n` validation scenes sent through `vae` and back (the latents' means), the MSE, `n`"
+    """The judge's `scene_scores` of `n` validation scenes sent through `vae` and back (the latents'
+    means), the MSE, `n`"""
     sc = scenes(n, seed=seed, split='valid')
     x = to_signed(scenes_tensor([s.image for s in sc]))
-    y = vae.decode(vae.encode(x.to(vae.device, vae.dtype)).latent_dist.mean).sample.float().cpu().clamp(-1, 1)
+    z = vae.encode(x.to(vae.device, vae.dtype)).latent_dist.mean
+    y = vae.decode(z).sample.float().cpu().clamp(-1, 1)
     made = to_uint8(y)
     return dict(scene_scores(read_scenes(judge, made), sc), mse=float(F.mse_loss(y, x)), n=n)
 
@@ -155,30 +182,38 @@ def vae_reconstruction(vae, judge, n=300, seed=3):
 _PHRASE = re.compile(r"an? (?:(?P<ink>\w+) )?(?P<digit>\w+)(?: on the (?P<slot>left|right))?")
 
 def asked(text):
-    "What a scene caption asks for: `(background or None, [(digit, ink or None, slot index or None), ...])`"
-    if not isinstance(text, str): raise TypeError(f"text must be a scene caption (a str), got {text!r}")
+    """What a scene caption asks for: `(background or None, [(digit, ink or None, slot index or
+    None), ...])`"""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a scene caption (a str), got {text!r}")
     if text.startswith('a handwritten digit ') and text.split()[-1] in WORDS:
         return None, [(WORDS.index(text.split()[-1]), None, None)]
     background, body = None, text
-    if m := re.search(r',? on an? (\w+) background$', text): body, background = text[:m.start()], m.group(1)
+    if m := re.search(r',? on an? (\w+) background$', text):
+        body, background = text[:m.start()], m.group(1)
     digits = []
     for part in body.split(' and '):
         m = _PHRASE.fullmatch(part)
-        known = m and m['digit'] in WORDS and (m['ink'] or 'red') in INKS and (background or 'black') in BACKGROUNDS
-        if not known: raise ValueError(f"text must be a scene caption ('a red seven on the left, on a blue "
+        known = (m and m['digit'] in WORDS and (m['ink'] or 'red') in INKS
+                 and (background or 'black') in BACKGROUNDS)
+        if not known:
+            raise ValueError(f"text must be a scene caption ('a red seven on the left, on a blue "
                                        f"background'), got {text!r}")
-        digits.append((WORDS.index(m['digit']), m['ink'], None if m['slot'] is None else SLOTS.index(m['slot'])))
+        digits.append((WORDS.index(m['digit']), m['ink'],
+                       None if m['slot'] is None else SLOTS.index(m['slot'])))
     return background, digits
 
 # %% ../nbs/03c_judge.ipynb #f14ca98e
 def follows(read, text):
-    """Which of what `text` asks for the read scene (from `read_scenes`) has: `digits`, `ink`, `slot`, `background`
-    (those named), and `binding`, all of them"""
+    """Which of what `text` asks for the read scene (from `read_scenes`) has: `digits`, `ink`,
+    `slot`, `background` (those named), and `binding`, all of them"""
     background, want = asked(text)
     held = [(k, s) for k, s in enumerate(read['slots']) if s is not None]
     out = dict(digits=sorted(s[0] for _, s in held) == sorted(d for d, _, _ in want))
-    where = [[k for k, s in held if s[0] == d and slot in (None, k)] for d, _, slot in want]   # slots that fit
-    inks = [any(read['slots'][k][1] == ink for k in ks) for (_, ink, _), ks in zip(want, where) if ink]
+    # slots that fit
+    where = [[k for k, s in held if s[0] == d and slot in (None, k)] for d, _, slot in want]
+    inks = [any(read['slots'][k][1] == ink for k in ks) for (_, ink, _),
+            ks in zip(want, where) if ink]
     slots = [bool(ks) for (_, _, slot), ks in zip(want, where) if slot is not None]
     if inks: out['ink'] = all(inks)
     if slots: out['slot'] = all(slots)
@@ -187,19 +222,25 @@ def follows(read, text):
     return out
 
 def prompt_scores(reads, texts):
-    "Share of scenes following their prompts, per attribute (over the prompts naming it), from `follows`"
-    if len(reads) != len(texts): raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
+    """Share of scenes following their prompts, per attribute (over the prompts naming it), from
+    `follows`"""
+    if len(reads) != len(texts):
+        raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
     rows = [follows(r, t) for r, t in zip(reads, texts)]
-    kinds = [k for k in ('digits', 'ink', 'slot', 'background', 'binding') if any(k in r for r in rows)]
+    kinds = [
+        k for k in ('digits', 'ink', 'slot', 'background', 'binding') if any(k in r for r in rows)
+    ]
     return {k: float(np.mean([r[k] for r in rows if k in r])) for k in kinds}
 
 # %% ../nbs/03c_judge.ipynb #3b10023a
 def binding_errors(reads, texts):
-    """How scenes fail prompts naming both slots' digit and ink: per slot, the share whose digit / ink is wrong and
-    whose wrong one is the other slot's, the share left empty; per scene, wrong background and both slots swapped"""
-    if len(reads) != len(texts): raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
-    n = dict.fromkeys(('slots', 'scenes', 'empty', 'digit_wrong', 'digit_from_other', 'ink_wrong', 'ink_from_other',
-                       'background_wrong', 'swapped'), 0)
+    """How scenes fail prompts naming both slots' digit and ink: per slot, the share whose digit /
+    ink is wrong and whose wrong one is the other slot's, the share left empty; per scene, wrong
+    background and both slots swapped"""
+    if len(reads) != len(texts):
+        raise ValueError(f"reads and texts must pair up, got {len(reads)} and {len(texts)}")
+    n = dict.fromkeys(('slots', 'scenes', 'empty', 'digit_wrong', 'digit_from_other', 'ink_wrong',
+                       'ink_from_other', 'background_wrong', 'swapped'), 0)
     for r, t in zip(reads, texts):
         background, asks = asked(t)
         want = {slot: (d, ink) for d, ink, slot in asks}

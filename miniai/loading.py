@@ -23,42 +23,50 @@ from .miniature import tiny_parts
 
 # %% ../nbs/04b_loading.ipynb #7fdc8c2f
 class ModelError(OSError, ValueError):
-    """A model that cannot be loaded as given (a folder in another layout, damaged weights, parts that do not fit):
-    an `OSError`, as reading a file is, and a `ValueError`, so that the commands report it as a bad argument"""
+    """A model that cannot be loaded as given (a folder in another layout, damaged weights, parts
+    that do not fit): an `OSError`, as reading a file is, and a `ValueError`, so that the commands
+    report it as a bad argument"""
 
 class ModelNotFoundError(ModelError, FileNotFoundError):
-    "No model folder where the argument points: a `ModelError`, and the `FileNotFoundError` it always was"
+    """No model folder where the argument points: a `ModelError`, and the `FileNotFoundError` it
+    always was"""
 
 # %% ../nbs/04b_loading.ipynb #0789129d
 # as in SD v1's scheduler_config.json
-SD_SCHEDULER_CONFIG = dict(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear', num_train_timesteps=1000,
-                           steps_offset=1, clip_sample=False, set_alpha_to_one=False)
+SD_SCHEDULER_CONFIG = dict(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear',
+                           num_train_timesteps=1000, steps_offset=1, clip_sample=False,
+                           set_alpha_to_one=False)
 
 # the keys of a scheduler config that describe the *model* (its noise schedule, what it predicts);
 # the rest says how to sample
-MODEL_SCHEDULE_KEYS = ('beta_start', 'beta_end', 'beta_schedule', 'num_train_timesteps', 'trained_betas',
-                       'prediction_type', 'steps_offset')
+MODEL_SCHEDULE_KEYS = ('beta_start', 'beta_end', 'beta_schedule', 'num_train_timesteps',
+                       'trained_betas', 'prediction_type', 'steps_offset')
 
 SCHEDULERS = dict(lms='LMSDiscreteScheduler', ddim='DDIMScheduler', euler='EulerDiscreteScheduler',
                   dpm='DPMSolverMultistepScheduler')
 
 def make_scheduler(scheduler=SAMPLING.scheduler, config=None):
-    "A scheduler by name ('lms', 'ddim', 'euler', 'dpm') or instance, with SD's noise schedule unless `config` is given"
+    """A scheduler by name ('lms', 'ddim', 'euler', 'dpm') or instance, with SD's noise schedule
+    unless `config` is given"""
     if not isinstance(scheduler, str):
         if hasattr(scheduler, 'set_timesteps') and hasattr(scheduler, 'step'): return scheduler
         raise TypeError(f"scheduler must be one of {list(SCHEDULERS)} or a diffusers scheduler, "
                         f"got {type(scheduler).__name__}")
-    if scheduler not in SCHEDULERS: raise ValueError(f"scheduler must be one of {list(SCHEDULERS)}, got {scheduler!r}")
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"scheduler must be one of {list(SCHEDULERS)}, got {scheduler!r}")
     import diffusers
-    return getattr(diffusers, SCHEDULERS[scheduler]).from_config({**SD_SCHEDULER_CONFIG, **dict(config or {})})
+    return getattr(diffusers, SCHEDULERS[scheduler]).from_config({**SD_SCHEDULER_CONFIG,
+                                                                  **dict(config or {})})
 
 def model_schedule(config):
-    "What a scheduler config (a dict or a scheduler) says about the model: `MODEL_SCHEDULE_KEYS` only"
+    """What a scheduler config (a dict or a scheduler) says about the model: `MODEL_SCHEDULE_KEYS`
+    only"""
     config = getattr(config, 'config', config) or {}
     return {k: v for k, v in config.items() if k in MODEL_SCHEDULE_KEYS}
 
 def _silence():
-    "Turn diffusers' and transformers' info messages and loading bars off; returns the two levels they had"
+    """Turn diffusers' and transformers' info messages and loading bars off; returns the two levels
+    they had"""
     from diffusers.utils import logging as dlog
     from transformers.utils import logging as tlog
     levels = dlog.get_verbosity(), tlog.get_verbosity()
@@ -81,8 +89,8 @@ def quiet_libraries():
 
 @functools.cache
 def cpu_bf16():
-    """Does this CPU compute in bfloat16 natively (AVX-512 BF16 or AMX)? None where its flags cannot be read
-    (not Linux). Read once per process"""
+    """Does this CPU compute in bfloat16 natively (AVX-512 BF16 or AMX)? None where its flags cannot
+    be read (not Linux). Read once per process"""
     try: flags = Path('/proc/cpuinfo').read_text().split()
     except OSError: return None
     return 'avx512_bf16' in flags or 'amx_bf16' in flags
@@ -91,78 +99,108 @@ def cpu_bf16():
 def _warn_slow_bf16():
     "Say once per process that bfloat16 is slow on this CPU, and what it cost where it was measured"
     import platform
-    warnings.warn(f"dtype=torch.bfloat16 on a CPU without native bfloat16 ({platform.processor() or 'this CPU'}: no "
-                  "AVX-512 BF16 or AMX), so every bfloat16 operation is emulated. On an AMD EPYC with AVX2, 4 images "
-                  "x 10 steps took 10.6 s against 0.76 s in float32 (14x slower). Use float32 here, or "
+    warnings.warn(f"dtype=torch.bfloat16 on a CPU without native bfloat16 "
+                  f"({platform.processor() or 'this CPU'}: no AVX-512 BF16 or AMX), so every "
+                  "bfloat16 operation is emulated. On an AMD EPYC with AVX2, 4 images x 10 steps "
+                  "took 10.6 s against 0.76 s in float32 (14x slower). Use float32 here, or "
                   "dtype='fastest' to let miniai pick", stacklevel=3)
 
 def _check_device(device, dtype):
-    "The device (default: CUDA if available, else the CPU) and dtype (default: float16 on CUDA, else float32)"
+    """The device (default: CUDA if available, else the CPU) and dtype (default: float16 on CUDA,
+    else float32)"""
     try: device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     except (RuntimeError, TypeError):
-        raise ValueError(f"device must be 'cpu', 'cuda' or another torch device, got {device!r}") from None
+        raise ValueError("device must be 'cpu', 'cuda' or another torch device, "
+                         f"got {device!r}") from None
     if device.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f"device={str(device)!r} but CUDA is not available here (a CPU build of torch, or no GPU "
-                         "visible): use device='cpu'")
+        raise ValueError(f"device={str(device)!r} but CUDA is not available here (a CPU build of "
+                         "torch, or no GPU visible): use device='cpu'")
     if dtype == 'fastest': dtype = torch.bfloat16 if device.type == 'cpu' and cpu_bf16() else None
     if dtype is None: dtype = torch.float16 if device.type == 'cuda' else torch.float32
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"dtype must be a torch.dtype or 'fastest', got {dtype!r}")
     if not dtype.is_floating_point or dtype.itemsize == 1:
-        raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype}")
+        raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got "
+                         f"{dtype}")
     if dtype == torch.bfloat16 and device.type == 'cpu' and cpu_bf16() is False: _warn_slow_bf16()
     return device, dtype
 
 def check_parts_fit(parts, where='the model'):
-    "The four parts must fit one another: the UNet reads the text encoder's width and the VAE's latent channels"
+    """The four parts must fit one another: the UNet reads the text encoder's width and the VAE's
+    latent channels"""
     te, vae, unet, tok = (parts[k] for k in ('text_encoder', 'vae', 'unet', 'tokenizer'))
     try: tok('a digit')
-    except Exception as e: raise ModelError(f"{where}: its tokenizer cannot read text ({type(e).__name__}: {e})") from None
-    problems = [f"the UNet reads text of width {unet.config.cross_attention_dim} but the text encoder writes "
-                f"{te.config.hidden_size}" if unet.config.cross_attention_dim != te.config.hidden_size else '',
-                f"the UNet takes {unet.config.in_channels} latent channels but the VAE makes "
-                f"{vae.config.latent_channels}" if unet.config.in_channels != vae.config.latent_channels else '',
-                f"the tokenizer has {len(tok)} tokens but the text encoder reads {te.config.vocab_size}"
-                if not 0 < len(tok) <= te.config.vocab_size else '',
-                f"the tokenizer pads text to {tok.model_max_length} tokens but the text encoder reads at most "
-                f"{te.config.max_position_embeddings}" if tok.model_max_length > te.config.max_position_embeddings else '']
+    except Exception as e:
+        raise ModelError(f"{where}: its tokenizer cannot read text "
+                         f"({type(e).__name__}: {e})") from None
+    cross, width = unet.config.cross_attention_dim, te.config.hidden_size
+    takes, makes = unet.config.in_channels, vae.config.latent_channels
+    pads, reads = tok.model_max_length, te.config.max_position_embeddings
+    problems = [f"the UNet reads text of width {cross} but the text encoder writes {width}"
+                if cross != width else '',
+                f"the UNet takes {takes} latent channels but the VAE makes {makes}"
+                if takes != makes else '',
+                f"the tokenizer has {len(tok)} tokens but the text encoder reads "
+                f"{te.config.vocab_size}" if not 0 < len(tok) <= te.config.vocab_size else '',
+                f"the tokenizer pads text to {pads} tokens but the text encoder reads at most "
+                f"{reads}" if pads > reads else '']
+
     try: check_sample_size(unet.config.sample_size)
     except ValueError as e: problems.append(str(e))
-    if any(problems): raise ModelError(f"{where}: its parts do not fit together: {'; '.join(filter(None, problems))}")
+    if any(problems):
+        raise ModelError(f"{where}: its parts do not fit together: "
+                         f"{'; '.join(filter(None, problems))}")
 
-def components_from_parts(parts, *, device=None, dtype=None, scheduler=SAMPLING.scheduler, scheduler_config=None, info=None):
-    """`Components` from the parts (a dict: tokenizer, text_encoder, vae, unet): on one device and dtype, frozen for
-    inference, with a scheduler. Default device: CUDA if available (then float16), else the CPU in float32.
-    `scheduler=None`: the model's own scheduler (`scheduler_config`'s class, spacing and prediction type) if it is one
-    of `SCHEDULERS`, else LMS"""
+def components_from_parts(parts, *, device=None, dtype=None, scheduler=SAMPLING.scheduler,
+                          scheduler_config=None, info=None):
+    """`Components` from the parts (a dict: tokenizer, text_encoder, vae, unet): on one device and
+    dtype, frozen for inference, with a scheduler. Default device: CUDA if available (then float16),
+    else the CPU in float32. `scheduler=None`: the model's own scheduler (`scheduler_config`'s
+    class, spacing and prediction type) if it is one of `SCHEDULERS`, else LMS"""
     device, dtype = _check_device(device, dtype)
     with quiet_libraries():
-        models = {k: parts[k].to(device, dtype).eval().requires_grad_(False) for k in ('text_encoder', 'vae', 'unet')}
-    own_name = {v: k for k, v in SCHEDULERS.items()}.get((scheduler_config or {}).get('_class_name'))
-    if scheduler is None and own_name:   # sample as the model folder says: its scheduler with all its settings
+        models = {
+            k: parts[k].to(device, dtype).eval().requires_grad_(False)
+            for k in ('text_encoder', 'vae', 'unet')
+        }
+    own_name = {v: k for k, v in SCHEDULERS.items()}.get(
+        (scheduler_config or {}).get('_class_name')
+    )
+    # sample as the model folder says: its scheduler with all its settings
+    if scheduler is None and own_name:
         config = {k: v for k, v in scheduler_config.items() if not k.startswith('_')}
         scheduler = own_name
-    else:   # from the model's own config only what describes the model (its noise schedule, what it predicts);
-            # how to sample (spacing of the steps, ...) stays with the scheduler class that was asked for
+    # from the model's own config only what describes the model (its noise schedule, what it
+    # predicts);
+    else:
+            # how to sample (spacing of the steps, ...) stays with the scheduler class
+            # that was asked for
         config = model_schedule(scheduler_config)
         scheduler = scheduler or SAMPLING.scheduler
-    return Components(tokenizer=parts['tokenizer'], **models, scheduler=make_scheduler(scheduler, config),
-                      device=device, dtype=dtype, info=dict(info or {}))
+    return Components(tokenizer=parts['tokenizer'], **models,
+                      scheduler=make_scheduler(scheduler, config), device=device, dtype=dtype,
+                      info=dict(info or {}))
 
 def with_scheduler(c, scheduler, **settings):
-    """A copy of the components `c` sharing its models, with another scheduler (a name of `SCHEDULERS`) for the same
-    noise schedule; `settings` are sampler settings for it, e.g. `timestep_spacing='trailing'`"""
+    """A copy of the components `c` sharing its models, with another scheduler (a name of
+    `SCHEDULERS`) for the same noise schedule; `settings` are sampler settings for it, e.g.
+    `timestep_spacing='trailing'`"""
     if settings and not isinstance(scheduler, str):
-        raise TypeError("with_scheduler: settings apply to a scheduler given by name, not to a scheduler instance")
-    return dataclasses.replace(c, scheduler=make_scheduler(scheduler, {**model_schedule(c.scheduler), **settings}))
+        raise TypeError("with_scheduler: settings apply to a scheduler given by name, not to a "
+                        "scheduler instance")
+    return dataclasses.replace(c, scheduler=make_scheduler(scheduler,
+                                                           {**model_schedule(c.scheduler),
+                                                            **settings}))
 
 # %% ../nbs/04b_loading.ipynb #67e33eae
 def notebook_setup():
-    """What each later diffusion notebook does first: returns `MODEL` from the environment (None: the embedded model,
-    and then stay off the hub), and quiets the libraries' info messages and loading bars"""
+    """What each later diffusion notebook does first: returns `MODEL` from the environment (None:
+    the embedded model, and then stay off the hub), and quiets the libraries' info messages and
+    loading bars"""
     model = os.environ.get('MODEL') or None
     if model is None: os.environ.setdefault('HF_HUB_OFFLINE', '1')
-    warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm's note when Jupyter has no widgets
+    # tqdm's note when Jupyter has no widgets
+    warnings.filterwarnings('ignore', message='IProgress not found')
     _silence()
     return model
 
@@ -170,7 +208,8 @@ def notebook_setup():
 DEFAULT_MODEL = 'scene-sd'   # the embedded model `load_components()` loads when given none
 
 def embedded_models():
-    "The names of the models embedded in the package, the default first: `load_components(name)` loads one"
+    """The names of the models embedded in the package, the default first: `load_components(name)`
+    loads one"""
     names = [p.parent.name for p in assets_dir().glob('*/model_index.json')]
     return sorted(names, key=lambda n: (n != DEFAULT_MODEL, n))
 
@@ -181,13 +220,15 @@ def default_model_dir():
 
 # %% ../nbs/04b_loading.ipynb #cb9401a6
 def _hub_reachable(host='huggingface.co', timeout=3.0):
-    "A quick DNS + TCP probe, so that an offline machine fails at once instead of retrying for half a minute"
+    """A quick DNS + TCP probe, so that an offline machine fails at once instead of retrying for
+    half a minute"""
     try:
         with socket.create_connection((host, 443), timeout=timeout): return True
     except OSError: return False
 
 def _check_folder(folder):
-    "A local model folder must be in diffusers layout with safetensors weights: say what is wrong, in one line"
+    """A local model folder must be in diffusers layout with safetensors weights: say what is wrong,
+    in one line"""
     folder = Path(folder)
     missing = [p for p in ('tokenizer', 'text_encoder', 'vae', 'unet') if not (folder/p).is_dir()]
     if missing: raise ModelError(f"model folder {folder} is not in diffusers layout: no "
@@ -196,7 +237,8 @@ def _check_folder(folder):
         suffixes = ('.safetensors', '.bin', '.pt', '.ckpt', '.pth')
         files = [p.name for p in (folder/part).glob('*') if p.suffix in suffixes]
         if not any(f.endswith('.safetensors') for f in files):
-            why = (f" (only {', '.join(files)}: pickle-based files can run code when loaded, so miniai loads "
+            why = (f" (only {', '.join(files)}: pickle-based files can run code when loaded, so "
+                   "miniai loads "
                    "safetensors only; convert them with save_pretrained)" if files else "")
             raise ModelError(f"model folder {folder}: {part}/ has no .safetensors weights{why}")
 
@@ -210,26 +252,34 @@ def _load_parts(model, local_only):
             if not Path(str(model)).is_dir(): raise
             raise ModelError(f"model folder {model}: cannot load {sub}/ (truncated or corrupt?): "
                           f"{str(e).splitlines()[0]}") from None
-        except Exception as e:   # safetensors and json parsers raise their own types for damaged files
+        # safetensors and json parsers raise their own types for damaged files
+        except Exception as e:
             first = str(e).splitlines()[0] if str(e) else ''
-            why = 'weights that do not fit its config' if 'shape' in first else 'a truncated or corrupt file'
-            raise ModelError(f"model {model}: cannot load {sub}/ ({why}?): {type(e).__name__}: {first}") from None
+            why = ('weights that do not fit its config' if 'shape' in first
+                   else 'a truncated or corrupt file')
+            raise ModelError(f"model {model}: cannot load {sub}/ ({why}?): {type(e).__name__}: "
+                             f"{first}") from None
         if 'output_loading_info' not in extra: return out
         m, notes = out
         wrong = {k.replace('_', ' '): v for k, v in notes.items() if k.endswith('_keys') and v}
-        if wrong: raise ModelError(f"model {model}: the weights in {sub}/ do not fit its config (another architecture?): "
-                                + '; '.join(f"{len(v)} {k}, e.g. {sorted(v)[0]}" for k, v in wrong.items()))
+        if wrong:
+            found = '; '.join(f"{len(v)} {k}, e.g. {sorted(v)[0]}" for k, v in wrong.items())
+            raise ModelError(f"model {model}: the weights in {sub}/ do not fit its config "
+                             f"(another architecture?): {found}")
         return m
     weights = dict(use_safetensors=True, output_loading_info=True)
     parts = dict(tokenizer=load(CLIPTokenizer, 'tokenizer'),
                  text_encoder=load(CLIPTextModel, 'text_encoder', **weights),
-                 vae=load(AutoencoderKL, 'vae', **weights), unet=load(UNet2DConditionModel, 'unet', **weights))
+                 vae=load(AutoencoderKL, 'vae', **weights),
+                 unet=load(UNet2DConditionModel, 'unet', **weights))
     parts['info'] = _model_notes(model)
-    parts['scheduler_config'] = _scheduler_config(model, kw, student=parts['unet'].config.get('time_cond_proj_dim'))
+    student = parts['unet'].config.get('time_cond_proj_dim')
+    parts['scheduler_config'] = _scheduler_config(model, kw, student=student)
     return parts
 
 def _model_notes(model):
-    "A local model's notes on itself, `training_log.json` (e.g. the steps a student was distilled for), or {}"
+    """A local model's notes on itself, `training_log.json` (e.g. the steps a student was distilled
+    for), or {}"""
     log = Path(str(model))/'training_log.json'
     if not log.is_file(): return {}
     try: return json.loads(log.read_text())
@@ -237,44 +287,51 @@ def _model_notes(model):
         raise ModelError(f"model folder {model}: {log} is not valid JSON ({e})") from None
 
 def _scheduler_config(model, kw, student=None):
-    """The model's `scheduler/` config, or {} (then LMS) where it has none; an unreadable one is an error, and so is a
-    missing one for a guidance-distilled student, whose sampler (DDIM, trailing spacing) is part of the model"""
+    """The model's `scheduler/` config, or {} (then LMS) where it has none; an unreadable one is an
+    error, and so is a missing one for a guidance-distilled student, whose sampler (DDIM, trailing
+    spacing) is part of the model"""
     from diffusers import DDIMScheduler
     local = Path(str(model)).is_dir()
-    if local and not (Path(model)/'scheduler'/'scheduler_config.json').is_file() and not student: return {}
+    if local and not (Path(model)/'scheduler'/'scheduler_config.json').is_file() and not student:
+        return {}
     try: return dict(DDIMScheduler.load_config(model, subfolder='scheduler', **kw))
     except (OSError, ValueError) as e:
         if not (local or student): return {}
-        raise ModelError(f"model {model}: scheduler/scheduler_config.json is missing or unreadable, and "
-                      f"{'this student is distilled for its own sampler' if student else 'it cannot be guessed'}: "
-                      f"{str(e).splitlines()[0]}") from None
+        why = 'this student is distilled for its own sampler' if student else 'it cannot be guessed'
+        raise ModelError(f"model {model}: scheduler/scheduler_config.json is missing or "
+                         f"unreadable, and {why}: {str(e).splitlines()[0]}") from None
 
 def load_components(model=None, *, device=None, dtype=None, scheduler=None):
-    """Tokenizer, text encoder, VAE, UNet and scheduler from a hub id, a local folder, an embedded model's name
-    (`embedded_models()`), or the default model. `scheduler`: one of `SCHEDULERS`; None takes the model's own if it
-    is one of them, else LMS. `dtype`: default float16 on CUDA, float32 on the CPU; `torch.bfloat16` also works on
-    the CPU, and pays only where the CPU has it natively (`cpu_bf16`; elsewhere it warns); `'fastest'`: bfloat16
-    there, else the default (what bfloat16 costs in quality: `11_distill` measures it)"""
+    """Tokenizer, text encoder, VAE, UNet and scheduler from a hub id, a local folder, an embedded
+    model's name (`embedded_models()`), or the default model. `scheduler`: one of `SCHEDULERS`; None
+    takes the model's own if it is one of them, else LMS. `dtype`: default float16 on CUDA, float32
+    on the CPU; `torch.bfloat16` also works on the CPU, and pays only where the CPU has it natively
+    (`cpu_bf16`; elsewhere it warns); `'fastest'`: bfloat16 there, else the default (what bfloat16
+    costs in quality: `11_distill` measures it)"""
     device, dtype = _check_device(device, dtype)   # before the work of loading
-    if device.type == 'meta': raise ValueError("device='meta' holds no weights, so loading would lose them: use 'cpu'")
+    if device.type == 'meta':
+        raise ValueError("device='meta' holds no weights, so loading would lose them: use 'cpu'")
     with quiet_libraries(): parts = _load_model_parts(model)
     check_parts_fit(parts, f"model {model if model is not None else DEFAULT_MODEL}")
     return components_from_parts(parts, device=device, dtype=dtype, scheduler=scheduler,
-                                 scheduler_config=parts.pop('scheduler_config'), info=parts.pop('info', {}))
+                                 scheduler_config=parts.pop('scheduler_config'),
+                                 info=parts.pop('info', {}))
 
 def _looks_like_path(s):
-    """A string that can only mean a folder: absolute, starting with . or ~, or with more than one / (hub ids are
-    'owner/name')"""
+    """A string that can only mean a folder: absolute, starting with . or ~, or with more than one /
+    (hub ids are 'owner/name')"""
     return os.path.isabs(s) or s.startswith(('.', '~')) or s.count('/') > 1
 
 def _load_model_parts(model):
-    "The parts (and the model's scheduler config) from a hub id, a local folder, or the default model"
+    """The parts (and the model's scheduler config) from a hub id, a local folder, or the default
+    model"""
     if model is None: model = default_model_dir()
     elif isinstance(model, str) and model in embedded_models(): model = assets_dir()/model
     if model is None:
-        warnings.warn(f"this miniai installation has no embedded model (miniai/assets/{DEFAULT_MODEL}): using tiny "
-                      "randomly initialised components (they make noise, not pictures). Pass a hub id or a local "
-                      "folder for real images.")
+        warnings.warn(f"this miniai installation has no embedded model "
+                      f"(miniai/assets/{DEFAULT_MODEL}): using tiny randomly initialised "
+                      "components (they make noise, not pictures). Pass a hub id or a local folder "
+                      "for real images.")
         parts = tiny_parts()
         parts['scheduler_config'] = {}
     elif isinstance(model, (str, os.PathLike)) and Path(model).expanduser().is_dir():
@@ -285,15 +342,20 @@ def _load_model_parts(model):
     elif isinstance(model, str):
         try: parts = _load_parts(model, local_only=True)
         except OSError:
-            how = (f"Download it where you have internet (`hf download {model}`), or point the model argument at a "
-                   "local folder in diffusers layout (`--model` for the commands, the MODEL variable for the "
-                   "notebooks).")
-            if os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes') or not _hub_reachable():
-                raise ModelError(f"model {model!r} is not in the local cache and the hub cannot be reached (offline). "
+            how = (f"Download it where you have internet (`hf download {model}`), or point the "
+                   "model argument at a local folder in diffusers layout (`--model` for the "
+                   "commands, the MODEL variable for the notebooks).")
+            offline = os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes')
+            if offline or not _hub_reachable():
+                raise ModelError(f"model {model!r} is not in the local cache and the hub cannot be "
+                                 "reached (offline). "
                               f"{how}") from None
             try: parts = _load_parts(model, local_only=False)
-            except OSError as e: raise ModelError(f"could not load model {model!r}: {e}. {how}") from None
-    else: raise TypeError(f"model must be a hub id, a folder path or None, got {type(model).__name__}")
+            except OSError as e:
+                raise ModelError(f"could not load model {model!r}: {e}. {how}") from None
+    else:
+        raise TypeError("model must be a hub id, a folder path or None, "
+                        f"got {type(model).__name__}")
     return parts
 
 # %% ../nbs/04b_loading.ipynb #6daf66e5
@@ -302,8 +364,8 @@ def draws_scenes(c):
     return native_size(c) == (SIDE, 2 * SIDE)
 
 def digit_image(c, digit, k=0):
-    """The `k`-th validation `digit` as the model `c` takes it: a scene (white, left slot, black background) if `c`
-    draws scenes, else the grey digit at `c`'s native size"""
+    """The `k`-th validation `digit` as the model `c` takes it: a scene (white, left slot, black
+    background) if `c` draws scenes, else the grey digit at `c`'s native size"""
     if draws_scenes(c): return scene_of(((digit, 'white'), None), 'black', k).image
     h, w = native_size(c)
     return valid_digit_image(digit, k).resize((w, h))

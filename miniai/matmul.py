@@ -19,7 +19,8 @@ def _check(a, b):
     "Validate two matrices for `a @ b`; return them as tensors"
     for name, x in (('a', a), ('b', b)):
         if not isinstance(x, (torch.Tensor, np.ndarray)):
-            raise TypeError(f"matmul: {name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
+            raise TypeError(f"matmul: {name} must be a torch.Tensor or numpy array, got "
+                            f"{type(x).__name__}")
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or 0 in a.shape or 0 in b.shape:
         raise ValueError(f"matmul: cannot multiply shapes {tuple(a.shape)} and {tuple(b.shape)}: "
                          "need two non-empty 2-D matrices with a.shape[1] == b.shape[0]")
@@ -130,7 +131,8 @@ def matmul_cuda(a, b, tpb=16):
     try: _compiled[blocks, (tpb, tpb)](da, db, dc)   # compiled at the first launch
     except AttributeError as e:   # seen on a lent H200: numba-cuda 0.30 with numpy 2.5
         if 'row_stack' not in str(e): raise
-        raise RuntimeError(f"matmul_cuda: numba-cuda cannot compile kernels beside numpy {np.__version__}, which "
+        raise RuntimeError(f"matmul_cuda: numba-cuda cannot compile kernels beside numpy "
+                           f"{np.__version__}, which "
                            "removed np.row_stack (NVIDIA/numba-cuda#907): install numpy<2.5") from e
     return torch.from_numpy(dc.copy_to_host()).to(a.device)
 
@@ -177,7 +179,8 @@ def matmul_blocked(a, b):
     c = np.empty((an.shape[0], bn.shape[1]), dtype=an.dtype)
     threads = torch.get_num_threads()
     try: _blocked_kernel(an, _pack_panels(bn), c)
-    finally: torch.set_num_threads(threads)   # numba's OpenMP pool resets the thread count that torch shares with it
+    # numba's OpenMP pool resets the thread count that torch shares with it
+    finally: torch.set_num_threads(threads)
     return torch.from_numpy(c)
 
 # %% ../nbs/03_matmul.ipynb #ad11fcfa
@@ -194,8 +197,9 @@ def cpu_peak_gflops():
     return cores*lanes*2*2*ghz, dict(cores=cores, lanes=lanes, fma_units=2, ghz=ghz)
 
 def time_call(f, *args, budget=0.5, max_reps=50, warmup=True, stat=statistics.median):
-    """Seconds per call of `f(*args)`: `stat` (the median unless told) of repeated calls after one warm-up call,
-    until `budget` seconds are spent or `max_reps` calls made. The library's one timer"""
+    """Seconds per call of `f(*args)`: `stat` (the median unless told) of repeated calls after one
+    warm-up call, until `budget` seconds are spent or `max_reps` calls made. The library's one timer
+    """
     first = 0.
     if warmup:
         t0 = time.perf_counter()
@@ -211,16 +215,20 @@ def time_call(f, *args, budget=0.5, max_reps=50, warmup=True, stat=statistics.me
 
 # name -> function
 IMPLS = dict(naive=matmul_naive, numba=matmul_numba, elementwise=matmul_elementwise, dot=matmul_dot,
-             broadcast=matmul_broadcast, einsum=matmul_einsum, torch=matmul_torch, blocked=matmul_blocked,
-             cuda=matmul_cuda)
+             broadcast=matmul_broadcast, einsum=matmul_einsum, torch=matmul_torch,
+             blocked=matmul_blocked, cuda=matmul_cuda)
 
-def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tuple(IMPLS), limit=2.0, out=print):
-    "Print a table of time per call, speed-up over naive, ratio to torch and GFLOP/s; return the rows"
+def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tuple(IMPLS),
+                 limit=2.0, out=print):
+    """Print a table of time per call, speed-up over naive, ratio to torch and GFLOP/s; return the
+    rows"""
     peak, parts = cpu_peak_gflops()
-    out(f"CPU peak estimate: {peak:.0f} GFLOP/s fp32 = {parts['cores']} cores x {parts['lanes']} lanes x 2 (FMA) x "
-        f"{parts['fma_units']} FMA units x {parts['ghz']:.2f} GHz\n(an estimate at the nominal clock from "
-        "/proc/cpuinfo: cores that boost above it can pass 100%)")
-    if not torch.cuda.is_available(): impls = [i for i in impls if i != 'cuda']  # the simulator is for correctness only
+    out(f"CPU peak estimate: {peak:.0f} GFLOP/s fp32 = {parts['cores']} cores x {parts['lanes']} "
+        "lanes x 2 (FMA) x "
+        f"{parts['fma_units']} FMA units x {parts['ghz']:.2f} GHz\n(an estimate at the nominal "
+        "clock from /proc/cpuinfo: cores that boost above it can pass 100%)")
+    # the simulator is for correctness only
+    if not torch.cuda.is_available(): impls = [i for i in impls if i != 'cuda']
     too_slow, rows = set(), []
     for (n, k, m) in shapes:
         a, b = torch.randn(n, k), torch.randn(k, m)
@@ -237,10 +245,14 @@ def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tup
             if first > limit/8: too_slow.add(name)
             times[name] = time_call(f, a, b, budget=min(limit, 0.5))
         out(f"\n{n}x{k} @ {k}x{m}  ({flops/1e6:.1f} MFLOP)")
-        out(f"{'impl':<12}{'ms/call':>12}{'x naive':>10}{'/ torch':>10}{'GFLOP/s':>10}{'% peak':>8}")
+        out(
+            f"{'impl':<12}{'ms/call':>12}{'x naive':>10}{'/ torch':>10}{'GFLOP/s':>10}{'% peak':>8}"
+        )
         for name, t in times.items():
             g = flops/t/1e9
             xn = f"{times['naive']/t:.0f}" if 'naive' in times else '-'
-            out(f"{name:<12}{t*1e3:>12.4f}{xn:>10}{t/times['torch']:>10.2f}{g:>10.3g}{100*g/peak:>7.1f}%")
+            out(f"{name:<12}{t*1e3:>12.4f}{xn:>10}{t/times['torch']:>10.2f}{g:>10.3g}"
+                f"{100*g/peak:>7.1f}%")
+
             rows.append(dict(shape=(n,k,m), impl=name, seconds=t, gflops=g))
     return rows

@@ -15,8 +15,9 @@ from .scenes import WORDS
 
 # %% ../nbs/04a_miniature.ipynb #055d2fab
 def _byte_vocab():
-    "CLIP's byte-to-unicode table: every byte as a printable character (the base of a byte-level BPE)"
-    bs = list(range(ord('!'), ord('~')+1)) + list(range(ord('¡'), ord('¬')+1)) + list(range(ord('®'), ord('ÿ')+1))
+    """CLIP's byte-to-unicode table: every byte as a printable character (the base of a byte-level
+    BPE)"""
+    bs = [b for lo, hi in (('!', '~'), ('¡', '¬'), ('®', 'ÿ')) for b in range(ord(lo), ord(hi) + 1)]
     cs, n = bs[:], 0
     for b in range(256):
         if b not in bs:
@@ -26,33 +27,40 @@ def _byte_vocab():
     return [chr(c) for c in cs]
 
 def byte_tokenizer(merges=()):
-    """A CLIPTokenizer (77 tokens) over the 256 byte characters (alone and word-final), the BPE `merges`, and the two
-    specials"""
+    """A CLIPTokenizer (77 tokens) over the 256 byte characters (alone and word-final), the BPE
+    `merges`, and the two specials"""
     from transformers import CLIPTokenizer
     chars = _byte_vocab()
-    toks = chars + [c+'</w>' for c in chars] + [a+b for a, b in merges] + ['<|startoftext|>', '<|endoftext|>']
+    toks = (chars + [c+'</w>' for c in chars] + [a+b for a, b in merges]
+            + ['<|startoftext|>', '<|endoftext|>'])
     vocab = {t: i for i, t in enumerate(dict.fromkeys(toks))}
     return CLIPTokenizer(vocab=vocab, merges=list(merges), model_max_length=77)
 
-def tiny_configs(vocab_size, dim=64, unet_channels=(64, 128), vae_channels=(32, 64, 64), groups=16, latent_size=8):
-    """Configs (plain dicts) of a miniature SD's text encoder, VAE and UNet: SD's classes with fewer, narrower layers.
-    `latent_size`: the latents' side, or `(height, width)`"""
+def tiny_configs(vocab_size, dim=64, unet_channels=(64, 128), vae_channels=(32, 64, 64), groups=16,
+                 latent_size=8):
+    """Configs (plain dicts) of a miniature SD's text encoder, VAE and UNet: SD's classes with
+    fewer, narrower layers. `latent_size`: the latents' side, or `(height, width)`"""
     n, square = len(vae_channels), isinstance(latent_size, int)
-    side, unet_size = (latent_size, latent_size) if square else (max(latent_size), tuple(latent_size))
+    side, unet_size = (latent_size, latent_size) if square else (max(latent_size),
+                                                                 tuple(latent_size))
     return dict(
-        text_encoder=dict(vocab_size=vocab_size, hidden_size=dim, intermediate_size=2*dim, num_hidden_layers=2,
-                          num_attention_heads=4, max_position_embeddings=77, bos_token_id=vocab_size-2,
-                          eos_token_id=vocab_size-1, pad_token_id=vocab_size-1),
-        vae=dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=tuple(vae_channels),
-                 down_block_types=('DownEncoderBlock2D',)*n, up_block_types=('UpDecoderBlock2D',)*n,
-                 layers_per_block=1, norm_num_groups=groups, sample_size=side * 2**(n-1)),
-        unet=dict(sample_size=unet_size, in_channels=4, out_channels=4, block_out_channels=tuple(unet_channels),
-                  layers_per_block=1, down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'),
-                  up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'), cross_attention_dim=dim, attention_head_dim=8,
-                  norm_num_groups=groups))
+        text_encoder=dict(vocab_size=vocab_size, hidden_size=dim, intermediate_size=2*dim,
+                          num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77,
+                          bos_token_id=vocab_size-2, eos_token_id=vocab_size-1,
+                          pad_token_id=vocab_size-1),
+        vae=dict(in_channels=3, out_channels=3, latent_channels=4,
+                 block_out_channels=tuple(vae_channels), down_block_types=('DownEncoderBlock2D',)*n,
+                 up_block_types=('UpDecoderBlock2D',)*n, layers_per_block=1, norm_num_groups=groups,
+                 sample_size=side * 2**(n-1)),
+        unet=dict(sample_size=unet_size, in_channels=4, out_channels=4,
+                  block_out_channels=tuple(unet_channels), layers_per_block=1,
+                  down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'),
+                  up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'), cross_attention_dim=dim,
+                  attention_head_dim=8, norm_num_groups=groups))
 
 def tiny_models(tokenizer, seed=0, **config):
-    "Freshly initialised text encoder, VAE and UNet (a dict) built from `tiny_configs(len(tokenizer), **config)`"
+    """Freshly initialised text encoder, VAE and UNet (a dict) built from
+    `tiny_configs(len(tokenizer), **config)`"""
     from transformers import CLIPTextConfig, CLIPTextModel
     from diffusers import AutoencoderKL, UNet2DConditionModel
     configs = tiny_configs(len(tokenizer), **config)
@@ -61,7 +69,8 @@ def tiny_models(tokenizer, seed=0, **config):
                 vae=AutoencoderKL(**configs['vae']), unet=UNet2DConditionModel(**configs['unet']))
 
 def tiny_parts(seed=0, dim=32):
-    "Untrained miniature SD parts (a dict: tokenizer, text encoder, VAE, UNet), smaller still: noise, not pictures"
+    """Untrained miniature SD parts (a dict: tokenizer, text encoder, VAE, UNet), smaller still:
+    noise, not pictures"""
     tok = byte_tokenizer()
     parts = tiny_models(tok, seed, dim=dim, unet_channels=(32, 64), vae_channels=(32, 64), groups=8)
     return dict(tokenizer=tok, **{k: m.eval() for k, m in parts.items()})
@@ -79,7 +88,8 @@ def captions(label):
     return [t.format(w=WORDS[label], d=label) for t in TEMPLATES]
 
 def random_caption(label, generator=None, p_empty=0.15):
-    "A caption for `label` drawn with the torch `generator`, or the empty caption with probability `p_empty`"
+    """A caption for `label` drawn with the torch `generator`, or the empty caption with probability
+    `p_empty`"""
     if torch.rand((), generator=generator) < p_empty: return ''
     caps = captions(label)
     return caps[int(torch.randint(len(caps), (), generator=generator))]

@@ -12,51 +12,63 @@ __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_f
 # %% ../nbs/09_performance.ipynb #dade2b3b
 import copy, dataclasses, os, platform, statistics, threading, time
 import torch
-from .sampling import (SAMPLING, generate_latents, vae_scale_factor, native_size, default_size, latent_shape,
-                             diffusers_pipeline, VAEDecoder)
+from .sampling import (SAMPLING, generate_latents, vae_scale_factor, native_size,
+                             default_size, latent_shape, diffusers_pipeline, VAEDecoder)
 from .miniature import byte_tokenizer, tiny_parts
 from .loading import load_components, components_from_parts, with_scheduler
 
 # %% ../nbs/09_performance.ipynb #e809d853
 def sd15_components(device='cuda', dtype=torch.float16, scheduler=SAMPLING.scheduler):
-    "SD v1.5's architecture (UNet, CLIP ViT-L/14 text encoder, VAE) from configs, random weights, no download"
+    """SD v1.5's architecture (UNet, CLIP ViT-L/14 text encoder, VAE) from configs, random weights,
+    no download"""
     from transformers import CLIPTextConfig, CLIPTextModel
     from diffusers import AutoencoderKL, UNet2DConditionModel
     with torch.device(device):
         torch.manual_seed(0)
         unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)
         te = CLIPTextModel(CLIPTextConfig(vocab_size=49408, hidden_size=768, intermediate_size=3072,
-                                          num_hidden_layers=12, num_attention_heads=12, max_position_embeddings=77,
-                                          hidden_act='quick_gelu', projection_dim=768))
-        vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=('DownEncoderBlock2D',) * 4,
-                            up_block_types=('UpDecoderBlock2D',) * 4, layers_per_block=2, latent_channels=4,
-                            sample_size=512)
-    return components_from_parts(dict(tokenizer=byte_tokenizer(), text_encoder=te, vae=vae, unet=unet),
+                                          num_hidden_layers=12, num_attention_heads=12,
+                                          max_position_embeddings=77, hidden_act='quick_gelu',
+                                          projection_dim=768))
+        vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512),
+                            down_block_types=('DownEncoderBlock2D',) * 4,
+                            up_block_types=('UpDecoderBlock2D',) * 4, layers_per_block=2,
+                            latent_channels=4, sample_size=512)
+    return components_from_parts(dict(tokenizer=byte_tokenizer(), text_encoder=te, vae=vae,
+                                      unet=unet),
                                  device=device, dtype=dtype, scheduler=scheduler)
 
 def components_for(size, device=None, dtype=None, scheduler=SAMPLING.scheduler):
-    "Components by size name: 'tiny' (untrained, 16px), 'embedded' (the default model, 32x64px) or 'sd15' (512px)"
+    """Components by size name: 'tiny' (untrained, 16px), 'embedded' (the default model, 32x64px) or
+    'sd15' (512px)"""
     if size == 'sd15':
         device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        return sd15_components(device, dtype or (torch.float16 if device.type == 'cuda' else torch.float32), scheduler)
+        return sd15_components(device,
+                               dtype or (torch.float16 if device.type == 'cuda' else torch.float32),
+                               scheduler)
     if size == 'embedded': return load_components(device=device, dtype=dtype, scheduler=scheduler)
-    if size == 'tiny': return components_from_parts(tiny_parts(), device=device, dtype=dtype, scheduler=scheduler)
+    if size == 'tiny':
+        return components_from_parts(tiny_parts(), device=device, dtype=dtype, scheduler=scheduler)
     raise ValueError(f"size must be 'tiny', 'embedded' or 'sd15', got {size!r}")
 
 # %% ../nbs/09_performance.ipynb #b15b7c12
 @torch.no_grad()
 def unet_flops_per_step(c, batch=1, height=None, width=None):
-    "FLOPs of one classifier-free-guided step: the UNet on 2*batch latents, counted by torch.utils.flop_counter"
+    """FLOPs of one classifier-free-guided step: the UNet on 2*batch latents, counted by
+    torch.utils.flop_counter"""
     from torch.utils.flop_counter import FlopCounterMode
     f = vae_scale_factor(c)
     h, w = (side // f for side in default_size(c, height, width))
     x = torch.randn(2 * batch, c.unet.config.in_channels, h, w, device=c.device, dtype=c.dtype)
-    emb = torch.randn(2 * batch, 77, c.unet.config.cross_attention_dim, device=c.device, dtype=c.dtype)
-    with FlopCounterMode(display=False) as fc: c.unet(x, torch.tensor(500, device=c.device), encoder_hidden_states=emb)
+    emb = torch.randn(2 * batch, 77, c.unet.config.cross_attention_dim, device=c.device,
+                      dtype=c.dtype)
+    with FlopCounterMode(display=False) as fc:
+        c.unet(x, torch.tensor(500, device=c.device), encoder_hidden_states=emb)
     return fc.get_total_flops()
 
-GPU_FP16_DENSE_TFLOPS = {'H100 SXM': 989.4, 'H100 PCIe': 756.0, 'H100': 989.4, 'H200': 989.4, 'A100': 312.0,
-                         'L40S': 362.0, 'A10G': 125.0, 'RTX 4090': 165.2, 'T4': 65.0, 'V100': 125.0}
+GPU_FP16_DENSE_TFLOPS = {'H100 SXM': 989.4, 'H100 PCIe': 756.0, 'H100': 989.4, 'H200': 989.4,
+                         'A100': 312.0, 'L40S': 362.0, 'A10G': 125.0, 'RTX 4090': 165.2, 'T4': 65.0,
+                         'V100': 125.0}
 
 def gpu_peak_tflops(name=None):
     "Dense fp16 tensor-core peak of the current GPU, from its name (None if unknown)"
@@ -70,10 +82,12 @@ def _sync(device):
     if torch.device(device).type == 'cuda': torch.cuda.synchronize()
 
 class _PeakRSS:
-    "Context manager: highest resident-memory rise (bytes) of this process while inside, sampled every 5 ms"
+    """Context manager: highest resident-memory rise (bytes) of this process while inside, sampled
+    every 5 ms"""
     def __enter__(self):
         import psutil
-        self.proc, self.base, self.peak, self.stop = psutil.Process(), psutil.Process().memory_info().rss, 0, False
+        self.proc = psutil.Process()
+        self.base, self.peak, self.stop = self.proc.memory_info().rss, 0, False
         def watch():
             while not self.stop:
                 self.peak = max(self.peak, self.proc.memory_info().rss - self.base)
@@ -104,7 +118,8 @@ def timed(f, device):
     return r, dt, m.peak
 
 def alternate(f_a, f_b, repeats, device):
-    "Time `f_a` and `f_b` in pairs, A B then B A, ...: neither always runs first. Returns (times, memory) for each"
+    """Time `f_a` and `f_b` in pairs, A B then B A, ...: neither always runs first. Returns (times,
+    memory) for each"""
     res = {f_a: ([], []), f_b: ([], [])}
     for i in range(repeats):
         for f in ((f_a, f_b) if i % 2 == 0 else (f_b, f_a)):
@@ -120,39 +135,55 @@ def _pipeline(c):
     return p
 
 def cpu_name(cpuinfo='/proc/cpuinfo'):
-    """The CPU's model name, and which of its bfloat16 instructions (AVX-512 BF16, AMX) it has: CPU timings mean
-    little without it. Read from `cpuinfo` on Linux, else what `platform` knows"""
+    """The CPU's model name, and which of its bfloat16 instructions (AVX-512 BF16, AMX) it has: CPU
+    timings mean little without it. Read from `cpuinfo` on Linux, else what `platform` knows"""
     try: lines = open(cpuinfo).read().splitlines()
     except OSError: return platform.processor() or 'unknown CPU'
-    field = lambda key: next((l.split(':', 1)[1].strip() for l in lines if l.split(':')[0].strip() == key), '')
+    field = lambda key: next((l.split(':', 1)[1].strip() for l in lines
+                              if l.split(':')[0].strip() == key), '')
     bf16 = [f for f in ('avx512_bf16', 'amx_bf16') if f in field('flags').split()]
-    return (field('model name') or platform.processor() or 'unknown CPU') + (f" ({', '.join(bf16)})" if bf16 else '')
+    name = field('model name') or platform.processor() or 'unknown CPU'
+    return name + (f" ({', '.join(bf16)})" if bf16 else '')
 
 def matmul_gflops(dtype=torch.float32, device='cpu', n=2048, repeats=5):
-    "The best rate, GFLOP/s, of an n x n matrix product in `dtype` over `repeats`: the machine's limit for dense work"
-    a, b = (torch.randn(n, n, generator=torch.Generator().manual_seed(i)).to(device, dtype) for i in range(2))
+    """The best rate, GFLOP/s, of an n x n matrix product in `dtype` over `repeats`: the machine's
+    limit for dense work"""
+    a, b = (
+        torch.randn(n, n, generator=torch.Generator().manual_seed(i)).to(device, dtype)
+        for i in range(2)
+    )
     torch.mm(a, b)   # warm-up
     return 2 * n ** 3 / min(timed(lambda: torch.mm(a, b), device)[1] for _ in range(repeats)) / 1e9
 
-def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scale=SAMPLING.guidance_scale, repeats=8, compile=False,
-             dtype=None, channels_last=False, diffedit=True, out=print):
-    """Time our sampler against diffusers' pipeline, both on the same model; print and return the figures. Diffusers
-    runs the device's default dtype, eager; ours `dtype` (default: the very same components), in `channels_last`
-    layout, or `compile`d with freezing, and then also against diffusers with the same compile (`vs_compiled`)"""
-    # 1. the components: diffusers' as a user gets them; ours the very same objects unless another dtype is asked for
+def bench_sd(device=None, size='embedded', steps=None, batch=None,
+             guidance_scale=SAMPLING.guidance_scale, repeats=8, compile=False, dtype=None,
+             channels_last=False, diffedit=True, out=print):
+    """Time our sampler against diffusers' pipeline, both on the same model; print and return the
+    figures. Diffusers runs the device's default dtype, eager; ours `dtype` (default: the very same
+    components), in `channels_last` layout, or `compile`d with freezing, and then also against
+    diffusers with the same compile (`vs_compiled`)"""
+    # 1. the components: diffusers' as a user gets them; ours the very same objects unless
+    # another dtype is asked for
     c = components_for(size, device)
     ours_c = c if dtype in (None, c.dtype) else components_for(size, device, dtype)
     if channels_last:   # our own copy of the UNet in NHWC layout; diffusers keeps the original
-        ours_c = dataclasses.replace(ours_c, unet=copy.deepcopy(ours_c.unet).to(memory_format=torch.channels_last))
-    steps, batch = steps or (50 if size == 'sd15' else SAMPLING.steps), batch or (1 if size == 'sd15' else 10)
+        ours_c = dataclasses.replace(
+            ours_c, unet=copy.deepcopy(ours_c.unet).to(memory_format=torch.channels_last)
+        )
+    steps, batch = steps or (50 if size == 'sd15' else SAMPLING.steps), batch or (
+        1 if size == 'sd15' else 10
+    )
     dev, (h, w) = c.device, native_size(c)
     _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, out)
     flops = unet_flops_per_step(c, batch)
-    out(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step (UNet on {2*batch} "
-        f"latents) = {flops/1e9:.2f} GFLOP")
-    # 2. the runs: the same prompts and starting latents; diffusers eager, and with our compiled UNet
+    out(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step "
+        f"(UNet on {2*batch} latents) = {flops/1e9:.2f} GFLOP")
+    # 2. the runs: the same prompts and starting latents; diffusers eager, and with our
+    # compiled UNet
     prompts = ['a handwritten digit seven'] * batch
-    lat = torch.randn(latent_shape(c, batch, h, w), generator=torch.Generator().manual_seed(0)).to(dev)
+    lat = torch.randn(latent_shape(c, batch, h, w), generator=torch.Generator().manual_seed(0)).to(
+        dev
+    )
     run_ours = lambda: generate_latents(ours_c, prompts, steps=steps, guidance_scale=guidance_scale,
                                         latents=lat.clone(), progress=False, compile=compile)
     def diffusers_run(pipe):
@@ -162,77 +193,96 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None, guidance_scal
     if compile:
         same_compile = dataclasses.replace(c, unet=compiled_unet(c.unet))
         rows.append(('diffusers compiled', diffusers_run(_pipeline(same_compile))))
-    # 3. warm-up (the compile time on its own line), then per row the agreement check and the alternating pairs
+    # 3. warm-up (the compile time on its own line), then per row the agreement check and the
+    # alternating pairs
     if compile: _, t_first, _ = timed(run_ours, dev)
     a, t_warm, _ = timed(run_ours, dev)
-    if compile: out(f"torch.compile (freezing): first call {t_first:.1f} s, of which about {t_first - t_warm:.1f} s "
+    if compile:
+        out(f"torch.compile (freezing): first call {t_first:.1f} s, of which about "
+            f"{t_first - t_warm:.1f} s "
                     "compiling")
-    limits = {d: matmul_gflops(d, dev) for d in {c.dtype, ours_c.dtype}} if dev.type == 'cpu' else {}
-    results = [_row(name, run_ours, run, a, size, dev, steps, batch, flops, repeats, limits, ours_c.dtype, c.dtype,
-                    out) for name, run in rows]
+    limits = (
+        {d: matmul_gflops(d, dev) for d in {c.dtype, ours_c.dtype}} if dev.type == 'cpu' else {}
+    )
+    results = [_row(name, run_ours, run, a, size, dev, steps, batch, flops, repeats, limits,
+                    ours_c.dtype, c.dtype, out) for name, run in rows]
     res = dict(results[0], **({'vs_compiled': results[1]} if compile else {}))
-    if diffedit and size != 'sd15': res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
+    if diffedit and size != 'sd15':
+        res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
     return res
 
-def _row(name, run_ours, run_theirs, ours_latents, size, dev, steps, batch, flops, repeats, limits, ours_dtype,
-         their_dtype, out):
+def _row(name, run_ours, run_theirs, ours_latents, size, dev, steps, batch, flops, repeats, limits,
+         ours_dtype, their_dtype, out):
     "One comparison: diffusers' warm-up and agreement, the alternating pairs, the report"
     out(f"--- ours against {name}")
     b, _, _ = timed(run_theirs, dev)
     diff = (ours_latents.float() - b.float()).abs().max().item()
     (ours, mem_o), (theirs, mem_t) = alternate(run_ours, run_theirs, repeats, dev)
     res = _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out)
-    return dict(res, **(_cpu_limits(flops * steps, res, ours_dtype, their_dtype, limits, out) if limits else {}))
+    return dict(
+        res,
+        **(_cpu_limits(flops * steps, res, ours_dtype, their_dtype, limits, out) if limits else {}),
+    )
 
 def _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out):
     "The table and the summary of `bench_sd`'s alternating pairs; returns the figures as a dict"
     ratios = [o / t for o, t in zip(ours, theirs)]
     mo, mt = statistics.median(ours), statistics.median(theirs)
     out(f"{'pair':<6}{'ours s':>10}{'diffusers s':>13}{'ratio':>8}")
-    for i, (o, t, r) in enumerate(zip(ours, theirs, ratios)): out(f"{i:<6}{o:>10.3f}{t:>13.3f}{r:>8.3f}")
+    for i, (o, t, r) in enumerate(zip(ours, theirs, ratios)):
+        out(f"{i:<6}{o:>10.3f}{t:>13.3f}{r:>8.3f}")
     res = dict(size=size, device=dev.type, steps=steps, batch=batch, ours_s=mo, diffusers_s=mt,
                ratio_median=statistics.median(ratios), max_abs_diff=diff, flops_per_step=flops,
-               ours_it_s=steps / mo, diffusers_it_s=steps / mt, ours_peak_mem=max(mem_o), diffusers_peak_mem=max(mem_t))
+               ours_it_s=steps / mo, diffusers_it_s=steps / mt, ours_peak_mem=max(mem_o),
+               diffusers_peak_mem=max(mem_t))
     for name, s, its in (('ours', mo, res['ours_it_s']), ('diffusers', mt, res['diffusers_it_s'])):
-        out(f"{name:<10} median {s:.3f} s/run, {s/batch:.4f} s/image, {1e3*s/steps:.2f} ms/step ({its:.1f} it/s), "
-            f"{flops*steps/s/1e12:.3f} TFLOP/s achieved")
+        out(f"{name:<10} median {s:.3f} s/run, {s/batch:.4f} s/image, {1e3*s/steps:.2f} ms/step "
+            f"({its:.1f} it/s), {flops*steps/s/1e12:.3f} TFLOP/s achieved")
     peak = gpu_peak_tflops() if dev.type == 'cuda' else None
     if peak:
-        out(f"MFU (vs {peak:.0f} TFLOP/s dense fp16): ours {flops*steps/mo/1e12/peak:.1%}, diffusers "
-            f"{flops*steps/mt/1e12/peak:.1%}")
+        out(f"MFU (vs {peak:.0f} TFLOP/s dense fp16): ours {flops*steps/mo/1e12/peak:.1%}, "
+            f"diffusers {flops*steps/mt/1e12/peak:.1%}")
     kind = 'peak allocated (CUDA)' if dev.type == 'cuda' else 'peak RSS rise (sampled)'
-    out(f"memory, {kind}: ours {res['ours_peak_mem']/2**20:.0f} MiB, diffusers {res['diffusers_peak_mem']/2**20:.0f} "
-        "MiB")
-    out(f"ratio ours/diffusers: median {res['ratio_median']:.3f} over {repeats} alternating pairs; max |ours - "
-        f"diffusers| = {diff:.2e}")
+    out(f"memory, {kind}: ours {res['ours_peak_mem']/2**20:.0f} MiB, diffusers "
+        f"{res['diffusers_peak_mem']/2**20:.0f} MiB")
+    out(f"ratio ours/diffusers: median {res['ratio_median']:.3f} over {repeats} alternating pairs; "
+        f"max |ours - diffusers| = {diff:.2e}")
     return res
 
 def _dtype_name(d): return str(d).replace('torch.', '')
 
 def _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, out):
     name = _dtype_name
-    out(f"bench sd: size={size} device={c.device.type} dtype={name(ours_c.dtype)} (diffusers {name(c.dtype)}) "
-        f"steps={steps} batch={batch} guidance={guidance_scale} {h}x{w} scheduler={type(c.scheduler).__name__} "
-        f"torch={torch.__version__} threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}"
+    out(f"bench sd: size={size} device={c.device.type} dtype={name(ours_c.dtype)} (diffusers "
+        f"{name(c.dtype)}) steps={steps} batch={batch} guidance={guidance_scale} {h}x{w} "
+        f"scheduler={type(c.scheduler).__name__} torch={torch.__version__} "
+        f"threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}"
         f"{' compile' if compile else ''}")
     out(f"GPU: {torch.cuda.get_device_name()}" if c.device.type == 'cuda' else f"CPU: {cpu_name()}")
 
 def _cpu_limits(flops_per_run, res, ours_dtype, their_dtype, limits, out):
-    "Each loop's achieved GFLOP/s against the matmul rate of its own dtype, measured in the same run"
+    """Each loop's achieved GFLOP/s against the matmul rate of its own dtype, measured in the same
+    run"""
     name = _dtype_name
-    for d, rate in limits.items(): out(f"CPU limit: a 2048x2048 matmul in {name(d)} runs at {rate:.0f} GFLOP/s")
+    for d, rate in limits.items():
+        out(f"CPU limit: a 2048x2048 matmul in {name(d)} runs at {rate:.0f} GFLOP/s")
     got = {}
-    for who, s, d in (('ours', res['ours_s'], ours_dtype), ('diffusers', res['diffusers_s'], their_dtype)):
+    for who, s, d in (('ours', res['ours_s'], ours_dtype),
+                      ('diffusers', res['diffusers_s'], their_dtype)):
         gf = flops_per_run / s / 1e9
         got.update({f'{who}_gflops': gf, f'{who}_share_of_matmul': gf / limits[d]})
-        out(f"{who:<10} {gf:.0f} GFLOP/s sustained over the run = {gf / limits[d]:.0%} of the {name(d)} matmul rate")
+        out(f"{who:<10} {gf:.0f} GFLOP/s sustained over the run = {gf / limits[d]:.0%} of the "
+            f"{name(d)} matmul rate")
     return dict(got, matmul_gflops={name(d): r for d, r in limits.items()})
 
 # %% ../nbs/09_performance.ipynb #d8e4e76a
 def bench_diffedit(c, steps=SAMPLING.steps, repeats=3, out=print):
-    "Time our mask + encode + edit against StableDiffusionDiffEditPipeline's generate_mask + invert + __call__"
+    """Time our mask + encode + edit against StableDiffusionDiffEditPipeline's generate_mask +
+    invert + __call__"""
     from PIL import Image
-    from miniai.diffedit import diffedit_mask, ddim_encode, masked_decode, diffusers_diffedit_pipeline
+    from miniai.diffedit import (diffedit_mask, ddim_encode, masked_decode,
+                                 diffusers_diffedit_pipeline)
+
     pipe = diffusers_diffedit_pipeline(c)
     h, w = native_size(c)
     img = Image.new('RGB', (w, h))
@@ -240,25 +290,30 @@ def bench_diffedit(c, steps=SAMPLING.steps, repeats=3, out=print):
     ref, q = 'a handwritten digit one', 'a handwritten digit seven'
     def ours():
         m = diffedit_mask(c, img, ref, q, seed=0)
-        return masked_decode(c, ddim_encode(c, img, strength=0.5, steps=steps, progress=False), q, m, steps=steps,
-                             progress=False)
+        return masked_decode(c, ddim_encode(c, img, strength=0.5, steps=steps, progress=False), q,
+                             m, steps=steps, progress=False)
     def theirs():
         g = torch.Generator().manual_seed(0)
-        m = pipe.generate_mask(image=img, source_prompt=ref, target_prompt=q, num_inference_steps=steps, generator=g)
-        inv = pipe.invert(prompt='', image=img, inpaint_strength=0.5, num_inference_steps=steps, generator=g).latents
-        return pipe(prompt=q, mask_image=m, image_latents=inv, inpaint_strength=0.5, num_inference_steps=steps,
-                    output_type='latent').images
+        m = pipe.generate_mask(image=img, source_prompt=ref, target_prompt=q,
+                               num_inference_steps=steps, generator=g)
+        inv = pipe.invert(prompt='', image=img, inpaint_strength=0.5, num_inference_steps=steps,
+                          generator=g).latents
+        return pipe(prompt=q, mask_image=m, image_latents=inv, inpaint_strength=0.5,
+                    num_inference_steps=steps, output_type='latent').images
     timed(ours, c.device)
     timed(theirs, c.device)
     (to, _), (tt, _) = alternate(ours, theirs, repeats, c.device)
     r = statistics.median([a / b for a, b in zip(to, tt)])
-    out(f"DiffEdit (mask n=10 + encode + edit, {steps} steps, strength 0.5): ours {statistics.median(to):.3f} s, "
-        f"diffusers {statistics.median(tt):.3f} s, ratio median {r:.3f} over {repeats} pairs")
-    return dict(diffedit_ours_s=statistics.median(to), diffedit_diffusers_s=statistics.median(tt), diffedit_ratio=r)
+    out(f"DiffEdit (mask n=10 + encode + edit, {steps} steps, strength 0.5): ours "
+        f"{statistics.median(to):.3f} s, diffusers {statistics.median(tt):.3f} s, ratio median "
+        f"{r:.3f} over {repeats} pairs")
+    return dict(diffedit_ours_s=statistics.median(to), diffedit_diffusers_s=statistics.median(tt),
+                diffedit_ratio=r)
 
 # %% ../nbs/09_performance.ipynb #eae6484a
 class ReadsAsInner(torch.nn.Module):
-    "A wrapper that reads as the module it wraps, `inner()`: what it lacks (config, dtype, device, ...) is that one's"
+    """A wrapper that reads as the module it wraps, `inner()`: what it lacks (config, dtype, device,
+    ...) is that one's"""
     holder = None   # the attribute that holds the wrapped module
     def inner(self): return getattr(self, self.holder)
     def __getattr__(self, name):
@@ -268,60 +323,76 @@ class ReadsAsInner(torch.nn.Module):
             return getattr(self.inner(), name)
 
 class FrozenCompiled(ReadsAsInner):
-    """`module` compiled by inductor with freezing, which is a setting read when a graph compiles: each call runs
-    with it on, since torch compiles at the first call and again for each new shape. Otherwise it reads as `module`"""
+    """`module` compiled by inductor with freezing, which is a setting read when a graph compiles:
+    each call runs with it on, since torch compiles at the first call and again for each new shape.
+    Otherwise it reads as `module`"""
     holder = 'compiled'
     def __init__(self, module):
         super().__init__()
         self.compiled = torch.compile(module)
-        # on the CPU, the generated code that calls the kernels in turn is C++ rather than Python: less overhead
-        self.settings = dict(freezing=True, cpp_wrapper=all(p.device.type == 'cpu' for p in module.parameters()))
+        # on the CPU, the generated code that calls the kernels in turn is C++ rather than
+        # Python: less overhead
+        self.settings = dict(freezing=True,
+                             cpp_wrapper=all(p.device.type == 'cpu' for p in module.parameters()))
     def forward(self, *args, **kwargs):
         with torch._inductor.config.patch(**self.settings): return self.compiled(*args, **kwargs)
     def inner(self): return self.compiled._orig_mod
 
 class TextKeysPadded(ReadsAsInner):
-    """`unet` with the text it attends to padded on the CPU to a multiple of 16 tokens, the padding masked: the same
-    output, and the CPU's fused attention kernel takes about half the time over 80 keys that it takes over 77"""
+    """`unet` with the text it attends to padded on the CPU to a multiple of 16 tokens, the padding
+    masked: the same output, and the CPU's fused attention kernel takes about half the time over 80
+    keys that it takes over 77"""
     holder = 'unet'
     def __init__(self, unet):
         super().__init__()
         self.unet = unet
-    def forward(self, sample, timestep, encoder_hidden_states, *args, encoder_attention_mask=None, **kwargs):
+    def forward(self, sample, timestep, encoder_hidden_states, *args, encoder_attention_mask=None,
+                **kwargs):
         text, n = encoder_hidden_states, encoder_hidden_states.shape[1]
-        if encoder_attention_mask is None and text.device.type == 'cpu' and n % 16:   # a caller's mask is kept
-            text = torch.nn.functional.pad(text, (0, 0, 0, -n % 16))   # zero tokens at the end, that no query sees
-            encoder_attention_mask = (torch.arange(text.shape[1], device=text.device) < n).expand(len(text), -1)
-        return self.unet(sample, timestep, text, *args, encoder_attention_mask=encoder_attention_mask, **kwargs)
+        # a caller's mask is kept
+        if encoder_attention_mask is None and text.device.type == 'cpu' and n % 16:
+            # zero tokens at the end, that no query sees
+            text = torch.nn.functional.pad(text, (0, 0, 0, -n % 16))
+            encoder_attention_mask = (torch.arange(text.shape[1], device=text.device) < n).expand(
+                len(text), -1
+            )
+        return self.unet(sample, timestep, text, *args,
+                         encoder_attention_mask=encoder_attention_mask, **kwargs)
 
-_COMPILED = {}   # (id(model), wrapper) -> (model, where its weights are held, their state, the compiled module)
+# (id(model), wrapper) -> (model, where its weights are held, their state, the compiled module)
+_COMPILED = {}
 
 def _weight_slots(model):
-    "Each weight of `model` as (the module that holds it, its name): walked once, read at every call"
+    """Each weight of `model` as (the module that holds it, its name): walked once, read at every
+    call"""
     return [(m, n) for m in model.modules() for n, p in m._parameters.items() if p is not None]
 
 def _weights_state(slots):
-    """The tensor in each slot (a new one: assigned), its version (it rises with each in-place change, under
-    `no_grad` too) and its storage (`p.data = ...`)"""
+    """The tensor in each slot (a new one: assigned), its version (it rises with each in-place
+    change, under `no_grad` too) and its storage (`p.data = ...`)"""
     return [(id(p), p._version, p.data_ptr()) for p in (m._parameters[n] for m, n in slots)]
 
 def frozen_compiled(model, wrapper=None):
-    """`model` (or `wrapper(model)`) compiled with freezing, `FrozenCompiled`: once per model in a process, and again
-    when its weights changed, in place or by assignment (a change through `.data` leaves no trace: compile a copy)"""
+    """`model` (or `wrapper(model)`) compiled with freezing, `FrozenCompiled`: once per model in a
+    process, and again when its weights changed, in place or by assignment (a change through `.data`
+    leaves no trace: compile a copy)"""
     key = (id(model), wrapper)
     held = _COMPILED.get(key)
     if held is not None and held[0] is model and _weights_state(held[1]) == held[2]: return held[3]
-    if held is not None:   # torch's cache of graphs holds the old weights as constants: drop it, so all recompile
+    # torch's cache of graphs holds the old weights as constants: drop it, so all recompile
+    if held is not None:
         torch._dynamo.reset()
     slots = _weight_slots(model)
-    held = _COMPILED[key] = (model, slots, _weights_state(slots), FrozenCompiled(wrapper(model) if wrapper else model))
+    held = _COMPILED[key] = (model, slots, _weights_state(slots),
+                             FrozenCompiled(wrapper(model) if wrapper else model))
     return held[3]
 
 def compiled_unet(unet):
-    """`unet` compiled with freezing (its weights folded into the graph as constants), its text padded to 16s
-    (`TextKeysPadded`): `frozen_compiled`"""
+    """`unet` compiled with freezing (its weights folded into the graph as constants), its text
+    padded to 16s (`TextKeysPadded`): `frozen_compiled`"""
     from diffusers.utils import is_torch_version
-    torch.compiler.assume_constant_result(is_torch_version)   # else each bfloat16 upsampling breaks the graph
+    # else each bfloat16 upsampling breaks the graph
+    torch.compiler.assume_constant_result(is_torch_version)
     return frozen_compiled(unet, TextKeysPadded)
 
 def compiled_decoder(vae):
@@ -332,12 +403,13 @@ def compiled_decoder(vae):
 _LMS_COEFFICIENTS = {}   # (the schedule's sigmas, order, step, k) -> diffusers' LMS coefficient
 
 def remember_lms_coefficients(sch):
-    """Give the LMS scheduler `sch` (after `set_timesteps`) coefficients integrated once per schedule in a process
-    instead of at every step of every call; returns `sch`"""
+    """Give the LMS scheduler `sch` (after `set_timesteps`) coefficients integrated once per
+    schedule in a process instead of at every step of every call; returns `sch`"""
     sigmas, integrate = sch.sigmas.cpu().numpy().tobytes(), sch.get_lms_coefficient
     def coefficient(order, t, current_order):
         key = (sigmas, order, t, current_order)
         if key not in _LMS_COEFFICIENTS: _LMS_COEFFICIENTS[key] = integrate(order, t, current_order)
         return _LMS_COEFFICIENTS[key]
-    sch.get_lms_coefficient = coefficient   # on this one object: the caller's scheduler is a copy we made
+    # on this one object: the caller's scheduler is a copy we made
+    sch.get_lms_coefficient = coefficient
     return sch

@@ -18,13 +18,15 @@ from fastcore.basics import patch_to
 from .data import atomic_path
 
 # %% ../nbs/03a_plumbing.ipynb #d1b59810
-BAD_ARGUMENT = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
-                PermissionError)   # what a command line reports as a bad argument (exit status 2)
+BAD_ARGUMENT = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError,
+                # what a command line reports as a bad argument (exit status 2)
+                IsADirectoryError, PermissionError)
 
 @contextmanager
 def cli_errors(prog):
-    """For command lines: a bad argument becomes one line on stderr and exit status 2, any other OS error (a full
-    disk) one line and status 1, Ctrl-C one line and status 130 (the shell's own for an interrupt)"""
+    """For command lines: a bad argument becomes one line on stderr and exit status 2, any other OS
+    error (a full disk) one line and status 1, Ctrl-C one line and status 130 (the shell's own for
+    an interrupt)"""
     try: yield
     except BAD_ARGUMENT as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
@@ -37,16 +39,20 @@ def cli_errors(prog):
         raise SystemExit(130) from None
 
 def check_out(path, name='out'):
-    "`path` as a Path (`~` expanded) for a command's output, or a ValueError naming `name` for a missing or empty one"
+    """`path` as a Path (`~` expanded) for a command's output, or a ValueError naming `name` for a
+    missing or empty one"""
     if path is None or not str(path).strip():
-        raise ValueError(f"{name} is required: the folder to write to (an empty name would mean the current folder)")
+        raise ValueError(f"{name} is required: the folder to write to (an empty name would mean "
+                         "the current folder)")
     return Path(os.path.expanduser(str(path)))
 
 # %% ../nbs/03a_plumbing.ipynb #5960a301
-MANIFEST = '.miniai-out.json'   # in each output folder: what the door wrote there, and whether the run finished
+# in each output folder: what the door wrote there, and whether the run finished
+MANIFEST = '.miniai-out.json'
 
 def _walk(folder):
-    "Every path below `folder` (files, folders, links; a link is not followed), relative, as posix strings"
+    """Every path below `folder` (files, folders, links; a link is not followed), relative, as posix
+    strings"""
     found = []
     for top, dirs, files in os.walk(folder):
         rel = Path(top).relative_to(folder)
@@ -60,25 +66,30 @@ def _delete(p):
 
 # %% ../nbs/03a_plumbing.ipynb #88adb45c
 class OutputFolder:
-    """The one door out of every command that writes a folder: the folder `path` (through a link to it), checked
-    now, before any work. It refuses a file there, a folder it cannot write, anything in it that this door did not
-    write (named; `leave` names sub-folders kept by others, such as `fit`'s checkpoints), and, unless `fresh`, a
-    finished run. Every entry is built beside its target and renamed into place; only what it wrote is removed"""
+    """The one door out of every command that writes a folder: the folder `path` (through a link to
+    it), checked now, before any work. It refuses a file there, a folder it cannot write, anything
+    in it that this door did not write (named; `leave` names sub-folders kept by others, such as
+    `fit`'s checkpoints), and, unless `fresh`, a finished run. Every entry is built beside its
+    target and renamed into place; only what it wrote is removed"""
     def __init__(self, path, by, fresh=False, name='out', leave=('checkpoints',)):
         self.name, self.by, self.leave = name, by, set(leave)
-        self.path = Path(os.path.realpath(check_out(path, name)))   # a link to a folder: write in its target
+        # a link to a folder: write in its target
+        self.path = Path(os.path.realpath(check_out(path, name)))
         if self.path.exists() and not self.path.is_dir():
             raise NotADirectoryError(f"{name}: {path} is a file, not a folder")
         near = next(p for p in (self.path, *self.path.parents) if p.exists())
-        if not os.access(near, os.W_OK | os.X_OK): raise PermissionError(f"{name}: cannot write in {near}")
+        if not os.access(near, os.W_OK | os.X_OK):
+            raise PermissionError(f"{name}: cannot write in {near}")
         self._read()
         if others := self.foreign():
-            raise FileExistsError(f"{name}: {path} holds what {by} did not write ({', '.join(others[:3])}"
-                                  f"{', ...' if len(others) > 3 else ''}): give it a new or empty folder "
-                                  "(it never writes over or removes what it did not write)")
+            raise FileExistsError(f"{name}: {path} holds what {by} did not write "
+                                  f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}): "
+                                  "give it a new or empty folder (it never writes over or removes "
+                                  "what it did not write)")
         if self.finished and not fresh:
-            raise FileExistsError(f"{name}: {path} already holds a finished run of {by}: pick another folder, or "
-                                  "start over with --fresh (fresh=True), which replaces only what it wrote")
+            raise FileExistsError(f"{name}: {path} already holds a finished run of {by}: pick "
+                                  "another folder, or start over with --fresh (fresh=True), which "
+                                  "replaces only what it wrote")
 
 # %% ../nbs/03a_plumbing.ipynb #afe806be
 @patch_to(OutputFolder)
@@ -88,26 +99,29 @@ def _read(self):
     try: d = json.loads(m.read_text()) if m.is_file() else {}
     except ValueError: raise ValueError(f"{self.name}: {m} is damaged: not JSON") from None
     self.written, self.pending = set(d.get('written', [])), set(d.get('pending', []))
-    self.left = set(self.pending)   # an earlier run's, if it was killed: swept before this one writes
+    # an earlier run's, if it was killed: swept before this one writes
+    self.left = set(self.pending)
     self.finished = d.get('finished', False)
 
 @patch_to(OutputFolder)
 def _save(self):
     "Write the manifest (atomically: a kill leaves the old one or the new one)"
-    d = dict(by=self.by, finished=self.finished, written=sorted(self.written), pending=sorted(self.pending))
+    d = dict(by=self.by, finished=self.finished, written=sorted(self.written),
+             pending=sorted(self.pending))
     self.path.mkdir(parents=True, exist_ok=True)
     with atomic_path(self.path/MANIFEST) as tmp: tmp.write_text(json.dumps(d, indent=1))
 
 @patch_to(OutputFolder)
 def _sweep(self):
-    """Remove what a killed run left half-built (the temporary names it recorded before it made them), once, before
-    this door's first write"""
+    """Remove what a killed run left half-built (the temporary names it recorded before it made
+    them), once, before this door's first write"""
     if self.left is None: return
     for rel in self.left:
         _delete(self.path/rel)
         self.pending.discard(rel)
     self.left = None
-    for p in self.path.glob(f'.{MANIFEST}.*.part') if self.path.is_dir() else []: p.unlink()   # a manifest cut short
+    # a manifest cut short
+    for p in self.path.glob(f'.{MANIFEST}.*.part') if self.path.is_dir() else []: p.unlink()
 
 # %% ../nbs/03a_plumbing.ipynb #2a953a25
 @patch_to(OutputFolder)
@@ -115,12 +129,15 @@ def foreign(self):
     "What is in the folder that this door did not write (outside `leave`), sorted"
     if not self.path.is_dir(): return []
     ours = lambda r: r in self.written or any(r == p or r.startswith(p + '/') for p in self.pending)
-    return sorted(r for r in _walk(self.path) if r.split('/')[0] not in self.leave and r != MANIFEST and not ours(r)
-                  and not (r.startswith(f'.{MANIFEST}.') and r.endswith('.part')))   # a manifest cut short
+    return sorted(r for r in _walk(self.path)
+                  if r.split('/')[0] not in self.leave and r != MANIFEST and not ours(r)
+                  # a manifest cut short
+                  and not (r.startswith(f'.{MANIFEST}.') and r.endswith('.part')))
 
 @patch_to(OutputFolder)
 def clear(self):
-    "Remove everything this door wrote (the start of a fresh run); what others keep in `leave` is theirs to clear"
+    """Remove everything this door wrote (the start of a fresh run); what others keep in `leave` is
+    theirs to clear"""
     self._sweep()
     for top in sorted({r.split('/')[0] for r in self.written}):
         _delete(self.path/top)
@@ -131,7 +148,8 @@ def clear(self):
 @patch_to(OutputFolder)
 @contextmanager
 def _temporary(self, tmp):
-    "`tmp`, a name recorded in the manifest before it is made (a kill leaves nothing unknown behind), removed after"
+    """`tmp`, a name recorded in the manifest before it is made (a kill leaves nothing unknown
+    behind), removed after"""
     self._sweep()
     rel = tmp.relative_to(self.path).as_posix()
     self.pending.add(rel)
@@ -145,11 +163,12 @@ def _temporary(self, tmp):
 @patch_to(OutputFolder)
 @contextmanager
 def entry(self, rel):
-    """A temporary path beside `path/rel` to write a file or a folder to; when the block succeeds it replaces
-    `rel` (which must be new or this door's), when it fails it is removed"""
+    """A temporary path beside `path/rel` to write a file or a folder to; when the block succeeds it
+    replaces `rel` (which must be new or this door's), when it fails it is removed"""
     dest = self.path/rel
     if (dest.exists() or dest.is_symlink()) and Path(rel).as_posix() not in self.written:
-        raise FileExistsError(f"{self.name}: {dest} was not written by {self.by}: it is not replaced")
+        raise FileExistsError(f"{self.name}: {dest} was not written by {self.by}: it is not "
+                              "replaced")
     with self._temporary(dest.with_name(f'.miniai-part-{os.getpid()}-{dest.name}')) as tmp:
         dest.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
@@ -157,16 +176,19 @@ def entry(self, rel):
 
 @patch_to(OutputFolder)
 def _place(self, tmp, dest):
-    "Rename the finished `tmp` onto `dest`, the old one (this door's) removed; record every path it holds"
+    """Rename the finished `tmp` onto `dest`, the old one (this door's) removed; record every path
+    it holds"""
     rel = dest.relative_to(self.path).as_posix()
-    if dest.is_dir() and not dest.is_symlink():   # a folder cannot be renamed onto another: set the old one aside
+    # a folder cannot be renamed onto another: set the old one aside
+    if dest.is_dir() and not dest.is_symlink():
         with self._temporary(tmp.with_name(tmp.name + '-old')) as aside:
             os.replace(dest, aside)
             os.replace(tmp, dest)
     else: os.replace(tmp, dest)
     self._forget(rel)
     self.written |= {rel} | ({f'{rel}/{r}' for r in _walk(dest)} if dest.is_dir() else set())
-    for parent in Path(rel).parents[:-1]: self.written.add(parent.as_posix())   # folders it made to hold it
+    # folders it made to hold it
+    for parent in Path(rel).parents[:-1]: self.written.add(parent.as_posix())
 
 # %% ../nbs/03a_plumbing.ipynb #c6fbb812
 @patch_to(OutputFolder)
@@ -181,8 +203,9 @@ def write_json(self, rel, obj): return self.write_text(rel, json.dumps(obj, inde
 @patch_to(OutputFolder)
 @contextmanager
 def entries(self, last=()):
-    """A temporary folder to write several entries into (a model's `save_pretrained`); when the block succeeds each
-    is moved into place through `entry`, the names in `last` after the others (an index after the parts it lists)"""
+    """A temporary folder to write several entries into (a model's `save_pretrained`); when the
+    block succeeds each is moved into place through `entry`, the names in `last` after the others
+    (an index after the parts it lists)"""
     with self._temporary(self.path/f'.miniai-parts-{os.getpid()}') as tmp:
         tmp.mkdir(parents=True)
         yield tmp
@@ -210,8 +233,8 @@ def finish(self):
     self._save()
 
 def as_door(out, by):
-    """`out` as an `OutputFolder`: itself if it is one (a command's), else the folder `out` opened for the library
-    function `by`, which may replace what it wrote there before"""
+    """`out` as an `OutputFolder`: itself if it is one (a command's), else the folder `out` opened
+    for the library function `by`, which may replace what it wrote there before"""
     return out if isinstance(out, OutputFolder) else OutputFolder(out, by=by, fresh=True)
 
 # %% ../nbs/03a_plumbing.ipynb #37f059b5
@@ -221,15 +244,19 @@ def assets_dir():
     return Path(miniai.__file__).parent/'assets'
 
 # %% ../nbs/03a_plumbing.ipynb #01e2a696
-CHECKPOINT_NAME = re.compile(r'(\.tmp-|corrupt-)?checkpoint-\d{7}(-\d+)?')   # a checkpoint, unfinished, set aside
+# a checkpoint, unfinished, set aside
+CHECKPOINT_NAME = re.compile(r'(\.tmp-|corrupt-)?checkpoint-\d{7}(-\d+)?')
 CHECKPOINT_MARK = '.miniai-checkpoints'   # fit's mark on a folder it has written checkpoints to
 
 def _stage_folder(p):
-    "A folder of checkpoints inside another (one per training stage, as `train_tiny` and `distill` keep them)"
-    return p.is_dir() and not p.is_symlink() and (p/CHECKPOINT_MARK).is_file() and not CHECKPOINT_NAME.fullmatch(p.name)
+    """A folder of checkpoints inside another (one per training stage, as `train_tiny` and `distill`
+    keep them)"""
+    return (p.is_dir() and not p.is_symlink() and (p/CHECKPOINT_MARK).is_file()
+            and not CHECKPOINT_NAME.fullmatch(p.name))
 
 def _written_by_fit(p):
-    "Is `p` something `fit` wrote: its mark, a checkpoint (by name, and manifest or mark), or a stage folder of them?"
+    """Is `p` something `fit` wrote: its mark, a checkpoint (by name, and manifest or mark), or a
+    stage folder of them?"""
     if p.name == CHECKPOINT_MARK: return p.is_file()
     if _stage_folder(p): return not _foreign(p)
     ours = p.is_dir() and not p.is_symlink() and CHECKPOINT_NAME.fullmatch(p.name)
@@ -240,22 +267,26 @@ def _foreign(folder):
     return sorted(p for p in folder.iterdir() if not _written_by_fit(p)) if folder.is_dir() else []
 
 def check_checkpoint_dir(folder, fresh=False):
-    "`folder` as a Path that checkpoints can be written to; with `fresh`, one that holds nothing but `fit`'s own"
+    """`folder` as a Path that checkpoints can be written to; with `fresh`, one that holds nothing
+    but `fit`'s own"""
     folder = check_out(folder, 'checkpoint_dir')
-    if folder.exists() and not folder.is_dir(): raise NotADirectoryError(f"checkpoint folder {folder} is a file")
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"checkpoint folder {folder} is a file")
     near = next(p for p in (folder, *folder.absolute().parents) if p.exists())
     if not os.access(near, os.W_OK | os.X_OK):
         raise PermissionError(f"checkpoint folder {folder}: cannot write in {near}")
     others = [p.name for p in _foreign(folder)] if fresh else []
     if others:
-        raise FileExistsError(f"{folder} holds files that fit did not write ({', '.join(others[:3])}"
-                              f"{', ...' if len(others) > 3 else ''}): a fresh start removes only fit's own "
-                              "checkpoints, so give them a folder of their own")
+        raise FileExistsError(f"{folder} holds files that fit did not write "
+                              f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}): a "
+                              "fresh start removes only fit's own checkpoints, so give them a "
+                              "folder of their own")
     return folder
 
 def clear_checkpoints(folder, strict=True):
-    """Remove what `fit` wrote in `folder` (and in its stage folders), and the folder once only its mark is left.
-    `strict`: refuse, removing nothing, when it holds anything else; otherwise leave that alone. Returns what is left"""
+    """Remove what `fit` wrote in `folder` (and in its stage folders), and the folder once only its
+    mark is left. `strict`: refuse, removing nothing, when it holds anything else; otherwise leave
+    that alone. Returns what is left"""
     folder, left = check_checkpoint_dir(folder, fresh=strict), []
     for p in sorted(folder.iterdir()) if folder.is_dir() else []:
         if _stage_folder(p): left += clear_checkpoints(p, strict=False)
@@ -265,13 +296,17 @@ def clear_checkpoints(folder, strict=True):
     return left
 
 def stage_checkpoint_dir(out, fresh=False):
-    "`out/checkpoints`, where a command that trains in stages (`train_tiny`, `distill`) keeps one folder per stage"
+    """`out/checkpoints`, where a command that trains in stages (`train_tiny`, `distill`) keeps one
+    folder per stage"""
     out = Path(out)
-    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"out: {out} is a file, not a folder")
-    return check_checkpoint_dir(out/'checkpoints', fresh)   # fresh: refuses one that holds anything of the user's
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"out: {out} is a file, not a folder")
+    # fresh: refuses one that holds anything of the user's
+    return check_checkpoint_dir(out/'checkpoints', fresh)
 
 def finish_checkpoints(folder):
-    "Once a run has written its results: `fit`'s checkpoints in `folder` removed, and `folder` too if nothing is left"
+    """Once a run has written its results: `fit`'s checkpoints in `folder` removed, and `folder` too
+    if nothing is left"""
     clear_checkpoints(folder, strict=False)
     if folder.is_dir() and not any(folder.iterdir()): folder.rmdir()
 
@@ -282,5 +317,6 @@ def to_signed(x):
     return x.float() / 127.5 - 1
 
 def to_uint8(x):
-    "Floats in [-1, 1] as uint8 pixels: `(x / 2 + 0.5)` clamped in `x`'s dtype, then `* 255` rounded in float32"
+    """Floats in [-1, 1] as uint8 pixels: `(x / 2 + 0.5)` clamped in `x`'s dtype, then `* 255`
+    rounded in float32"""
     return ((x / 2 + 0.5).clamp(0, 1).float() * 255).round().to(torch.uint8)

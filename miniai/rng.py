@@ -52,7 +52,8 @@ def in_parent_and_child(f):
     os.close(w)
     with os.fdopen(r) as fr: child = fr.read()
     os.waitpid(pid, 0)
-    return f(), ast.literal_eval(child)   # the child sends repr() of plain values: parse, never execute
+    # the child sends repr() of plain values: parse, never execute
+    return f(), ast.literal_eval(child)
 
 # %% ../nbs/02_rng.ipynb #b1005f13
 _fork_safe = False

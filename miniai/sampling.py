@@ -29,7 +29,8 @@ def _size(m):
 
 @dataclass(repr=False)
 class Components:
-    "Everything sampling needs: tokenizer, text encoder, VAE, UNet, scheduler, and the device and dtype they run in"
+    """Everything sampling needs: tokenizer, text encoder, VAE, UNet, scheduler, and the device and
+    dtype they run in"""
     tokenizer: object
     text_encoder: torch.nn.Module
     vae: torch.nn.Module
@@ -43,7 +44,8 @@ class Components:
     def __repr__(self):
         return (f"Components(device={self.device}, dtype={self.dtype},\n"
                 f"  tokenizer={type(self.tokenizer).__name__} ({len(self.tokenizer):,} tokens),\n"
-                f"  text_encoder={_size(self.text_encoder)},\n  vae={_size(self.vae)},\n  unet={_size(self.unet)},\n"
+                f"  text_encoder={_size(self.text_encoder)},\n  vae={_size(self.vae)},\n  "
+                f"unet={_size(self.unet)},\n"
                 f"  scheduler={type(self.scheduler).__name__})")
 
 # %% ../nbs/04_stable_diffusion.ipynb #7ace2b92
@@ -55,9 +57,11 @@ def as_prompts(prompts, name='prompts'):
     "`prompts` as a non-empty list of strings; a TypeError names the item that is not a string"
     if isinstance(prompts, str): prompts = [prompts]
     if not isinstance(prompts, (list, tuple)):
-        raise TypeError(f"{name} must be a string or a list of strings, got {type(prompts).__name__}")
+        raise TypeError(f"{name} must be a string or a list of strings, got "
+                        f"{type(prompts).__name__}")
     for i, p in enumerate(prompts):
-        if not isinstance(p, str): raise TypeError(f"{name}[{i}] must be a string, got {type(p).__name__} ({p!r})")
+        if not isinstance(p, str):
+            raise TypeError(f"{name}[{i}] must be a string, got {type(p).__name__} ({p!r})")
     if len(prompts) == 0: raise ValueError(f"{name} is empty: give at least one prompt")
     return list(prompts)
 
@@ -69,72 +73,93 @@ def check_prompt(text, name='prompt'):
 
 # %% ../nbs/04_stable_diffusion.ipynb #46d68527
 def vae_scale_factor(c):
-    "How many pixels one latent pixel covers: one halving per extra VAE block (`c`: components, or a VAE)"
+    """How many pixels one latent pixel covers: one halving per extra VAE block (`c`: components, or
+    a VAE)"""
     return 2 ** (len(getattr(c, 'vae', c).config.block_out_channels) - 1)
 
 _TOKENIZER_LOCK = threading.Lock()
 
 @torch.no_grad()
 def embed_text(c, prompts):
-    """CLIP embeddings (batch, 77, dim) of a list of strings, truncated to the tokenizer's limit with a warning. Each
-    distinct string goes through the text encoder once: ten images of one prompt cost one row, not ten"""
+    """CLIP embeddings (batch, 77, dim) of a list of strings, truncated to the tokenizer's limit
+    with a warning. Each distinct string goes through the text encoder once: ten images of one
+    prompt cost one row, not ten"""
     prompts, tok, limit = as_prompts(prompts), c.tokenizer, c.tokenizer.model_max_length
     distinct = list(dict.fromkeys(prompts))
-    with _TOKENIZER_LOCK:   # a fast tokenizer sets its padding per call: two threads at once would mix them up
-        ids = tok(distinct, padding='max_length', max_length=limit, truncation=True, return_tensors='pt').input_ids
-        too_long = any(len(tok.tokenize(p)) + 2 > limit for p in distinct)   # + the start and end tokens
-    if too_long: warnings.warn(f"a prompt is longer than the {limit} tokens CLIP can read and was truncated")
+    # a fast tokenizer sets its padding per call: two threads at once would mix them up
+    with _TOKENIZER_LOCK:
+        ids = tok(distinct, padding='max_length', max_length=limit, truncation=True,
+                  return_tensors='pt').input_ids
+        # + the start and end tokens
+        too_long = any(len(tok.tokenize(p)) + 2 > limit for p in distinct)
+    if too_long:
+        warnings.warn(f"a prompt is longer than the {limit} tokens CLIP can read and was truncated")
     row = {p: i for i, p in enumerate(distinct)}
     return c.text_encoder(ids.to(c.device))[0].to(c.dtype)[[row[p] for p in prompts]]
 
 # %% ../nbs/04_stable_diffusion.ipynb #1ee600e3
 def encode_prompts(c, prompts, negative_prompt=None, embeddings=None, uncond=True):
-    """Embeddings `(uncond, cond)` for the prompts (or the text `embeddings` given instead) and the negative prompts;
-    `uncond=False` (a loop without guidance): `(None, cond)`, the negative prompts checked but not encoded"""
-    what, n = ('prompts', len(as_prompts(prompts))) if embeddings is None else ('embeddings', len(embeddings))
+    """Embeddings `(uncond, cond)` for the prompts (or the text `embeddings` given instead) and the
+    negative prompts; `uncond=False` (a loop without guidance): `(None, cond)`, the negative prompts
+    checked but not encoded"""
+    if embeddings is None: what, n = 'prompts', len(as_prompts(prompts))
+    else: what, n = 'embeddings', len(embeddings)
     neg = [''] if negative_prompt is None else as_prompts(negative_prompt, 'negative_prompt')
-    if len(neg) not in (1, n): raise ValueError(f"negative_prompt has {len(neg)} entries but there are {n} {what}")
-    cond = embed_text(c, prompts) if embeddings is None else embeddings.to(c.device, c.dtype)   # it checks them
+    if len(neg) not in (1, n):
+        raise ValueError(f"negative_prompt has {len(neg)} entries but there are {n} {what}")
+    # it checks them
+    cond = embed_text(c, prompts) if embeddings is None else embeddings.to(c.device, c.dtype)
     return (embed_text(c, neg * (n // len(neg))) if uncond else None), cond
 
 # %% ../nbs/04_stable_diffusion.ipynb #fd7cd382
 def cfg(uncond, text, scale):
-    "Classifier-free guidance: move from the unconditional prediction towards the text one, `scale` times"
+    """Classifier-free guidance: move from the unconditional prediction towards the text one,
+    `scale` times"""
     return uncond + scale * (text - uncond)
 
 def rescale_cfg(pred, text, phi):
-    "Lin et al. (2023): blend `pred` with itself rescaled to the std of the text prediction `text`, weight `phi`"
+    """Lin et al. (2023): blend `pred` with itself rescaled to the std of the text prediction
+    `text`, weight `phi`"""
     dims = tuple(range(1, pred.ndim))
     rescaled = pred * (text.std(dim=dims, keepdim=True) / pred.std(dim=dims, keepdim=True))
     return phi * rescaled + (1 - phi) * pred
 
 def guidance_embedding(scales, dim):
-    """The sinusoidal embedding of `(scale - 1) * 1000` that a guidance-distilled UNet takes as `timestep_cond`, as
-    diffusers' `StableDiffusionPipeline.get_guidance_scale_embedding` computes it"""
+    """The sinusoidal embedding of `(scale - 1) * 1000` that a guidance-distilled UNet takes as
+    `timestep_cond`, as diffusers' `StableDiffusionPipeline.get_guidance_scale_embedding` computes
+    it"""
     w = (torch.as_tensor(scales, dtype=torch.float64).reshape(-1) - 1).float() * 1000
     half = dim // 2
-    freqs = torch.exp(torch.arange(half, dtype=torch.float32) * -(torch.log(torch.tensor(10000.0)) / (half - 1)))
+    freqs = torch.exp(
+        torch.arange(half, dtype=torch.float32) * -(torch.log(torch.tensor(10000.0)) / (half - 1))
+    )
     e = w[:, None] * freqs[None]
     return torch.nn.functional.pad(torch.cat([e.sin(), e.cos()], 1), (0, dim % 2))
 
 # %% ../nbs/04_stable_diffusion.ipynb #935b6511
 @dataclass(frozen=True)
 class SamplingSettings:
-    "The sampling defaults, read by `generate_latents`, `miniai-sample`, the app, the measures and the benchmarks"
-    steps: int = 30                # every measurement here (judge, FID, timings) samples 30 steps (diffusers: 50)
+    """The sampling defaults, read by `generate_latents`, `miniai-sample`, the app, the measures and
+    the benchmarks"""
+    # every measurement here (judge, FID, timings) samples 30 steps (diffusers: 50)
+    steps: int = 30
     guidance_scale: float = 7.5    # classifier-free guidance: diffusers' default for SD
-    scheduler: str = 'lms'         # the sampler of the lecture's loop and of SD v1's own scheduler config
+    # the sampler of the lecture's loop and of SD v1's own scheduler config
+    scheduler: str = 'lms'
 
 SAMPLING = SamplingSettings()
 
-def predict_noise(c, latents, ts, emb, *, do_classifier_free_guidance=False, guidance_scale=SAMPLING.guidance_scale,
-                  guidance=cfg, guidance_rescale=0.0, timestep_cond=None):
-    """The UNet's noise prediction for `latents` at timestep `ts`. `emb`: a row per latent, or with guidance the
-    unconditional and text rows stacked. `timestep_cond`: a guidance-distilled UNet's guidance embedding"""
+def predict_noise(c, latents, ts, emb, *, do_classifier_free_guidance=False,
+                  guidance_scale=SAMPLING.guidance_scale, guidance=cfg, guidance_rescale=0.0,
+                  timestep_cond=None):
+    """The UNet's noise prediction for `latents` at timestep `ts`. `emb`: a row per latent, or with
+    guidance the unconditional and text rows stacked. `timestep_cond`: a guidance-distilled UNet's
+    guidance embedding"""
     rows = len(latents) * (2 if do_classifier_free_guidance else 1)
     if len(emb) != rows:
-        raise ValueError(f"emb has {len(emb)} rows for {len(latents)} latents: with do_classifier_free_guidance="
-                         f"{do_classifier_free_guidance} it needs {rows}")
+        raise ValueError(f"emb has {len(emb)} rows for {len(latents)} latents: with "
+                         f"do_classifier_free_guidance={do_classifier_free_guidance} it needs "
+                         f"{rows}")
     if not do_classifier_free_guidance:
         return c.unet(latents, ts, encoder_hidden_states=emb, timestep_cond=timestep_cond).sample
     uncond, text = c.unet(torch.cat([latents] * 2), ts, encoder_hidden_states=emb).sample.chunk(2)
@@ -143,16 +168,18 @@ def predict_noise(c, latents, ts, emb, *, do_classifier_free_guidance=False, gui
 
 # %% ../nbs/04_stable_diffusion.ipynb #1f6dbc04
 def latent_shape(c, n, height, width):
-    "The shape of the latents for `n` images of `height`×`width` pixels: (n, channels, height/f, width/f)"
+    """The shape of the latents for `n` images of `height`×`width` pixels: (n, channels, height/f,
+    width/f)"""
     f = vae_scale_factor(c)
     return (n, c.unet.config.in_channels, height // f, width // f)
 
 def make_generator(generator=None, seed=None):
-    "The generator to draw noise with: `generator`, or a new one seeded with `seed`, or None (torch's global one)"
+    """The generator to draw noise with: `generator`, or a new one seeded with `seed`, or None
+    (torch's global one)"""
     if generator is not None:
         if not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__} (for a number, "
-                            "pass seed=)")
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__} "
+                            "(for a number, pass seed=)")
         return generator
     if seed is None: return None
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
@@ -160,34 +187,41 @@ def make_generator(generator=None, seed=None):
     return torch.Generator().manual_seed(seed)
 
 def random_latents(c, shape, generator=None):
-    "Gaussian noise of `shape`, drawn on the CPU (the same numbers on every device), moved to `c`'s device and dtype"
+    """Gaussian noise of `shape`, drawn on the CPU (the same numbers on every device), moved to
+    `c`'s device and dtype"""
     return torch.randn(shape, generator=generator, dtype=torch.float32).to(c.device, c.dtype)
 
 # %% ../nbs/04_stable_diffusion.ipynb #98519d30
 def start_step(steps, strength):
-    "The index of the first of `steps` timesteps when image-to-image starts at `strength` (1: the first, 0: none left)"
+    """The index of the first of `steps` timesteps when image-to-image starts at `strength` (1: the
+    first, 0: none left)"""
     return steps - min(int(steps * strength), steps)
 
 def _check_size(c, height, width):
     f = vae_scale_factor(c)
     for name, v in (('height', height), ('width', width)):
         if not isinstance(v, int) or isinstance(v, bool) or v < f or v % f:
-            raise ValueError(f"{name} must be a positive multiple of {f} (the VAE's scale factor), got {v!r}")
+            raise ValueError(f"{name} must be a positive multiple of {f} (the VAE's scale factor), "
+                             f"got {v!r}")
 
 def _rgb_array(image):
-    "A PIL image as an (H,W,3) float array in [0,1]: 16-bit grey scaled by 65535, transparency composited on black"
+    """A PIL image as an (H,W,3) float array in [0,1]: 16-bit grey scaled by 65535, transparency
+    composited on black"""
     if image.mode in ('I;16', 'I;16L', 'I;16B', 'I'):
         a = (np.asarray(image, dtype=np.float32) / 65535).clip(0, 1)
         return np.repeat(a[..., None], 3, axis=2)
     if image.mode == 'F':
-        raise ValueError("image is a floating-point (mode 'F') image: save it as an 8- or 16-bit image first")
-    if 'A' in image.mode or 'transparency' in image.info:  # black: the background of the digits the default model draws
+        raise ValueError("image is a floating-point (mode 'F') image: save it as an 8- or 16-bit "
+                         "image first")
+    # black: the background of the digits the default model draws
+    if 'A' in image.mode or 'transparency' in image.info:
         a = np.asarray(image.convert('RGBA'), dtype=np.float32) / 255
         return a[..., :3] * a[..., 3:]
     return np.asarray(image.convert('RGB'), dtype=np.float32) / 255
 
 def image_to_tensor(image):
-    "A PIL image, or a (3,H,W)/(1,3,H,W) tensor (float in [0,1], or uint8) → a (1,3,H,W) float tensor in [-1,1]"
+    """A PIL image, or a (3,H,W)/(1,3,H,W) tensor (float in [0,1], or uint8) → a (1,3,H,W) float
+    tensor in [-1,1]"""
     if isinstance(image, Image.Image):
         x = torch.from_numpy(_rgb_array(image)).permute(2, 0, 1)[None]
     elif isinstance(image, torch.Tensor):
@@ -195,7 +229,8 @@ def image_to_tensor(image):
         if x.ndim != 4 or x.shape[:2] != (1, 3):
             raise ValueError(f"image tensor must be (3,H,W) or (1,3,H,W), got {tuple(image.shape)}")
         if x.dtype == torch.uint8: x = x / 255   # as torchvision.io.read_image gives it
-        elif not x.is_floating_point(): raise TypeError(f"image tensor must be float in [0, 1] or uint8, got {x.dtype}")
+        elif not x.is_floating_point():
+            raise TypeError(f"image tensor must be float in [0, 1] or uint8, got {x.dtype}")
         x = x.float().cpu()
     else:
         raise TypeError(f"image must be a PIL image or a tensor, got {type(image).__name__}")
@@ -203,74 +238,92 @@ def image_to_tensor(image):
 
 @torch.no_grad()
 def encode_image(c, image):
-    "VAE latents (1,4,h,w) of an image, scaled by the VAE's scaling factor (the mean of the latent distribution)"
+    """VAE latents (1,4,h,w) of an image, scaled by the VAE's scaling factor (the mean of the latent
+    distribution)"""
     x = image_to_tensor(image)
     _check_size(c, x.shape[-2], x.shape[-1])
     return c.vae.encode(x.to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
 
 def img2img_start(c, noise, steps, strength, init_image=None, start_latents=None):
-    """Image-to-image's start (after `set_timesteps(steps)`): the timesteps left at `strength`, and the latents:
-    `start_latents` as given (e.g. from DDIM inversion), or `init_image` encoded and noised with `noise`"""
+    """Image-to-image's start (after `set_timesteps(steps)`): the timesteps left at `strength`, and
+    the latents: `start_latents` as given (e.g. from DDIM inversion), or `init_image` encoded and
+    noised with `noise`"""
     sch, first = c.scheduler, start_step(steps, strength) * c.scheduler.order
     timesteps = sch.timesteps[first:]
     if hasattr(sch, 'set_begin_index'): sch.set_begin_index(first)
-    if start_latents is not None: return timesteps, start_latents.to(c.device, c.dtype).expand(len(noise), -1, -1, -1)
+    if start_latents is not None:
+        return timesteps, start_latents.to(c.device, c.dtype).expand(len(noise), -1, -1, -1)
     x = encode_image(c, init_image).expand(len(noise), -1, -1, -1)
     return timesteps, (sch.add_noise(x, noise, timesteps[:1]) if len(timesteps) else x)
 
 # %% ../nbs/04_stable_diffusion.ipynb #4fd95f7b
 def native_size(c):
-    """`(height, width)` in pixels of the images the model was trained on: the UNet's latent size (a side, or height
-    and width) times the VAE's scale factor"""
+    """`(height, width)` in pixels of the images the model was trained on: the UNet's latent size (a
+    side, or height and width) times the VAE's scale factor"""
     size, f = check_sample_size(c.unet.config.sample_size), vae_scale_factor(c)
     return (size * f, size * f) if isinstance(size, int) else (size[0] * f, size[1] * f)
 
 def check_sample_size(size):
-    "A UNet config's `sample_size`: one side, or (height, width), as positive ints; else a ValueError saying so"
+    """A UNet config's `sample_size`: one side, or (height, width), as positive ints; else a
+    ValueError saying so"""
     is_side = lambda v: type(v) is int and v > 0
-    if not (is_side(size) or isinstance(size, (list, tuple)) and len(size) == 2 and all(map(is_side, size))):
-        raise ValueError(f"the UNet's config sample_size must be a positive int or (height, width), got {size!r}")
+    pair = isinstance(size, (list, tuple)) and len(size) == 2 and all(map(is_side, size))
+    if not (is_side(size) or pair):
+        raise ValueError(f"the UNet's config sample_size must be a positive int or (height, "
+                         f"width), got {size!r}")
     return size
 
 def default_size(c, height=None, width=None):
-    "`(height, width)`: the model's native size where not given, checked against the VAE's scale factor"
+    """`(height, width)`: the model's native size where not given, checked against the VAE's scale
+    factor"""
     native_h, native_w = native_size(c)
     height, width = native_h if height is None else height, native_w if width is None else width
     _check_size(c, height, width)
     return height, width
 
 def is_guidance_distilled(c):
-    "Does `c`'s UNet take the guidance scale as an input (`time_cond_proj_dim`): one call per step does the guidance?"
+    """Does `c`'s UNet take the guidance scale as an input (`time_cond_proj_dim`): one call per step
+    does the guidance?"""
     return c.unet.config.get('time_cond_proj_dim') is not None
 
 def _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale):
-    "What a guidance-distilled student cannot do (an error), and what it was not trained for (a warning)"
+    """What a guidance-distilled student cannot do (an error), and what it was not trained for (a
+    warning)"""
     given = (('negative_prompt', negative_prompt), ('guidance', guidance),
              ('guidance_rescale', guidance_rescale or None))
     two = [k for k, v in given if v is not None]
-    if two: raise ValueError(f"{', '.join(two)}: this UNet takes the guidance scale as an input (a guidance-distilled "
-                             "student) and makes one prediction per step, but that needs two (unconditional and text): "
-                             "leave it out, or use the teacher model")
+    if two:
+        raise ValueError(f"{', '.join(two)}: this UNet takes the guidance scale as an input (a "
+                         "guidance-distilled "
+                             "student) and makes one prediction per step, but that needs two "
+                             "(unconditional and text): leave it out, or use the teacher model")
     n, (lo, hi) = c.info.get('distilled_steps'), c.info.get('guidance_range', (-math.inf, math.inf))
-    if n and steps != n: warnings.warn(f"steps={steps}, but this student was distilled to sample in {n} steps: other "
+    if n and steps != n:
+        warnings.warn(f"steps={steps}, but this student was distilled to sample in {n} steps: "
+                      "other "
                                        "counts give worse images")
     if not callable(guidance_scale) and not lo <= guidance_scale <= hi:
-        warnings.warn(f"guidance_scale={guidance_scale} is outside the range this student was trained on ({lo} to "
-                      f"{hi})")
+        warnings.warn(f"guidance_scale={guidance_scale} is outside the range this student was "
+                      f"trained on ({lo} to {hi})")
 
-def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale, guidance_rescale,
-                  callback_every, latents, start_latents, init_image):
-    """Every argument check of `generate_latents`, before any work. Returns the image size: as asked, or the init
-    image's, or the model's"""
+def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale,
+                  guidance_rescale, callback_every, latents, start_latents, init_image):
+    """Every argument check of `generate_latents`, before any work. Returns the image size: as
+    asked, or the init image's, or the model's"""
     check_int(steps, 'steps')
-    if steps > (n_train := c.scheduler.config.num_train_timesteps):   # more would repeat timesteps: only slower
-        raise ValueError(f"steps must be at most {n_train}, the timesteps the model was trained on, got {steps}")
+    # more would repeat timesteps: only slower
+    if steps > (n_train := c.scheduler.config.num_train_timesteps):
+        raise ValueError(f"steps must be at most {n_train}, the timesteps the model was trained "
+                         f"on, got {steps}")
     check_number(strength, 'strength', 0, 1)
     if not callable(guidance_scale):
         try: check_number(guidance_scale, 'guidance_scale')
-        except ValueError: raise ValueError("guidance_scale must be a finite number or a function (i, n) -> float, "
+        except ValueError:
+            raise ValueError("guidance_scale must be a finite number or a function (i, n) -> "
+                             "float, "
                                             f"got {guidance_scale!r}") from None
-        if guidance_scale < 0: raise ValueError(f"guidance_scale must be >= 0 (1 or less: no guidance, as in "
+        if guidance_scale < 0:
+            raise ValueError(f"guidance_scale must be >= 0 (1 or less: no guidance, as in "
                                                 f"diffusers), got {guidance_scale!r}")
     check_int(callback_every, 'callback_every')
     check_number(guidance_rescale, 'guidance_rescale', 0, 1)
@@ -285,7 +338,8 @@ def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidan
         ih, iw = x.shape[-2:]
         _check_size(c, ih, iw)
         height, width = ih if height is None else height, iw if width is None else width
-        if (height, width) != (ih, iw): raise ValueError(f"init_image is {iw}x{ih} but height/width ask for "
+        if (height, width) != (ih, iw):
+            raise ValueError(f"init_image is {iw}x{ih} but height/width ask for "
                                                          f"{width}x{height}: resize it first")
     height, width = default_size(c, height, width)
     shape = latent_shape(c, n, height, width)
@@ -301,11 +355,13 @@ def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidan
     return height, width
 
 def _check_finite(finite):
-    "Name the first step after which the latents held NaN or inf, from one flag per step (read here, once)"
+    """Name the first step after which the latents held NaN or inf, from one flag per step (read
+    here, once)"""
     ok = torch.stack(finite).cpu() if finite else torch.ones(0, dtype=torch.bool)
     if not ok.all():
-        raise ValueError(f"the latents stopped being finite (NaN or inf) at step {int((~ok).nonzero()[0]) + 1} of "
-                         f"{len(ok)}: look at the guidance function, the callback and the inputs")
+        raise ValueError(f"the latents stopped being finite (NaN or inf) at step "
+                         f"{int((~ok).nonzero()[0]) + 1} of {len(ok)}: look at the guidance "
+                         "function, the callback and the inputs")
 
 def _callback_result(r, x):
     "What a callback returned: None keeps the latents `x`, a tensor of their shape replaces them"
@@ -317,69 +373,87 @@ def _callback_result(r, x):
 
 # %% ../nbs/04_stable_diffusion.ipynb #79a47a67
 class VAEDecoder(torch.nn.Module):
-    "The VAE's decoding as a module of its own (scaled latents → pixels in [-1, 1]), so that it can be compiled alone"
+    """The VAE's decoding as a module of its own (scaled latents → pixels in [-1, 1]), so that it
+    can be compiled alone"""
     def __init__(self, vae):
         super().__init__()
         self.vae = vae
-    def forward(self, latents): return self.vae.decode(latents / self.vae.config.scaling_factor).sample
+    def forward(self, latents):
+        return self.vae.decode(latents / self.vae.config.scaling_factor).sample
 
 def _performance():
-    """Notebook 09's speed-ups (`miniai.perf`: a compiled UNet or decoder, the LMS coefficients kept): the one
-    door through which the loop reaches past its lesson, imported at the first call"""
+    """Notebook 09's speed-ups (`miniai.perf`: a compiled UNet or decoder, the LMS coefficients
+    kept): the one door through which the loop reaches past its lesson, imported at the first call
+    """
     from miniai import perf
     return perf
 
 
 # %% ../nbs/04_stable_diffusion.ipynb #c12c075b
 @torch.inference_mode()
-def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=None, steps=SAMPLING.steps,
-                     guidance_scale=SAMPLING.guidance_scale,
-                     guidance=None, guidance_rescale=0.0, generator=None, seed=None, latents=None, init_image=None,
-                     strength=0.8, callback=None, callback_every=1, progress=True, embeddings=None, start_latents=None,
-                     compile=False):
-    """Denoised latents for `prompts` (or text `embeddings`), with classifier-free guidance. `callback(i, t, latents)`
-    runs every `callback_every` steps; a tensor it returns replaces the latents. `start_latents`: latents already at
-    the noise level where `strength` starts (e.g. from DDIM inversion), used instead of noising `init_image`.
-    `compile=True`: the UNet compiled with freezing (`09_performance`), once per model in a process."""
+def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=None,
+                     steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale,
+                     guidance=None, guidance_rescale=0.0, generator=None, seed=None, latents=None,
+                     init_image=None, strength=0.8, callback=None, callback_every=1, progress=True,
+                     embeddings=None, start_latents=None, compile=False):
+    """Denoised latents for `prompts` (or text `embeddings`), with classifier-free guidance.
+    `callback(i, t, latents)` runs every `callback_every` steps; a tensor it returns replaces the
+    latents. `start_latents`: latents already at the noise level where `strength` starts (e.g. from
+    DDIM inversion), used instead of noising `init_image`. `compile=True`: the UNet compiled with
+    freezing (`09_performance`), once per model in a process."""
     # 1. check the inputs, all of them, before any work
-    height, width = _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale,
-                                  guidance_rescale, callback_every, latents, start_latents, init_image)
+    height, width = _check_inputs(c, prompts, embeddings, height, width, steps, strength,
+                                  guidance_scale, guidance_rescale, callback_every, latents,
+                                  start_latents, init_image)
     # the guidance scale is the UNet's input: one call per step, no unconditional half
     student = is_guidance_distilled(c)
-    if student: _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
-    if not isinstance(compile, bool): raise TypeError(f"compile must be True or False, got {compile!r}")
+    if student:
+        _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
+    if not isinstance(compile, bool):
+        raise TypeError(f"compile must be True or False, got {compile!r}")
     generator = make_generator(generator, seed)
     if compile: c = dataclasses.replace(c, unet=_performance().compiled_unet(c.unet))
     do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None
                                                    or guidance_scale > 1)
-    # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked once for every step
-    uncond, cond = encode_prompts(c, prompts, negative_prompt, embeddings, uncond=do_classifier_free_guidance)
+    # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked
+    # once for every step
+    uncond, cond = encode_prompts(c, prompts, negative_prompt, embeddings,
+                                  uncond=do_classifier_free_guidance)
     emb = torch.cat([uncond, cond]) if do_classifier_free_guidance else cond
-    # 3. prepare the timesteps and the starting latents: pure noise, or (image-to-image) an image noised part-way.
+    # 3. prepare the timesteps and the starting latents: pure noise, or (image-to-image) an
+    # image noised part-way.
     # The scheduler changes as it steps, so this call gets its own copy: threads may share `c`
     c = dataclasses.replace(c, scheduler=copy.deepcopy(c.scheduler))
     sch = c.scheduler
     sch.set_timesteps(steps, device=c.device)
-    if hasattr(sch, 'get_lms_coefficient'): _performance().remember_lms_coefficients(sch)   # integrated once
-    if latents is None: noise = random_latents(c, latent_shape(c, len(cond), height, width), generator)
+    # integrated once
+    if hasattr(sch, 'get_lms_coefficient'): _performance().remember_lms_coefficients(sch)
+    if latents is None:
+        noise = random_latents(c, latent_shape(c, len(cond), height, width), generator)
     else: noise = latents.to(c.device, c.dtype)
     if init_image is None and start_latents is None:
         timesteps, x = sch.timesteps, noise * sch.init_noise_sigma
     else:
         timesteps, x = img2img_start(c, noise, steps, strength, init_image, start_latents)
-    # 4. the denoising loop; whether the latents are finite is kept per step and read once, at the end
-    step_kw = {'generator': generator} if 'generator' in inspect.signature(sch.step).parameters else {}
+    # 4. the denoising loop; whether the latents are finite is kept per step and read once, at
+    # the end
+    takes_generator = 'generator' in inspect.signature(sch.step).parameters
+    step_kw = {'generator': generator} if takes_generator else {}
     finite = []
     for i, ts in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
         scale = guidance_scale(i, len(timesteps)) if callable(guidance_scale) else guidance_scale
         inp = sch.scale_model_input(x, ts)
         w = None
-        if student: w = guidance_embedding([scale] * len(x), c.unet.config.time_cond_proj_dim).to(c.device, c.dtype)
-        pred = predict_noise(c, inp, ts, emb, do_classifier_free_guidance=do_classifier_free_guidance,
-                             guidance_scale=scale, guidance=guidance or cfg, guidance_rescale=guidance_rescale,
-                             timestep_cond=w)
+        if student:
+            w = guidance_embedding([scale] * len(x), c.unet.config.time_cond_proj_dim)
+            w = w.to(c.device, c.dtype)
+        pred = predict_noise(c, inp, ts, emb,
+                             do_classifier_free_guidance=do_classifier_free_guidance,
+                             guidance_scale=scale, guidance=guidance or cfg,
+                             guidance_rescale=guidance_rescale, timestep_cond=w)
         x = sch.step(pred, ts, x, **step_kw).prev_sample
-        if callback is not None and (i + 1) % callback_every == 0: x = _callback_result(callback(i, ts, x), x)
+        if callback is not None and (i + 1) % callback_every == 0:
+            x = _callback_result(callback(i, ts, x), x)
         finite.append(torch.isfinite(x).all())
     _check_finite(finite)
     return x
@@ -387,8 +461,10 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
 # %% ../nbs/04_stable_diffusion.ipynb #56849e69
 @torch.no_grad()
 def decode(c, latents, compile=False):
-    "Latents → list of PIL images; `compile=True`: the VAE's decoder compiled with freezing (`09_performance`)"
-    if not isinstance(compile, bool): raise TypeError(f"compile must be True or False, got {compile!r}")
+    """Latents → list of PIL images; `compile=True`: the VAE's decoder compiled with freezing
+    (`09_performance`)"""
+    if not isinstance(compile, bool):
+        raise TypeError(f"compile must be True or False, got {compile!r}")
     decoder = _performance().compiled_decoder(c.vae) if compile else VAEDecoder(c.vae)
     x = decoder(latents.to(c.device, c.dtype))
     if x.dtype == torch.float16 and not torch.isfinite(x).all():
@@ -399,39 +475,46 @@ def decode(c, latents, compile=False):
     return [Image.fromarray(o) for o in to_uint8(x).permute(0, 2, 3, 1).cpu().numpy()]
 
 def generate(c, prompts, **kwargs):
-    "Prompts → list of PIL images (`generate_latents` then `decode`, both compiled with `compile=True`)"
+    """Prompts → list of PIL images (`generate_latents` then `decode`, both compiled with
+    `compile=True`)"""
     return decode(c, generate_latents(c, prompts, **kwargs), compile=kwargs.get('compile', False))
 
 # %% ../nbs/04_stable_diffusion.ipynb #322c9755
 def diffusers_pipeline(c, scheduler=None, pipeline_class=None, **kwargs):
-    """diffusers' pipeline (`StableDiffusionPipeline` unless `pipeline_class`) over the parts of `c` (components, or a
-    dict of parts), without a safety checker; `kwargs` go to the pipeline: the reference our loop is compared with,
-    and how a model is saved"""
+    """diffusers' pipeline (`StableDiffusionPipeline` unless `pipeline_class`) over the parts of `c`
+    (components, or a dict of parts), without a safety checker; `kwargs` go to the pipeline: the
+    reference our loop is compared with, and how a model is saved"""
     import diffusers
     parts = c if isinstance(c, dict) else vars(c)
     cls = pipeline_class or diffusers.StableDiffusionPipeline
-    return cls(tokenizer=parts['tokenizer'], text_encoder=parts['text_encoder'], vae=parts['vae'], unet=parts['unet'],
-               scheduler=scheduler or parts['scheduler'], safety_checker=None, feature_extractor=None,
-               requires_safety_checker=False, **kwargs)
+    return cls(tokenizer=parts['tokenizer'], text_encoder=parts['text_encoder'], vae=parts['vae'],
+               unet=parts['unet'], scheduler=scheduler or parts['scheduler'], safety_checker=None,
+               feature_extractor=None, requires_safety_checker=False, **kwargs)
 
 # %% ../nbs/04_stable_diffusion.ipynb #2c286f7f
 def slerp(v0, v1, t, dot_threshold=0.9995):
-    "Spherical interpolation from `v0` (t=0) to `v1` (t=1); nearly parallel inputs fall back to a straight line"
+    """Spherical interpolation from `v0` (t=0) to `v1` (t=1); nearly parallel inputs fall back to a
+    straight line"""
     a, b = v0.flatten().double(), v1.flatten().double()
-    if a.norm() == 0 or b.norm() == 0: return (1 - t) * v0 + t * v1   # no direction to rotate from: a straight line
+    # no direction to rotate from: a straight line
+    if a.norm() == 0 or b.norm() == 0: return (1 - t) * v0 + t * v1
     dot = (a / a.norm()) @ (b / b.norm())
     if dot.abs() > dot_threshold: return (1 - t) * v0 + t * v1
     theta = torch.acos(dot)
     s0, s1 = torch.sin((1 - t) * theta) / torch.sin(theta), torch.sin(t * theta) / torch.sin(theta)
     return (s0 * v0.double() + s1 * v1.double()).to(v0.dtype)
 
-def interpolate(c, prompt_a, prompt_b, *, seed_a=0, seed_b=None, n=8, height=None, width=None, **kwargs):
-    "`n` images morphing from (prompt_a, seed_a) to (prompt_b, seed_b): embeddings lerped, noise slerped"
+def interpolate(c, prompt_a, prompt_b, *, seed_a=0, seed_b=None, n=8, height=None, width=None,
+                **kwargs):
+    """`n` images morphing from (prompt_a, seed_a) to (prompt_b, seed_b): embeddings lerped, noise
+    slerped"""
     check_int(n, 'n', 2)
     seed_b = seed_a if seed_b is None else seed_b
     height, width = default_size(c, height, width)
     shape = latent_shape(c, 1, height, width)
-    na, nb = (torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in (seed_a, seed_b))
+    na, nb = (
+        torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in (seed_a, seed_b)
+    )
     ea, eb = (embed_text(c, [p]) for p in (prompt_a, prompt_b))
     ts = torch.linspace(0, 1, n)
     emb = torch.cat([torch.lerp(ea, eb, float(t)) for t in ts])
@@ -446,14 +529,16 @@ def save_gif(frames, path, duration=150, loop=0):
 
 # %% ../nbs/04_stable_diffusion.ipynb #e760863f
 def chained_interpolate(c, prompt_a, prompt_b, *, seed=0, n=8, strength=0.5, **kwargs):
-    "`n` images from `prompt_a` to `prompt_b`, each frame image-to-image (at `strength`) from the frame before"
+    """`n` images from `prompt_a` to `prompt_b`, each frame image-to-image (at `strength`) from the
+    frame before"""
     check_int(n, 'n', 2)
     check_strength(strength)
     ea, eb = (embed_text(c, [p]) for p in (prompt_a, prompt_b))
     frames = generate(c, None, embeddings=ea, seed=seed, **kwargs)
     for t in torch.linspace(0, 1, n)[1:]:
         emb = torch.lerp(ea, eb, float(t))
-        frames += generate(c, None, embeddings=emb, init_image=frames[-1], strength=strength, seed=seed, **kwargs)
+        frames += generate(c, None, embeddings=emb, init_image=frames[-1], strength=strength,
+                           seed=seed, **kwargs)
     return frames
 
 def frame_change(frames):

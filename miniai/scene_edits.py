@@ -23,15 +23,20 @@ from .evaluate import scene_model
 from .judge import read_slots, read_scenes, load_judge
 
 # %% ../nbs/08a_scene_edits.ipynb #776b9248
-SceneEdit = namedtuple('SceneEdit', 'scene kind slot new query')   # kind: 'digit', 'ink' or 'background'
+# kind: 'digit', 'ink' or 'background'
+SceneEdit = namedtuple('SceneEdit', 'scene kind slot new query')
 
 def edited_contents(e):
     "The `(slots, background)` the scene of the edit `e` should hold afterwards"
     if e.kind == 'background': return e.scene.slots, e.new
-    return tuple(e.new if k == e.slot else d for k, d in enumerate(e.scene.slots)), e.scene.background
+    return (
+        tuple(e.new if k == e.slot else d for k, d in enumerate(e.scene.slots)),
+        e.scene.background,
+    )
 
 def scene_edit(scene, kind, slot, new):
-    "The `SceneEdit` of `scene` changing `kind` ('digit' or 'ink' of `slot`, or 'background') to `new`"
+    """The `SceneEdit` of `scene` changing `kind` ('digit' or 'ink' of `slot`, or 'background') to
+    `new`"""
     e = SceneEdit(scene, kind, slot, new, None)
     return e._replace(query=complete_caption(*edited_contents(e)))
 
@@ -45,7 +50,8 @@ def two_digit_scenes(n, seed=0):
     return [s for s in scenes(8 * n, seed=seed, split='valid') if all(s.slots)][:n]
 
 def slot_edits(n=48, seed=0):
-    "`n` one-slot edits of two-digit validation scenes: left and right slot by turns, a new digit or a new ink"
+    """`n` one-slot edits of two-digit validation scenes: left and right slot by turns, a new digit
+    or a new ink"""
     rng, out = random.Random(seed), []
     for i, s in enumerate(two_digit_scenes(n, seed)):
         k, kind = i % 2, ('digit', 'ink')[i // 2 % 2]
@@ -56,23 +62,25 @@ def slot_edits(n=48, seed=0):
     return out
 
 def background_edits(n=16, seed=0):
-    "`n` background edits of two-digit validation scenes (other scenes than `slot_edits`' for the same seed)"
+    """`n` background edits of two-digit validation scenes (other scenes than `slot_edits`' for the
+    same seed)"""
     rng = random.Random(seed)
-    return [scene_edit(s, 'background', None, rng.choice([b for b in BACKGROUNDS
-                                                           if b not in (s.background, *(i for _, i in s.slots))]))
+    free = lambda s: [b for b in BACKGROUNDS if b not in (s.background, *(i for _, i in s.slots))]
+    return [scene_edit(s, 'background', None, rng.choice(free(s)))
             for s in two_digit_scenes(n, seed + 100)]
 
 # %% ../nbs/08a_scene_edits.ipynb #299ab638
 def ink_maps(images):
-    "(n, 32, 64): each scene's ink amounts in [0, 1] as the judge reads them, both slots side by side"
+    """(n, 32, 64): each scene's ink amounts in [0, 1] as the judge reads them, both slots side by
+    side"""
     _, per_slot = read_slots(images)
     return torch.cat([alpha for _, alpha, _ in per_slot], -1)
 
 def _half(k): return slice(SIDE * k, SIDE * (k + 1))
 
 def true_region(e):
-    """(32, 64) bool: the pixels the edit `e` is about: the edited digit's ink (over one half), or for a background
-    edit every pixel of no digit's ink"""
+    """(32, 64) bool: the pixels the edit `e` is about: the edited digit's ink (over one half), or
+    for a background edit every pixel of no digit's ink"""
     ink = ink_maps([e.scene.image])[0] > 0.5
     if e.kind == 'background': return ~ink
     region = torch.zeros_like(ink)
@@ -83,7 +91,8 @@ def true_region(e):
 def _pixels(im): return torch.from_numpy(np.asarray(im.convert('RGB'), np.float32) / 255)
 
 def scene_edit_measures(judge, e, edited, mask=None):
-    "The measures of one edited picture `edited` of the edit `e` (`mask`: DiffEdit's, at latent resolution)"
+    """The measures of one edited picture `edited` of the edit `e` (`mask`: DiffEdit's, at latent
+    resolution)"""
     read, (slots, background) = read_scenes(judge, [edited])[0], edited_contents(e)
     change = (_pixels(edited) - _pixels(e.scene.image)).abs().mean(-1)
     strokes = (ink_maps([edited])[0] - ink_maps([e.scene.image])[0]).abs()
@@ -107,44 +116,57 @@ def scene_edit_measures(judge, e, edited, mask=None):
 # %% ../nbs/08a_scene_edits.ipynb #b013a861
 def sdedit_scene(c, e, strength, seed=0):
     "Image-to-image of the edit `e`'s scene to its query at `strength` (30 LMS steps)"
-    return generate(c, [e.query], init_image=e.scene.image, strength=strength, steps=SAMPLING.steps, seed=seed, progress=False)[0]
+    return generate(c, [e.query], init_image=e.scene.image, strength=strength, steps=SAMPLING.steps,
+                    seed=seed, progress=False)[0]
 
 def diffedit_scene(c, e, settings=SCENE_DIFFEDIT, seed=0):
-    "DiffEdit of the edit `e` with `settings`: the latents-kept picture, the pasted-back one, the mask"
-    edited, mask = diffedit(c, e.scene.image, reference(e), e.query, strength=settings.strength, steps=settings.steps,
-                            threshold=settings.threshold, n=settings.n, guidance_scale=settings.guidance_scale,
-                            composite=False, seed=seed, return_mask=True, progress=False)   # the latents kept alone
+    """DiffEdit of the edit `e` with `settings`: the latents-kept picture, the pasted-back one, the
+    mask"""
+    edited, mask = diffedit(c, e.scene.image, reference(e), e.query, strength=settings.strength,
+                            steps=settings.steps, threshold=settings.threshold, n=settings.n,
+                            guidance_scale=settings.guidance_scale,
+                            # the latents kept alone
+                            composite=False, seed=seed, return_mask=True, progress=False)
     return edited, paste_outside(edited, e.scene.image, mask), mask
 
-def scene_editor_measures(c, judge, edits, sdedit_strength, diffedit_settings=SCENE_DIFFEDIT, seed=0):
-    "Per edit, each editor's measures: SDEdit, DiffEdit with the latents kept, DiffEdit with the pixels pasted back"
+def scene_editor_measures(c, judge, edits, sdedit_strength, diffedit_settings=SCENE_DIFFEDIT,
+                          seed=0):
+    """Per edit, each editor's measures: SDEdit, DiffEdit with the latents kept, DiffEdit with the
+    pixels pasted back"""
     rows = []
     for e in tqdm(edits, desc='scene edits', leave=False):
         kept, pasted, mask = diffedit_scene(c, e, diffedit_settings, seed)
-        rows.append({'SDEdit': scene_edit_measures(judge, e, sdedit_scene(c, e, sdedit_strength, seed)),
+        rows.append({'SDEdit': scene_edit_measures(judge, e,
+                                                   sdedit_scene(c, e, sdedit_strength, seed)),
                      'DiffEdit, latents kept': scene_edit_measures(judge, e, kept, mask),
                      'DiffEdit, pixels pasted back': scene_edit_measures(judge, e, pasted, mask)})
     return rows
 
 # %% ../nbs/08a_scene_edits.ipynb #97807227
 KINDS = {'one slot': ('digit', 'ink'), 'background': ('background',)}
-UNCHANGED = 0.01   # the largest mean |pixel change| of the other slot that still counts as unchanged
+# the largest mean |pixel change| of the other slot that still counts as unchanged
+UNCHANGED = 0.01
 
 def succeeded(m):
-    "Whether the measures `m` of one edit are a success: target, the rest kept and, for a slot edit, the other slot"
-    return float(m['target'] * m['kept'] * (m['other_slot'] != m['other_slot'] or m['other_slot'] <= UNCHANGED))
+    """Whether the measures `m` of one edit are a success: target, the rest kept and, for a slot
+    edit, the other slot"""
+    # NaN: no other slot
+    other_kept = m['other_slot'] != m['other_slot'] or m['other_slot'] <= UNCHANGED
+    return float(m['target'] * m['kept'] * other_kept)
 
 def _successes(ms): return float(np.mean([succeeded(m) for m in ms]))
 
 def mean_measures(ms):
-    "The mean of each measure over the measures `ms` of several edits, leaving out those that do not apply (NaN)"
+    """The mean of each measure over the measures `ms` of several edits, leaving out those that do
+    not apply (NaN)"""
     def mean(v):
         v = [x for x in v if x == x]   # NaN is not equal to itself: left out
         return float(np.mean(v)) if v else float('nan')
     return {k: mean([m[k] for m in ms]) for k in ms[0]}
 
 def scene_edit_table(rows, edits):
-    "`{(kind, editor): mean measures and the share of successes}` of `scene_editor_measures`' `rows` of `edits`"
+    """`{(kind, editor): mean measures and the share of successes}` of `scene_editor_measures`'
+    `rows` of `edits`"""
     table = {}
     for kind, kinds in KINDS.items():
         picked = [r for r, e in zip(rows, edits) if e.kind in kinds]
@@ -155,26 +177,30 @@ def scene_edit_table(rows, edits):
 
 def show_scene_edit_table(table, out=print):
     "Print `scene_edit_table`'s table, one line per kind of edit and editor"
-    out(f"{'edits':>10} {'editor':>28} {'n':>3} {'success':>7} {'target':>6} {'kept':>5} {'other slot':>10} "
-        f"{'exact':>5} {'strokes':>7} {'mask IoU':>8} {'coverage':>8} {'outside':>7}")
+    out(f"{'edits':>10} {'editor':>28} {'n':>3} {'success':>7} {'target':>6} {'kept':>5} "
+        f"{'other slot':>10} {'exact':>5} {'strokes':>7} {'mask IoU':>8} {'coverage':>8} "
+        f"{'outside':>7}")
     def f(v, spec): return '-' if v != v else format(v, spec)
     for (kind, editor), m in table.items():
-        out(f"{kind:>10} {editor:>28} {m['n']:>3} {m['success']:>7.0%} {m['target']:>6.0%} {m['kept']:>5.0%} "
-            f"{f(m['other_slot'], '10.4f'):>10} {f(m['other_exact'], '5.0%'):>5} {f(m['strokes'], '7.3f'):>7} "
-            f"{f(m.get('iou', np.nan), '8.2f'):>8} "
+        out(f"{kind:>10} {editor:>28} {m['n']:>3} {m['success']:>7.0%} {m['target']:>6.0%} "
+            f"{m['kept']:>5.0%} {f(m['other_slot'], '10.4f'):>10} {f(m['other_exact'], '5.0%'):>5} "
+            f"{f(m['strokes'], '7.3f'):>7} {f(m.get('iou', np.nan), '8.2f'):>8} "
             f"{f(m.get('coverage', np.nan), '8.2f'):>8} {f(m.get('outside', np.nan), '7.4f'):>7}")
 
 # %% ../nbs/08a_scene_edits.ipynb #eb7921b3
 SCENE_SWEEPS = {'SDEdit': (0.5, 0.6, 0.7, 0.8, 0.9),
-                'DiffEdit': ((0.7, 0.3), (0.8, 0.3), (0.9, 0.3), (0.8, 0.2), (0.9, 0.2), (0.9, 0.1), (1.0, 0.2))}
+                'DiffEdit': ((0.7, 0.3), (0.8, 0.3), (0.9, 0.3), (0.8, 0.2), (0.9, 0.2), (0.9, 0.1),
+                             (1.0, 0.2))}
 
 def scene_edit_sweep(c, judge, edits, sweeps=SCENE_SWEEPS, seed=0, out=print):
-    "Each editor's sweep on `edits`: the share of successes per setting; returns the chosen `(strength, settings)`"
+    """Each editor's sweep on `edits`: the share of successes per setting; returns the chosen
+    `(strength, settings)`"""
     sd = {s: _successes([scene_edit_measures(judge, e, sdedit_scene(c, e, s, seed)) for e in edits])
           for s in tqdm(sweeps['SDEdit'], desc='SDEdit sweep', leave=False)}
     candidates = {(st, th): dataclasses.replace(SCENE_DIFFEDIT, strength=st, threshold=th)
                   for st, th in sweeps['DiffEdit']}
-    de = {k: _successes([scene_edit_measures(judge, e, *diffedit_scene(c, e, settings, seed)[1:]) for e in edits])
+    de = {k: _successes([scene_edit_measures(judge, e, *diffedit_scene(c, e, settings, seed)[1:])
+                         for e in edits])
           for k, settings in tqdm(candidates.items(), desc='DiffEdit sweep', leave=False)}
     out(f"sweep on {len(edits)} edits, share of successes: SDEdit " +
         ', '.join(f'{s}: {v:.0%}' for s, v in sd.items()) + '; DiffEdit (strength, threshold) ' +
@@ -184,14 +210,16 @@ def scene_edit_sweep(c, judge, edits, sweeps=SCENE_SWEEPS, seed=0, out=print):
 
 # %% ../nbs/08a_scene_edits.ipynb #1224ffab
 def bench_scene_edit(model=None, n=48, n_background=16, out=print):
-    """`python -m miniai.bench scene-edit`: SDEdit and DiffEdit on `n` slot and `n_background` background edits
-    of a colour model (default: the default model), at the settings a sweep on half as many other edits chose"""
+    """`python -m miniai.bench scene-edit`: SDEdit and DiffEdit on `n` slot and `n_background`
+    background edits of a colour model (default: the default model), at the settings a sweep on half
+    as many other edits chose"""
     c, judge = scene_model(model), load_judge()
-    sweep = slot_edits(max(n // 2, 1), seed=1) + background_edits(max(n_background * 3 // 4, 1), seed=1)
+    sweep = slot_edits(max(n // 2, 1), seed=1) + background_edits(max(n_background * 3 // 4, 1),
+                                                                  seed=1)
     strength, settings = scene_edit_sweep(c, judge, sweep, out=out)
     edits = slot_edits(n) + background_edits(n_background)
-    out(f"measured on {len(edits)} other edits: SDEdit at strength {strength}; DiffEdit at strength "
-        f"{settings.strength}, threshold {settings.threshold}")
+    out(f"measured on {len(edits)} other edits: SDEdit at strength {strength}; DiffEdit at "
+        f"strength {settings.strength}, threshold {settings.threshold}")
     table = scene_edit_table(scene_editor_measures(c, judge, edits, strength, settings), edits)
     show_scene_edit_table(table, out)
     return dict(sdedit_strength=strength, diffedit=settings, table=table)

@@ -17,22 +17,27 @@ from .data import get_mnist, check_int
 
 
 # %% ../nbs/03b_scenes.ipynb #447f1fda
-WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine']   # digit names
+# digit names
+WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine']
 
-PALETTE = {'black': (0, 0, 0), 'white': (255, 255, 255), 'red': (220, 30, 30), 'orange': (255, 140, 0),
-           'yellow': (250, 225, 20), 'green': (30, 170, 50), 'cyan': (0, 210, 230), 'blue': (30, 70, 230),
-           'purple': (150, 40, 200)}   # name -> RGB: far apart, and each looks like its name
+PALETTE = {'black': (0, 0, 0), 'white': (255, 255, 255), 'red': (220, 30, 30),
+           'orange': (255, 140, 0), 'yellow': (250, 225, 20), 'green': (30, 170, 50),
+           # name -> RGB: far apart, and each looks like its name
+           'cyan': (0, 210, 230), 'blue': (30, 70, 230), 'purple': (150, 40, 200)}
 INKS = ('red', 'orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'white')
 BACKGROUNDS = ('black', *INKS)
 SLOTS = ('left', 'right')
-HELD_OUT = ((7, 'green'), (2, 'purple'), (4, 'orange'))   # (digit, ink) never drawn in a training scene
+# (digit, ink) never drawn in a training scene
+HELD_OUT = ((7, 'green'), (2, 'purple'), (4, 'orange'))
 SIDE = 32   # a slot is SIDE x SIDE pixels; a scene is two slots side by side
-PALETTE_RGB = torch.tensor([PALETTE[c] for c in BACKGROUNDS], dtype=torch.float32)   # row i: BACKGROUNDS[i]
+# row i: BACKGROUNDS[i]
+PALETTE_RGB = torch.tensor([PALETTE[c] for c in BACKGROUNDS], dtype=torch.float32)
 
 # %% ../nbs/03b_scenes.ipynb #c91d9908
 @dataclass(frozen=True)
 class Scene:
-    "A scene: its picture, its caption, and what is in it: per slot `(digit, ink)` or None, and the background"
+    """A scene: its picture, its caption, and what is in it: per slot `(digit, ink)` or None, and
+    the background"""
     image: Image.Image
     caption: str
     slots: tuple
@@ -40,8 +45,10 @@ class Scene:
 
 @functools.lru_cache(maxsize=2)
 def digit_pool(split='train'):
-    "The real MNIST digits of `split` as (N, 32, 32) ink amounts in [0, 1] (padded 28x28), and their labels"
-    if split not in ('train', 'valid'): raise ValueError(f"split must be 'train' or 'valid', got {split!r}")
+    """The real MNIST digits of `split` as (N, 32, 32) ink amounts in [0, 1] (padded 28x28), and
+    their labels"""
+    if split not in ('train', 'valid'):
+        raise ValueError(f"split must be 'train' or 'valid', got {split!r}")
     x_train, y_train, x_valid, y_valid = get_mnist()
     x, y = (x_train, y_train) if split == 'train' else (x_valid, y_valid)
     return torch.nn.functional.pad(x.view(-1, 28, 28), (2, 2, 2, 2)), y
@@ -52,11 +59,13 @@ def _redraw(bad, draw):
     while (b := bad()).any(): draw(b)
 
 def draw_layout(n, generator, split='train', p_two=0.6):
-    """What `n` scenes hold, as tensors: digit indices into `digit_pool(split)` (n, 2), whether each slot is used
-    (n, 2), ink indices into `INKS` (n, 2), background indices into `BACKGROUNDS` (n,)"""
+    """What `n` scenes hold, as tensors: digit indices into `digit_pool(split)` (n, 2), whether each
+    slot is used (n, 2), ink indices into `INKS` (n, 2), background indices into `BACKGROUNDS` (n,)
+    """
     _, labels = digit_pool(split)
     two = torch.rand(n, generator=generator) < p_two
-    left = torch.rand(n, generator=generator) < 0.5                     # the slot of a one-digit scene
+    # the slot of a one-digit scene
+    left = torch.rand(n, generator=generator) < 0.5
     used = torch.stack([two | left, two | ~left], 1)
     idx = torch.randint(len(labels), (n, 2), generator=generator)
     ink = torch.randint(len(INKS), (n, 2), generator=generator)
@@ -67,7 +76,8 @@ def draw_layout(n, generator, split='train', p_two=0.6):
         def draw(b): ink[b] = torch.randint(len(INKS), (int(b.sum()),), generator=generator)
         _redraw(bad, draw)
     bg = torch.randint(len(BACKGROUNDS), (n,), generator=generator)
-    ink_as_bg = ink + 1                                                  # BACKGROUNDS[i + 1] == INKS[i]
+    # BACKGROUNDS[i + 1] == INKS[i]
+    ink_as_bg = ink + 1
     def bad(): return ((bg[:, None] == ink_as_bg) & used).any(1)
     def draw(b): bg[b] = torch.randint(len(BACKGROUNDS), (int(b.sum()),), generator=generator)
     _redraw(bad, draw)
@@ -75,11 +85,12 @@ def draw_layout(n, generator, split='train', p_two=0.6):
 
 # %% ../nbs/03b_scenes.ipynb #4624e8cd
 def render(alpha, used, ink, bg):
-    """Scenes as (n, 3, SIDE, 2*SIDE) uint8: in each used slot, `alpha` (n, 2, SIDE, SIDE) of the ink colour over
-    the background colour"""
+    """Scenes as (n, 3, SIDE, 2*SIDE) uint8: in each used slot, `alpha` (n, 2, SIDE, SIDE) of the
+    ink colour over the background colour"""
     rgb = PALETTE_RGB
     a = (alpha * used[..., None, None]).permute(0, 2, 1, 3).reshape(len(alpha), 1, SIDE, 2 * SIDE)
-    ink_rgb = rgb[ink + 1].permute(0, 2, 1)[..., None].expand(-1, -1, -1, SIDE).reshape(len(alpha), 3, 1, 2 * SIDE)
+    ink_rgb = rgb[ink + 1].permute(0, 2, 1)[..., None].expand(-1, -1, -1, SIDE)
+    ink_rgb = ink_rgb.reshape(len(alpha), 3, 1, 2 * SIDE)
     bg_rgb = rgb[bg][:, :, None, None]
     return (a * ink_rgb + (1 - a) * bg_rgb).round().to(torch.uint8)
 
@@ -93,27 +104,34 @@ def _phrase(digit, ink, with_ink):
     return with_article(f"{ink} {WORDS[digit]}" if with_ink else WORDS[digit])
 
 def caption(slots, background, rng, p_drop=0.3, p_handwritten=0.1):
-    """A caption of a scene from its attributes (`slots`: per slot `(digit, ink)` or None), each left out at random
-    with probability `p_drop` (the slots' positions together); every digit is always named. `rng`: a `random.Random`"""
+    """A caption of a scene from its attributes (`slots`: per slot `(digit, ink)` or None), each
+    left out at random with probability `p_drop` (the slots' positions together); every digit is
+    always named. `rng`: a `random.Random`"""
     digits = [(s, d) for s, d in zip(SLOTS, slots) if d is not None]
-    if len(digits) == 1 and rng.random() < p_handwritten: return f"a handwritten digit {WORDS[digits[0][1][0]]}"
+    if len(digits) == 1 and rng.random() < p_handwritten:
+        return f"a handwritten digit {WORDS[digits[0][1][0]]}"
     where = rng.random() >= p_drop
-    parts = [_phrase(d, ink, rng.random() >= p_drop) + (f" on the {s}" if where else '') for s, (d, ink) in digits]
+    parts = [_phrase(d, ink, rng.random() >= p_drop) + (f" on the {s}" if where else '') for s,
+             (d, ink) in digits]
     if not where: rng.shuffle(parts)   # without positions, the order says nothing either
     text = ' and '.join(parts)
-    if rng.random() >= p_drop: text += f"{',' if where else ''} on {with_article(background)} background"
+    if rng.random() >= p_drop:
+        text += f"{',' if where else ''} on {with_article(background)} background"
     return text
 
 # %% ../nbs/03b_scenes.ipynb #89d0614c
 def scenes(n, seed=0, split='train'):
-    "`n` scenes (`Scene`: image, caption, attributes) of the real digits of `split`, the same ones for a seed"
+    """`n` scenes (`Scene`: image, caption, attributes) of the real digits of `split`, the same ones
+    for a seed"""
     check_int(n, 'n', 0)
-    if check_int(seed, 'seed', 0) >= 2**64: raise ValueError(f"seed must be an int in 0..2**64-1, got {seed!r}")
+    if check_int(seed, 'seed', 0) >= 2**64:
+        raise ValueError(f"seed must be an int in 0..2**64-1, got {seed!r}")
     g, rng = torch.Generator().manual_seed(seed), random.Random(seed)
     pool, labels = digit_pool(split)
     idx, used, ink, bg = draw_layout(n, g, split)
     images = render(pool[idx], used, ink, bg).permute(0, 2, 3, 1).numpy()
-    digits, used, ink, bg = labels[idx].tolist(), used.tolist(), ink.tolist(), bg.tolist()   # plain Python: fast
+    # plain Python: fast
+    digits, used, ink, bg = labels[idx].tolist(), used.tolist(), ink.tolist(), bg.tolist()
     out = []
     for i in range(n):
         slots = tuple((digits[i][s], INKS[ink[i][s]]) if used[i][s] else None for s in range(2))
@@ -123,33 +141,41 @@ def scenes(n, seed=0, split='train'):
 
 # %% ../nbs/03b_scenes.ipynb #522e0488
 def scenes_tensor(images):
-    "PIL scenes as one (n, 3, 32, 64) uint8 tensor, what `render` made them from (such a tensor: itself)"
+    """PIL scenes as one (n, 3, 32, 64) uint8 tensor, what `render` made them from (such a tensor:
+    itself)"""
     if isinstance(images, torch.Tensor):
         if images.dtype != torch.uint8 or images.shape[1:] != (3, SIDE, 2 * SIDE):
-            raise ValueError(f"images must be PIL scenes or an (n, 3, {SIDE}, {2 * SIDE}) uint8 tensor, got "
-                             f"{images.dtype} {tuple(images.shape)}")
+            raise ValueError(f"images must be PIL scenes or an (n, 3, {SIDE}, {2 * SIDE}) uint8 "
+                             f"tensor, got {images.dtype} {tuple(images.shape)}")
         return images
     if not len(images): raise ValueError("images is empty: give at least one scene")
-    return torch.from_numpy(np.stack([np.asarray(im.convert('RGB')) for im in images])).permute(0, 3, 1, 2)
+    return torch.from_numpy(np.stack([np.asarray(im.convert('RGB')) for im in images])).permute(
+        0, 3, 1, 2
+    )
 
 # %% ../nbs/03b_scenes.ipynb #0d7a0aa5
 def scene_of(slots, background='black', k=0, split='valid'):
-    """The `Scene` with these `slots` (per slot `(digit, ink)` or None) on `background`: each digit the `k`-th of its
-    kind in `split` (a digit in both slots: the `k+1`-th on the right), with its complete caption"""
+    """The `Scene` with these `slots` (per slot `(digit, ink)` or None) on `background`: each digit
+    the `k`-th of its kind in `split` (a digit in both slots: the `k+1`-th on the right), with its
+    complete caption"""
     if not isinstance(slots, (tuple, list)) or len(slots) != 2 or not any(slots):
         raise ValueError(f"slots must be (left, right), one or both (digit, ink), got {slots!r}")
     for s in slots:
         if s is not None and not (isinstance(s, (tuple, list)) and len(s) == 2 and type(s[0]) is int
                                   and s[0] in range(10) and s[1] in INKS):
-            raise ValueError(f"each slot must be None or (digit 0-9, one of {', '.join(INKS)}), got {s!r}")
+            raise ValueError(f"each slot must be None or (digit 0-9, one of {', '.join(INKS)}), "
+                             f"got {s!r}")
     check_int(k, 'k', 0)
     if background not in BACKGROUNDS or any(s and s[1] == background for s in slots):
-        raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)} and no slot's ink, got {background!r}")
+        raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)} and no slot's ink, "
+                         f"got {background!r}")
     pool, labels = digit_pool(split)
-    nth = [k + (j == 1 and slots[0] is not None and s is not None and s[0] == slots[0][0]) for j, s in enumerate(slots)]
+    nth = [k + (j == 1 and slots[0] is not None and s is not None and s[0] == slots[0][0]) for j,
+           s in enumerate(slots)]
     for s, n in zip(slots, nth):
         if s and n >= int((labels == s[0]).sum()):
-            raise ValueError(f"k must be below {int((labels == s[0]).sum())}, the {s[0]}s in {split}, got {k}")
+            raise ValueError(f"k must be below {int((labels == s[0]).sum())}, the {s[0]}s in "
+                             f"{split}, got {k}")
     idx = [int((labels == s[0]).nonzero()[n, 0]) if s else 0 for s, n in zip(slots, nth)]
     used = torch.tensor([[s is not None for s in slots]])
     ink = torch.tensor([[INKS.index(s[1]) if s else 0 for s in slots]])

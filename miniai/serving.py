@@ -16,7 +16,8 @@ import numpy as np, torch
 from PIL import Image, ImageOps
 from .data import check_number, image_grid
 from .plumbing import to_uint8
-from .sampling import SAMPLING, generate_latents, decode, check_prompt, image_to_tensor, vae_scale_factor, native_size
+from .sampling import (SAMPLING, generate_latents, decode, check_prompt, image_to_tensor,
+                             vae_scale_factor, native_size)
 from .loading import load_components, embedded_models, with_scheduler
 from .diffedit import DIFFEDIT, mask_maps, mask_overlay, diffedit
 from .cli import open_image, check_work
@@ -28,8 +29,8 @@ SERVED = []   # the models the page answers for, the default first (`serve_model
 SERVING = dict(compile=False)   # how the page samples: `compile`, Generate with the compiled UNet
 
 def serve_models(models=(), compile=False):
-    """Serve `models` (folders or embedded names; the first is the default) and the embedded ones, Generate sampling
-    with the compiled UNet if `compile`; returns the names"""
+    """Serve `models` (folders or embedded names; the first is the default) and the embedded ones,
+    Generate sampling with the compiled UNet if `compile`; returns the names"""
     names = list(dict.fromkeys([*(str(m) for m in models), *embedded_models()]))
     with _models_lock:
         SERVED[:] = names
@@ -37,11 +38,13 @@ def serve_models(models=(), compile=False):
     return names
 
 def get_model(model=None):
-    """The components of `model`, one of the served models (None: the default), loaded once per process and shared.
-    Any other name is refused with one message, whether or not such a folder exists here"""
+    """The components of `model`, one of the served models (None: the default), loaded once per
+    process and shared. Any other name is refused with one message, whether or not such a folder
+    exists here"""
     served = SERVED or embedded_models() or [None]
     name = served[0] if model in (None, '') else model
-    if name not in served: raise ValueError(f"model must be one of {', '.join(map(str, served))}; got {model!r}")
+    if name not in served:
+        raise ValueError(f"model must be one of {', '.join(map(str, served))}; got {model!r}")
     with _models_lock:
         if name not in _models: _models[name] = load_components(name)
         return _models[name]
@@ -52,16 +55,19 @@ def for_request(c, scheduler=None):
 
 # %% ../nbs/13_serving.ipynb #56e054df
 MAX_UPLOAD_SIDE = 2048
-MAX_UPLOAD_BYTES = '20mb'   # Gradio refuses bigger uploads before storing them (`launch(max_file_size=...)`)
+# Gradio refuses bigger uploads before storing them (`launch(max_file_size=...)`)
+MAX_UPLOAD_BYTES = '20mb'
 
 def read_upload(path, name='image', max_side=MAX_UPLOAD_SIDE):
-    """An uploaded image file as an 8-bit RGB PIL image, read as the command line reads images (`open_image`) and
-    converted as the sampler converts them (`image_to_tensor`). The file stays: it is not this request's to delete"""
+    """An uploaded image file as an 8-bit RGB PIL image, read as the command line reads images
+    (`open_image`) and converted as the sampler converts them (`image_to_tensor`). The file stays:
+    it is not this request's to delete"""
     x = image_to_tensor(open_image(path, name, max_side))[0]
     return Image.fromarray(to_uint8(x).permute(1, 2, 0).numpy())
 
 def fit_to_model(image, max_side=512, multiple=8):
-    "`image` shrunk to fit `max_side` and cropped to sides that are multiples of `multiple` (the VAE's scale factor)"
+    """`image` shrunk to fit `max_side` and cropped to sides that are multiples of `multiple` (the
+    VAE's scale factor)"""
     image = image.copy()
     image.thumbnail((max_side, max_side))
     size = tuple(max(multiple, s - s % multiple) for s in image.size)
@@ -69,14 +75,16 @@ def fit_to_model(image, max_side=512, multiple=8):
 
 # %% ../nbs/13_serving.ipynb #0bbf42a5
 def sketch_to_digit(sketch, size=32, box=20):
-    """A drawing as an MNIST-style digit: bright ink on black, the ink's bounding box scaled to `box` pixels and
-    centred in a `size` x `size` RGB image. `sketch`: a PIL image (light ink on a dark or transparent canvas, or
-    dark ink on white), or the value of Gradio's sketch pad"""
+    """A drawing as an MNIST-style digit: bright ink on black, the ink's bounding box scaled to
+    `box` pixels and centred in a `size` x `size` RGB image. `sketch`: a PIL image (light ink on a
+    dark or transparent canvas, or dark ink on white), or the value of Gradio's sketch pad"""
     if isinstance(sketch, dict): sketch = sketch.get('composite')
     if sketch is None: raise ValueError("sketch is empty: draw a digit first")
     im = sketch.convert('RGBA')
-    grey = Image.alpha_composite(Image.new('RGBA', im.size, (0, 0, 0, 255)), im).convert('L')   # transparent = black
-    if np.asarray(grey).mean() > 127: grey = ImageOps.invert(grey)                          # dark ink on light: invert
+    # transparent = black
+    grey = Image.alpha_composite(Image.new('RGBA', im.size, (0, 0, 0, 255)), im).convert('L')
+    # dark ink on light: invert
+    if np.asarray(grey).mean() > 127: grey = ImageOps.invert(grey)
     bbox = grey.point(lambda v: 255 if v > 40 else 0).getbbox()
     if bbox is None: raise ValueError("sketch is empty: draw a digit first")
     ink = grey.crop(bbox)
@@ -90,12 +98,14 @@ def sketch_to_digit(sketch, size=32, box=20):
 _one_job = threading.Lock()   # held by the worker doing a job: CPU sampling uses every core
 
 class Cancelled(Exception):
-    "Raised in a job's worker at its next step once the job's generator was closed (a cancelled request)"
+    """Raised in a job's worker at its next step once the job's generator was closed (a cancelled
+    request)"""
 
 def stoppable(work, idle=None, poll=None):
-    """Run `work(emit, check)` in a worker thread; yield each value it `emit`s, then what it returns. `check`, a
-    callback for its loops, raises `Cancelled` once this generator is closed. With `poll` (seconds), `idle` is
-    yielded whenever nothing came for that long, so that the generator can be closed at any time"""
+    """Run `work(emit, check)` in a worker thread; yield each value it `emit`s, then what it
+    returns. `check`, a callback for its loops, raises `Cancelled` once this generator is closed.
+    With `poll` (seconds), `idle` is yielded whenever nothing came for that long, so that the
+    generator can be closed at any time"""
     out, stop = queue.Queue(), threading.Event()
     def check(*_):
         if stop.is_set(): raise Cancelled("the request was cancelled")
@@ -103,7 +113,8 @@ def stoppable(work, idle=None, poll=None):
         with _one_job:
             try: out.put(('done', work(lambda v: out.put(('emit', v)), check)))
             except BaseException as e: out.put(('error', e))
-    threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True).start()   # with Gradio's progress
+    # with Gradio's progress
+    threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True).start()
     try:
         while True:
             try: kind, v = out.get(timeout=poll)
@@ -115,11 +126,12 @@ def stoppable(work, idle=None, poll=None):
             if kind == 'done': return
     finally: stop.set()
 
-def generate_stream(c, prompt, *, negative_prompt=None, steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale, seed=0, n=1, preview_every=5,
-                    idle=None, poll=None, compile=False):
-    """`generate` for a page: yields `(i, preview)` every `preview_every` steps (the first image's latents after step i,
-    decoded), then `(steps, grid)` with the `n` images in rows of 4 (of 2 for wide pictures); closing it stops the
-    loop (see `stoppable`)"""
+def generate_stream(c, prompt, *, negative_prompt=None, steps=SAMPLING.steps,
+                    guidance_scale=SAMPLING.guidance_scale, seed=0, n=1, preview_every=5, idle=None,
+                    poll=None, compile=False):
+    """`generate` for a page: yields `(i, preview)` every `preview_every` steps (the first image's
+    latents after step i, decoded), then `(steps, grid)` with the `n` images in rows of 4 (of 2 for
+    wide pictures); closing it stops the loop (see `stoppable`)"""
     prompt = check_prompt(prompt)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 16:
         raise ValueError(f"n must be an int from 1 to 16, got {n!r}")
@@ -128,20 +140,24 @@ def generate_stream(c, prompt, *, negative_prompt=None, steps=SAMPLING.steps, gu
             check()
             if (i + 1) % preview_every == 0: emit((i + 1, decode(c, x[:1])[0]))
         x = generate_latents(c, [prompt] * n, negative_prompt=negative_prompt or None, steps=steps,
-                             guidance_scale=guidance_scale, seed=seed, callback=show, progress=False, compile=compile)
+                             guidance_scale=guidance_scale, seed=seed, callback=show,
+                             progress=False, compile=compile)
         h, w = native_size(c)
-        return steps, image_grid(decode(c, x, compile=compile), cols=min(n, 2 if w > h else 4))   # wide scenes: 2
+        # wide scenes: 2
+        return steps, image_grid(decode(c, x, compile=compile), cols=min(n, 2 if w > h else 4))
     yield from stoppable(work, idle, poll)
 
 # %% ../nbs/13_serving.ipynb #0c43d192
 @dataclasses.dataclass
 class EditMaps:
-    "What DiffEdit's threshold needs: the image and its normalised difference map, kept for re-thresholding"
+    """What DiffEdit's threshold needs: the image and its normalised difference map, kept for
+    re-thresholding"""
     image: Image.Image
     norm: torch.Tensor
 
 def diffedit_maps(c, image, reference, query, *, strength=DIFFEDIT.strength, n=DIFFEDIT.n, seed=0):
-    "The difference map behind DiffEdit's mask for `image`, kept with the image for `threshold_mask`"
+    """The difference map behind DiffEdit's mask for `image`, kept with the image for
+    `threshold_mask`"""
     _, norm = mask_maps(c, image, reference, query, strength=strength, n=n, seed=seed)
     return EditMaps(image, norm.cpu())
 
@@ -159,23 +175,26 @@ def threshold_overlay(maps, threshold, scale=4):
     return enlarge(mask_overlay(maps.image, threshold_mask(maps, threshold)), scale)
 
 # %% ../nbs/13_serving.ipynb #4fdeb857
-def edit_with_cache(c, image, reference, query, strength, threshold, n, steps, seed, cache=None, callback=None,
-                    composite=None):
-    """DiffEdit of `image`, reusing `cache` (a `(key, EditMaps)` from an earlier call) when nothing its map depends on
-    changed; `callback` runs at every step (`diffedit`'s); `composite`: the input's pixels pasted back outside the
-    mask"""
+def edit_with_cache(c, image, reference, query, strength, threshold, n, steps, seed, cache=None,
+                    callback=None, composite=None):
+    """DiffEdit of `image`, reusing `cache` (a `(key, EditMaps)` from an earlier call) when nothing
+    its map depends on changed; `callback` runs at every step (`diffedit`'s); `composite`: the
+    input's pixels pasted back outside the mask"""
     key = (id(c), id(image), reference, query, strength, n, seed)
     if cache is None or cache[0] != key:
         cache = (key, diffedit_maps(c, image, reference, query, strength=strength, n=n, seed=seed))
-    out = diffedit(c, image, reference, query, mask=threshold_mask(cache[1], threshold), strength=strength, steps=steps,
-                   seed=seed, callback=callback, composite=composite)
+    out = diffedit(c, image, reference, query, mask=threshold_mask(cache[1], threshold),
+                   strength=strength, steps=steps, seed=seed, callback=callback,
+                   composite=composite)
     return out, cache
 
 # %% ../nbs/13_serving.ipynb #01ac5fac
-MAX_REQUEST_WORK = 2_000_000   # latent pixels x UNet evaluations in one request (`check_request_work`)
+# latent pixels x UNet evaluations in one request (`check_request_work`)
+MAX_REQUEST_WORK = 2_000_000
 
 def check_request_work(c, size, evaluations):
-    """Refuse a request whose work, latent pixels x UNet evaluations (each image of a batch counted), is over
-    `MAX_REQUEST_WORK`, so that no request holds the only worker for an hour; `size`: (height, width) in pixels"""
+    """Refuse a request whose work, latent pixels x UNet evaluations (each image of a batch
+    counted), is over `MAX_REQUEST_WORK`, so that no request holds the only worker for an hour;
+    `size`: (height, width) in pixels"""
     check_work(c, size, evaluations, MAX_REQUEST_WORK, 'this request', 'this server takes at once',
                'ask for fewer images or steps, or a smaller image')

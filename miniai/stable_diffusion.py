@@ -15,29 +15,34 @@ __all__ = ['Components', 'as_prompts', 'check_strength', 'check_prompt', 'vae_sc
            'save_image', 'check_size_limit', 'cli_errors', 'sample_cli']
 
 # %% ../nbs/04d_stable_diffusion.ipynb #45dabc1b
-from .sampling import (Components, as_prompts, check_strength, check_prompt, vae_scale_factor, embed_text,
-                             encode_prompts, cfg, rescale_cfg, guidance_embedding, predict_noise, latent_shape,
-                             make_generator, random_latents, start_step, image_to_tensor, encode_image,
-                             img2img_start, is_guidance_distilled, generate_latents, decode, generate,
+from .sampling import (Components, as_prompts, check_strength, check_prompt, vae_scale_factor,
+                             embed_text, encode_prompts, cfg, rescale_cfg, guidance_embedding,
+                             predict_noise, latent_shape, make_generator, random_latents,
+                             start_step, image_to_tensor, encode_image, img2img_start,
+                             is_guidance_distilled, generate_latents, decode, generate,
                              diffusers_pipeline, slerp, interpolate, save_gif)
 from .data import image_grid
 from .miniature import byte_tokenizer, tiny_configs, tiny_models, tiny_parts
-from .loading import (SD_SCHEDULER_CONFIG, SCHEDULERS, make_scheduler, components_from_parts, with_scheduler,
-                            assets_dir, embedded_models, default_model_dir, load_components)
-from .cli import (MAX_LATENT_POSITIONS, check_image, check_output_path, save_image, check_size_limit,
-                        cli_errors, sample_cli)
+from .loading import (SD_SCHEDULER_CONFIG, SCHEDULERS, make_scheduler, components_from_parts,
+                            with_scheduler, assets_dir, embedded_models, default_model_dir,
+                            load_components)
+from .cli import (MAX_LATENT_POSITIONS, check_image, check_output_path, save_image,
+                        check_size_limit, cli_errors, sample_cli)
 
-# nbdev builds `__all__` from what a module defines; this one only re-exports, so it names them once more
-_all_ = ['Components', 'as_prompts', 'check_strength', 'check_prompt', 'vae_scale_factor', 'embed_text',
-         'encode_prompts', 'cfg', 'rescale_cfg', 'guidance_embedding', 'predict_noise',
-         'latent_shape', 'make_generator', 'random_latents', 'start_step', 'image_to_tensor', 'encode_image',
-         'img2img_start', 'is_guidance_distilled', 'generate_latents', 'decode', 'generate', 'image_grid',
-         'diffusers_pipeline', 'slerp', 'interpolate', 'save_gif', 'byte_tokenizer', 'tiny_configs', 'tiny_models',
-         'tiny_parts', 'SD_SCHEDULER_CONFIG', 'SCHEDULERS', 'make_scheduler', 'components_from_parts',
+# nbdev builds `__all__` from what a module defines; this one only re-exports, so it names them
+# once more
+_all_ = ['Components', 'as_prompts', 'check_strength', 'check_prompt', 'vae_scale_factor',
+         'embed_text', 'encode_prompts', 'cfg', 'rescale_cfg', 'guidance_embedding',
+         'predict_noise', 'latent_shape', 'make_generator', 'random_latents', 'start_step',
+         'image_to_tensor', 'encode_image', 'img2img_start', 'is_guidance_distilled',
+         'generate_latents', 'decode', 'generate', 'image_grid', 'diffusers_pipeline', 'slerp',
+         'interpolate', 'save_gif', 'byte_tokenizer', 'tiny_configs', 'tiny_models', 'tiny_parts',
+         'SD_SCHEDULER_CONFIG', 'SCHEDULERS', 'make_scheduler', 'components_from_parts',
          'with_scheduler', 'assets_dir', 'embedded_models', 'default_model_dir', 'load_components',
-         'MAX_LATENT_POSITIONS', 'check_image', 'check_output_path', 'save_image', 'check_size_limit', 'cli_errors',
-         'sample_cli']
+         'MAX_LATENT_POSITIONS', 'check_image', 'check_output_path', 'save_image',
+         'check_size_limit', 'cli_errors', 'sample_cli']
 
 # %% ../nbs/04d_stable_diffusion.ipynb #59df3e03
 from fastcore.imports import IN_NOTEBOOK
-if __name__ == '__main__' and not IN_NOTEBOOK: sample_cli()   # `python -m miniai.stable_diffusion`, as before the split
+# `python -m miniai.stable_diffusion`, as before the split
+if __name__ == '__main__' and not IN_NOTEBOOK: sample_cli()

@@ -26,13 +26,15 @@ from .loading import make_scheduler, components_from_parts
 from .cli import command_line
 from .plumbing import cli_errors
 from .plumbing import OutputFolder, as_door, check_out, to_signed
-from .judge import load_judge, read_scenes, scene_scores, vae_reconstruction   # the judge of 03c_judge
-from .training import (fit, is_main_process, stage_checkpoint_dir, clear_checkpoints, finish_checkpoints,
-                             frozen_copy, measure_every, training_time)
+# the judge of 03c_judge
+from .judge import load_judge, read_scenes, scene_scores, vae_reconstruction
+from .training import (fit, is_main_process, stage_checkpoint_dir, clear_checkpoints,
+                             finish_checkpoints, frozen_copy, measure_every, training_time)
 
 # %% ../nbs/07_tiny_sd.ipynb #63221dd3
 class VAELoss(nn.Module):
-    "The VAE's loss on a batch: reconstruction MSE of a sampled latent, plus `kl` times the KL term per latent value"
+    """The VAE's loss on a batch: reconstruction MSE of a sampled latent, plus `kl` times the KL
+    term per latent value"""
     def __init__(self, vae, kl=1e-5):
         super().__init__()
         self.vae, self.kl = vae, kl
@@ -42,18 +44,20 @@ class VAELoss(nn.Module):
         return F.mse_loss(rec, x) + self.kl * post.kl().mean() / post.mean[0].numel()
 
 def vae_latent_shape(vae, size):
-    "(channels, h, w) of the latents that `vae` makes from images of `size` (a side, or `(height, width)`)"
+    """(channels, h, w) of the latents that `vae` makes from images of `size` (a side, or `(height,
+    width)`)"""
     (h, w), f = (size, size) if isinstance(size, int) else size, vae_scale_factor(vae)
     return vae.config.latent_channels, h // f, w // f
 
-def train_vae(vae, images, steps=1500, bs=64, lr=1e-3, kl=1e-5, seed=0, progress=True, **fit_kwargs):
+def train_vae(vae, images, steps=1500, bs=64, lr=1e-3, kl=1e-5, seed=0, progress=True,
+              **fit_kwargs):
     "Train `vae` on `images` (N,3,H,W in [-1,1]) with `fit`; returns the list of losses"
     shape = vae_latent_shape(vae, tuple(images.shape[-2:]))
     def draw(generator):
         x = images[torch.randint(len(images), (bs,), generator=generator)]
         return x, torch.randn((bs, *shape), generator=generator)
-    return fit(VAELoss(vae, kl), draw, steps, lr=lr, weight_decay=0.0, seed=seed, progress=progress, desc='vae',
-               meta=dict(bs=bs, kl=kl, n_images=len(images)), **fit_kwargs)
+    return fit(VAELoss(vae, kl), draw, steps, lr=lr, weight_decay=0.0, seed=seed, progress=progress,
+               desc='vae', meta=dict(bs=bs, kl=kl, n_images=len(images)), **fit_kwargs)
 
 # %% ../nbs/07_tiny_sd.ipynb #3fb4c36b
 @torch.no_grad()
@@ -68,60 +72,72 @@ def encode_dataset(vae, images, bs=500):
 
 # %% ../nbs/07_tiny_sd.ipynb #3a05b0a5
 def draw_latents(means, stds, scaling_factor, bs, generator):
-    """`(idx, latents)`: `bs` random training images' scaled latents, drawn from their VAE distributions (`means`,
-    `stds`)"""
+    """`(idx, latents)`: `bs` random training images' scaled latents, drawn from their VAE
+    distributions (`means`, `stds`)"""
     idx = torch.randint(len(means), (bs,), generator=generator)
-    return idx, (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=generator)) * scaling_factor
+    noise = torch.randn(means[idx].shape, generator=generator)
+    return idx, (means[idx] + stds[idx] * noise) * scaling_factor
 
 class NoiseLoss(nn.Module):
-    "The diffusion loss: the UNet, given noised latents, the timestep and the caption's embeddings, predicts the noise"
+    """The diffusion loss: the UNet, given noised latents, the timestep and the caption's
+    embeddings, predicts the noise"""
     def __init__(self, unet, text_encoder, scheduler):
         super().__init__()
         self.unet, self.text_encoder, self.scheduler = unet, text_encoder, scheduler
     def forward(self, x0, noise, t, ids):
         emb = self.text_encoder(ids)[0]
-        return F.mse_loss(self.unet(self.scheduler.add_noise(x0, noise, t), t, encoder_hidden_states=emb).sample, noise)
+        return F.mse_loss(self.unet(self.scheduler.add_noise(x0, noise, t), t,
+                                    encoder_hidden_states=emb).sample, noise)
 
 class DigitCaptions:
-    "The digits' captions: `(idx, generator)` → a random template for each image's label, or '' (`p_empty`)"
+    """The digits' captions: `(idx, generator)` → a random template for each image's label, or ''
+    (`p_empty`)"""
     def __init__(self, labels, p_empty=0.15): self.labels, self.p_empty = labels, p_empty
     def settings(self): return dict(p_empty=self.p_empty)
     def __call__(self, idx, generator):
         return [random_caption(int(l), generator, self.p_empty) for l in self.labels[idx]]
 
-def train_unet(unet, text_encoder, tokenizer, means, stds, captioner, scaling_factor, steps=8000, bs=64, lr=1e-3,
-               ema_decay=0.999, seed=0, progress=True, **fit_kwargs):
-    """Train `unet` (and `text_encoder`, unless its weights are frozen) with `fit` to predict noise on scaled VAE
-    latents, captioned by `captioner(idx, generator)`; returns the losses (EMA weights loaded)"""
-    sched = make_scheduler('ddim')   # SD's noise schedule (SD_SCHEDULER_CONFIG); only its forward process is used
+def train_unet(unet, text_encoder, tokenizer, means, stds, captioner, scaling_factor, steps=8000,
+               bs=64, lr=1e-3, ema_decay=0.999, seed=0, progress=True, **fit_kwargs):
+    """Train `unet` (and `text_encoder`, unless its weights are frozen) with `fit` to predict noise
+    on scaled VAE latents, captioned by `captioner(idx, generator)`; returns the losses (EMA weights
+    loaded)"""
+    # SD's noise schedule (SD_SCHEDULER_CONFIG); only its forward process is used
+    sched = make_scheduler('ddim')
     n_t = sched.config.num_train_timesteps
     def draw(generator):
         idx, x0 = draw_latents(means, stds, scaling_factor, bs, generator)
-        noise, t = torch.randn(x0.shape, generator=generator), torch.randint(0, n_t, (bs,), generator=generator)
-        ids = tokenizer(captioner(idx, generator), padding='max_length', max_length=tokenizer.model_max_length,
-                        truncation=True, return_tensors='pt').input_ids
+        noise, t = torch.randn(x0.shape, generator=generator), torch.randint(
+            0, n_t, (bs,), generator=generator
+        )
+        ids = tokenizer(captioner(idx, generator), padding='max_length',
+                        max_length=tokenizer.model_max_length, truncation=True,
+                        return_tensors='pt').input_ids
         return x0, noise, t, ids
-    return fit(NoiseLoss(unet, text_encoder, sched), draw, steps, lr=lr, weight_decay=0.01, ema_decay=ema_decay,
-               seed=seed, progress=progress, desc='unet',
-               meta=dict(bs=bs, scaling_factor=scaling_factor, **captioner.settings()), **fit_kwargs)
+    return fit(NoiseLoss(unet, text_encoder, sched), draw, steps, lr=lr, weight_decay=0.01,
+               ema_decay=ema_decay, seed=seed, progress=progress, desc='unet',
+               meta=dict(bs=bs, scaling_factor=scaling_factor, **captioner.settings()),
+               **fit_kwargs)
 
 # %% ../nbs/07_tiny_sd.ipynb #cb2c6244
 def stored_parts(tokenizer, text_encoder, vae, unet):
-    """Copies of the parts in the dtypes they are stored in: the VAE and UNet in float16, the text encoder in float32,
-    so that every part loads in float32 without a `torch_dtype`; the models passed in are not changed"""
+    """Copies of the parts in the dtypes they are stored in: the VAE and UNet in float16, the text
+    encoder in float32, so that every part loads in float32 without a `torch_dtype`; the models
+    passed in are not changed"""
     import copy
-    return dict(tokenizer=tokenizer, text_encoder=copy.deepcopy(text_encoder).float(), vae=copy.deepcopy(vae).half(),
-                unet=copy.deepcopy(unet).half())
+    return dict(tokenizer=tokenizer, text_encoder=copy.deepcopy(text_encoder).float(),
+                vae=copy.deepcopy(vae).half(), unet=copy.deepcopy(unet).half())
 
 def save_model(out, tokenizer, text_encoder, vae, unet, scaling_factor):
-    """Write the parts to `out` (a path, or an `OutputFolder`) in diffusers layout, safetensors in the dtypes of
-    `stored_parts`, through the door out"""
+    """Write the parts to `out` (a path, or an `OutputFolder`) in diffusers layout, safetensors in
+    the dtypes of `stored_parts`, through the door out"""
     door = as_door(out, 'save_model')
     parts = stored_parts(tokenizer, text_encoder, vae, unet)
     parts['vae'].register_to_config(scaling_factor=float(scaling_factor))
     pipe = diffusers_pipeline(parts, scheduler=make_scheduler('lms'))
     # part by part, each replaced whole; the index last, so a folder with an index has all its parts
-    with door.entries(last=('model_index.json',)) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)
+    with door.entries(last=('model_index.json',)) as tmp:
+        pipe.save_pretrained(tmp, safe_serialization=True)
     return door.path
 
 def _smooth(losses):
@@ -130,12 +146,14 @@ def _smooth(losses):
     return np.convolve(losses, np.ones(k) / k, mode='valid')
 
 def plot_losses(vae_losses, unet_losses, path=None, decoder_losses=()):
-    """Smoothed training losses of both stages (the decoder's fine-tuning, if any, after the VAE's), optionally saved
-    to `path`"""
+    """Smoothed training losses of both stages (the decoder's fine-tuning, if any, after the VAE's),
+    optionally saved to `path`"""
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(8, 2.8))
-    for ax, name, stages in ((axs[0], 'VAE', (vae_losses, decoder_losses)), (axs[1], 'UNet', (unet_losses,))):
-        if not any(len(l) for l in stages):   # a stage this run did not train (a continued run keeps its VAE)
+    for ax, name, stages in ((axs[0], 'VAE', (vae_losses, decoder_losses)),
+                             (axs[1], 'UNet', (unet_losses,))):
+        # a stage this run did not train (a continued run keeps its VAE)
+        if not any(len(l) for l in stages):
             ax.set_title(f'{name}: not trained in this run')
             continue
         x0 = 0
@@ -154,8 +172,8 @@ def plot_losses(vae_losses, unet_losses, path=None, decoder_losses=()):
 
 # %% ../nbs/07_tiny_sd.ipynb #fc9f7e99
 def _start(name, out, fresh, **ints):
-    """Check the settings (whole numbers, `None` for a default) and the folder before any work: `(door, checkpoints)`,
-    the door out (`OutputFolder`) and the checkpoints' folder in it"""
+    """Check the settings (whole numbers, `None` for a default) and the folder before any work:
+    `(door, checkpoints)`, the door out (`OutputFolder`) and the checkpoints' folder in it"""
     for k, v in ints.items():
         if v is not None: check_int(v, k)
     door = OutputFolder(out, by='python -m miniai.train_tiny', fresh=fresh)
@@ -167,29 +185,34 @@ def _start(name, out, fresh, **ints):
     return door, ckpt
 
 def _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses=()):
-    "Write the model, its loss figure and `log` (with the final losses), and remove the checkpoints fit wrote"
-    save_model(door, parts['tokenizer'], parts['text_encoder'], parts['vae'], parts['unet'], scaling_factor)
+    """Write the model, its loss figure and `log` (with the final losses), and remove the
+    checkpoints fit wrote"""
+    save_model(door, parts['tokenizer'], parts['text_encoder'], parts['vae'], parts['unet'],
+               scaling_factor)
     import matplotlib.pyplot as plt
     # into the folder, not on screen
-    with door.entry('training_loss.png') as tmp: plt.close(plot_losses(vae_losses, unet_losses, tmp, decoder_losses))
+    with door.entry('training_loss.png') as tmp:
+        plt.close(plot_losses(vae_losses, unet_losses, tmp, decoder_losses))
     # each stage's loop time from its checkpoints' clock, summed over every run that resumed it
     clocks = {k: training_time(ckpt/k) for k in ('vae', 'decoder', 'unet')}
-    final = lambda losses: float(np.mean(losses[-100:])) if len(losses) else None   # None: not trained in this run
+    # None: not trained in this run
+    final = lambda losses: float(np.mean(losses[-100:])) if len(losses) else None
     log = dict(log, scaling_factor=scaling_factor, vae_final_loss=final(vae_losses),
                unet_final_loss=final(unet_losses), torch_threads=torch.get_num_threads(),
                **({'decoder_final_loss': final(decoder_losses)} if len(decoder_losses) else {}),
                # where its last stretch ran: a run can resume on another machine
                finished_on=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
                loop_minutes={k: round(t['seconds'] / 60, 1) for k, t in clocks.items() if t},
-               **{f'{k}_timed_from_step': t['timed_from'] for k, t in clocks.items() if t and t['timed_from']})
+               **{f'{k}_timed_from_step': t['timed_from'] for k,
+                  t in clocks.items() if t and t['timed_from']})
     door.write_json('training_log.json', log)
     finish_checkpoints(ckpt)
     return log
 
-def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=True, checkpoint_every=500, fresh=False,
-               n_images=None):
-    """Train the miniature SD on the MNIST train split (its first `n_images` digits, if given) and save it to `out`,
-    checkpointing to `out/checkpoints`"""
+def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=True,
+               checkpoint_every=500, fresh=False, n_images=None):
+    """Train the miniature SD on the MNIST train split (its first `n_images` digits, if given) and
+    save it to `out`, checkpointing to `out/checkpoints`"""
     # 1. check the inputs and the folder before any work
     door, ckpt = _start('train_tiny', out, fresh, vae_steps=vae_steps, unet_steps=unet_steps, bs=bs,
                        checkpoint_every=checkpoint_every, n_images=n_images)
@@ -205,52 +228,67 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
     t1 = time.time()
     means, stds = encode_dataset(parts['vae'], images)
     scaling_factor = float(1 / means.std())
-    unet_losses = train_unet(parts['unet'], parts['text_encoder'], tok, means, stds, DigitCaptions(y_train),
-                             scaling_factor, steps=unet_steps, checkpoint_dir=ckpt/'unet', **kw)
-    # 3. the main process writes the model, its log and figure, and removes the checkpoints (only what fit wrote)
+    unet_losses = train_unet(parts['unet'], parts['text_encoder'], tok, means, stds,
+                             DigitCaptions(y_train), scaling_factor, steps=unet_steps,
+                             checkpoint_dir=ckpt/'unet', **kw)
+    # 3. the main process writes the model, its log and figure, and removes the checkpoints
+    # (only what fit wrote)
     if not is_main_process(): return None
     log = dict(vae_steps=vae_steps, unet_steps=unet_steps, batch_size=bs, seed=seed,
-               vae_minutes=round((t1 - t0) / 60, 1), total_minutes=round((time.time() - t0) / 60, 1),
-               train_images=len(images))
+               vae_minutes=round((t1 - t0) / 60, 1),
+               total_minutes=round((time.time() - t0) / 60, 1), train_images=len(images))
     log = _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log)
     door.finish()
     return log
 
 # %% ../nbs/07_tiny_sd.ipynb #066f60f8
-SCENE_LATENT = (SIDE // 4, 2 * SIDE // 4)   # the VAE's three blocks halve twice: a 32x64 scene is 8x16 latents
-SCENE_VAE_CHANNELS = (16, 32, 64)   # few channels at full size: half the digits VAE's time per step, so twice the steps
+# the VAE's three blocks halve twice: a 32x64 scene is 8x16 latents
+SCENE_LATENT = (SIDE // 4, 2 * SIDE // 4)
+# few channels at full size: half the digits VAE's time per step, so twice the steps
+SCENE_VAE_CHANNELS = (16, 32, 64)
 
 def scene_training_set(n=40_000, seed=0):
-    "`n` training scenes and their pictures as (n, 3, 32, 64) floats in [-1, 1]: drawn once, encoded once"
+    """`n` training scenes and their pictures as (n, 3, 32, 64) floats in [-1, 1]: drawn once,
+    encoded once"""
     sc = scenes(n, seed=seed, split='train')
     return sc, to_signed(scenes_tensor([s.image for s in sc]))
 
 def frozen_clip_text(folder=None):
-    "The tokenizer and the frozen text tower of a CLIP folder (the embedded CLIP by default), as SD v1 uses OpenAI's"
+    """The tokenizer and the frozen text tower of a CLIP folder (the embedded CLIP by default), as
+    SD v1 uses OpenAI's"""
     from transformers import CLIPTextModel, CLIPTokenizer
     folder = clip_dir() if folder is None else folder
-    return CLIPTokenizer.from_pretrained(folder), CLIPTextModel.from_pretrained(folder).eval().requires_grad_(False)
+    return CLIPTokenizer.from_pretrained(folder), CLIPTextModel.from_pretrained(
+        folder
+    ).eval().requires_grad_(False)
 
 # %% ../nbs/07_tiny_sd.ipynb #229af150
 class SceneCaptions:
-    "Scenes' captions: `(idx, generator)` → each attribute left out with probability `p_drop`, or '' (`p_empty`)"
-    def __init__(self, sc, p_empty=0.1, p_drop=0.3): self.sc, self.p_empty, self.p_drop = sc, p_empty, p_drop
+    """Scenes' captions: `(idx, generator)` → each attribute left out with probability `p_drop`, or
+    '' (`p_empty`)"""
+    def __init__(self, sc, p_empty=0.1, p_drop=0.3):
+        self.sc, self.p_empty, self.p_drop = sc, p_empty, p_drop
     def settings(self): return dict(p_empty=self.p_empty, p_drop=self.p_drop, n_scenes=len(self.sc))
     def __call__(self, idx, generator):
-        rng = random.Random(int(torch.randint(2**62, (), generator=generator)))   # drawn from the loop's stream
-        return ['' if rng.random() < self.p_empty else caption(s.slots, s.background, rng, self.p_drop)
+        # drawn from the loop's stream
+        rng = random.Random(int(torch.randint(2**62, (), generator=generator)))
+        return ['' if rng.random() < self.p_empty else caption(s.slots, s.background, rng,
+                                                               self.p_drop)
                 for s in (self.sc[i] for i in idx.tolist())]
 
 # %% ../nbs/07_tiny_sd.ipynb #45a5938e
-def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, steps=SAMPLING.steps, seed=1):
-    """Samples of `n` two-digit validation captions, from copies of `parts`: the judge's binding, the CLIP's binding,
-    the CLIP score"""
+def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, steps=SAMPLING.steps,
+                   seed=1):
+    """Samples of `n` two-digit validation captions, from copies of `parts`: the judge's binding,
+    the CLIP's binding, the CLIP score"""
     sc = [s for s in scenes(4 * n, seed=seed, split='valid') if all(s.slots)][:n]
     texts = [complete_caption(s.slots, s.background) for s in sc]
     models = {k: frozen_copy(parts[k]) for k in ('text_encoder', 'vae', 'unet')}
     models['vae'].register_to_config(scaling_factor=scaling_factor)
-    device = next(parts['unet'].parameters()).device   # where it trains: the CPU here, a GPU where there is one
-    c = components_from_parts(dict(tokenizer=parts['tokenizer'], **models), device=device, dtype=torch.float32)
+    # where it trains: the CPU here, a GPU where there is one
+    device = next(parts['unet'].parameters()).device
+    c = components_from_parts(dict(tokenizer=parts['tokenizer'], **models), device=device,
+                              dtype=torch.float32)
     images = generate(c, texts, height=SIDE, width=2 * SIDE, steps=steps, seed=seed, progress=False)
     made = [Scene(im, t, s.slots, s.background) for im, t, s in zip(images, texts, sc)]
     return dict(binding=scene_scores(read_scenes(judge, images), sc)['binding'],
@@ -259,15 +297,18 @@ def sample_binding(parts, scaling_factor, judge, clip, clip_tokenizer, n=64, ste
 
 # %% ../nbs/07_tiny_sd.ipynb #ae097215
 class DecoderLoss(nn.Module):
-    "The decoder's loss alone: reconstruction MSE of images from latents `z` drawn from the frozen encoder"
+    """The decoder's loss alone: reconstruction MSE of images from latents `z` drawn from the frozen
+    encoder"""
     def __init__(self, vae):
         super().__init__()
         self.vae = vae
     def forward(self, x, z): return F.mse_loss(self.vae.decode(z).sample, x)
 
-def finetune_decoder(vae, images, means, stds, steps=4000, bs=32, lr=3e-4, seed=0, progress=True, **fit_kwargs):
-    """Train only `vae`'s decoder with `fit`, on latents drawn from its encoder's distributions of `images` (`means`,
-    `stds` from `encode_dataset`): the encoder, so the latent space, is left as it was; returns the losses"""
+def finetune_decoder(vae, images, means, stds, steps=4000, bs=32, lr=3e-4, seed=0, progress=True,
+                     **fit_kwargs):
+    """Train only `vae`'s decoder with `fit`, on latents drawn from its encoder's distributions of
+    `images` (`means`, `stds` from `encode_dataset`): the encoder, so the latent space, is left as
+    it was; returns the losses"""
     frozen = list(vae.encoder.parameters()) + list(vae.quant_conv.parameters())
     was = [p.requires_grad for p in frozen]
     def draw(generator):
@@ -275,100 +316,132 @@ def finetune_decoder(vae, images, means, stds, steps=4000, bs=32, lr=3e-4, seed=
         return images[idx], z
     try:
         for p in frozen: p.requires_grad_(False)
-        return fit(DecoderLoss(vae), draw, steps, lr=lr, weight_decay=0.0, seed=seed, progress=progress,
-                   desc='decoder', meta=dict(bs=bs, n_images=len(images)), **fit_kwargs)
+        return fit(DecoderLoss(vae), draw, steps, lr=lr, weight_decay=0.0, seed=seed,
+                   progress=progress, desc='decoder', meta=dict(bs=bs, n_images=len(images)),
+                   **fit_kwargs)
     finally:
         for p, w in zip(frozen, was): p.requires_grad_(w)   # the caller's flags as they were
 
 # %% ../nbs/07_tiny_sd.ipynb #7b633e60
 def _finished_model(folder, out=None):
-    "`folder` as a Path, checked to hold a finished model (and not to be `out`, the folder a run writes)"
+    """`folder` as a Path, checked to hold a finished model (and not to be `out`, the folder a run
+    writes)"""
     folder = Path(folder)
-    if not (folder/'model_index.json').is_file(): raise FileNotFoundError(f"init_from: no finished model in {folder}")
+    if not (folder/'model_index.json').is_file():
+        raise FileNotFoundError(f"init_from: no finished model in {folder}")
     if out is not None and folder.resolve() == Path(out).resolve():
-        raise ValueError(f"init_from: {folder} is also the folder to write (out): continue it into another folder")
+        raise ValueError(f"init_from: {folder} is also the folder to write (out): continue it into "
+                         "another folder")
     return folder
 
 def continued_parts(folder, text_encoder):
-    """The VAE and UNet of the finished colour model in `folder`, in float32, to train on; it must have been trained on
-    `text_encoder`"""
+    """The VAE and UNet of the finished colour model in `folder`, in float32, to train on; it must
+    have been trained on `text_encoder`"""
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextModel
     folder = _finished_model(folder)
-    mine, theirs = text_encoder.state_dict(), CLIPTextModel.from_pretrained(folder/'text_encoder').state_dict()
+    mine, theirs = (
+        text_encoder.state_dict(),
+        CLIPTextModel.from_pretrained(folder / 'text_encoder').state_dict(),
+    )
     if mine.keys() != theirs.keys() or any(not torch.equal(v, theirs[k]) for k, v in mine.items()):
-        raise ValueError(f"init_from: {folder} was trained on another text encoder than the embedded CLIP's")
+        raise ValueError(f"init_from: {folder} was trained on another text encoder than the "
+                         "embedded CLIP's")
     return dict(vae=AutoencoderKL.from_pretrained(folder/'vae').float(),
                 unet=UNet2DConditionModel.from_pretrained(folder/'unet').float())
 
 def _scene_vae(parts, images, judge, vae_steps, decoder_steps, vae_bs, seed, ckpt, n_measure, **kw):
-    """Train the VAE of `parts` (if `vae_steps`), then its decoder alone (if `decoder_steps`): `(vae_losses,
-    decoder_losses, means, stds, reconstruction)`; the last measured before the decoder too, when it trains"""
+    """Train the VAE of `parts` (if `vae_steps`), then its decoder alone (if `decoder_steps`):
+    `(vae_losses, decoder_losses, means, stds, reconstruction)`; the last measured before the
+    decoder too, when it trains"""
     vae, rec = parts['vae'], {}
-    measure = lambda: vae_reconstruction(vae, judge, n=4 * n_measure)   # what no UNet can do better than
+    # what no UNet can do better than
+    measure = lambda: vae_reconstruction(vae, judge, n=4 * n_measure)
     vae_losses = train_vae(vae, images, steps=vae_steps, bs=vae_bs, grad_clip=1.0, seed=seed,
-                           checkpoint_dir=ckpt/'vae', **kw) if vae_steps else []   # clipped: unclipped, it jumps
-    means, stds = encode_dataset(vae, images)   # the latents: the decoder's fine-tuning leaves them as they are
+                           # clipped: unclipped, it jumps
+                           checkpoint_dir=ckpt/'vae', **kw) if vae_steps else []
+    # the latents: the decoder's fine-tuning leaves them as they are
+    means, stds = encode_dataset(vae, images)
     decoder_losses = []
     if decoder_steps:
         rec['before_decoder'] = measure()
-        decoder_losses = finetune_decoder(vae, images, means, stds, steps=decoder_steps, bs=vae_bs, seed=seed,
-                                          checkpoint_dir=ckpt/'decoder', **kw)
+        decoder_losses = finetune_decoder(vae, images, means, stds, steps=decoder_steps, bs=vae_bs,
+                                          seed=seed, checkpoint_dir=ckpt/'decoder', **kw)
     return vae_losses, decoder_losses, means, stds, dict(measure(), **rec)
 
-def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_scenes=40_000, p_drop=0.3, seed=0,
-                   progress=True, checkpoint_every=500, fresh=False, n_measure=64, init_from=None, decoder_steps=0,
-                   command=None):
-    """Train the colour miniature SD on `n_scenes` training scenes, its UNet reading the frozen text tower of the
-    embedded CLIP, and save it to `out`, checkpointing to `out/checkpoints`; the judge's reading of the VAE's round
-    trip, and the curve of the judge's and the CLIP's readings of samples at each checkpoint, go into the log.
-    `init_from`: a finished model's folder, whose VAE is kept and whose UNet trains `unet_steps` more (0: none).
-    `decoder_steps`: after the VAE, its decoder alone trained on (`finetune_decoder`)"""
+def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_scenes=40_000,
+                   p_drop=0.3, seed=0, progress=True, checkpoint_every=500, fresh=False,
+                   n_measure=64, init_from=None, decoder_steps=0, command=None):
+    """Train the colour miniature SD on `n_scenes` training scenes, its UNet reading the frozen text
+    tower of the embedded CLIP, and save it to `out`, checkpointing to `out/checkpoints`; the
+    judge's reading of the VAE's round trip, and the curve of the judge's and the CLIP's readings of
+    samples at each checkpoint, go into the log. `init_from`: a finished model's folder, whose VAE
+    is kept and whose UNet trains `unet_steps` more (0: none). `decoder_steps`: after the VAE, its
+    decoder alone trained on (`finetune_decoder`)"""
     # 1. check the inputs and the folder before any work
     # the model to continue, and its log, read now: not after hours of training
-    earlier = {} if init_from is None else _earlier_training(_finished_model(init_from, check_out(out)))
+    earlier = (
+        {} if init_from is None else _earlier_training(_finished_model(init_from, check_out(out)))
+    )
     check_int(decoder_steps, 'decoder_steps', minimum=0)
-    check_int(unet_steps, 'unet_steps', minimum=0 if init_from is not None else 1)   # a finished UNet may stay
+    # a finished UNet may stay
+    check_int(unet_steps, 'unet_steps', minimum=0 if init_from is not None else 1)
     if init_from is not None and not (unet_steps or decoder_steps):
         raise ValueError("init_from: nothing to train: unet_steps and decoder_steps are both 0")
-    door, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, vae_bs=vae_bs, bs=bs, n_scenes=n_scenes,
+    door, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, vae_bs=vae_bs, bs=bs,
+                        n_scenes=n_scenes,
                        checkpoint_every=checkpoint_every, n_measure=n_measure)
-    # 2. the data; our CLIP's tokenizer and frozen text tower; a VAE trained first and a fresh UNet, or a finished pair
+    # 2. the data; our CLIP's tokenizer and frozen text tower; a VAE trained first and a fresh
+    # UNet, or a finished pair
     t0 = time.time()
     sc, images = scene_training_set(n_scenes, seed)
     tok, text_encoder = frozen_clip_text()
-    parts = (tiny_models(tok, seed, latent_size=SCENE_LATENT, vae_channels=SCENE_VAE_CHANNELS) if init_from is None
-             else continued_parts(init_from, text_encoder))
-    parts.update(tokenizer=tok, text_encoder=text_encoder)   # the CLIP's text tower, not a fresh one
+    parts = (
+        tiny_models(tok, seed, latent_size=SCENE_LATENT, vae_channels=SCENE_VAE_CHANNELS)
+        if init_from is None
+        else continued_parts(init_from, text_encoder)
+    )
+    # the CLIP's text tower, not a fresh one
+    parts.update(tokenizer=tok, text_encoder=text_encoder)
     judge, kw = load_judge(), dict(progress=progress, checkpoint_every=checkpoint_every)
     vae_losses, decoder_losses, means, stds, vae_ceiling = _scene_vae(
-        parts, images, judge, 0 if init_from else vae_steps, decoder_steps, vae_bs, seed, ckpt, n_measure, **kw)
+        parts, images, judge, 0 if init_from else vae_steps, decoder_steps, vae_bs, seed, ckpt,
+                                                                      n_measure, **kw)
     t1 = time.time()
-    scaling_factor = float(1 / means.std()) if init_from is None else parts['vae'].config.scaling_factor
-    # 3. the UNet, measured at every checkpoint by the judge and the CLIP (the curve survives a kill)
-    unet_losses, curve = _scene_unet(parts, sc, judge, means, stds, scaling_factor, unet_steps, bs, p_drop, seed,
-                                     ckpt, door, fresh, n_measure, **kw)
-    # 4. the main process writes the model and its log, and removes the checkpoints and the curve's file
+    scaling_factor = (
+        float(1 / means.std()) if init_from is None else parts['vae'].config.scaling_factor
+    )
+    # 3. the UNet, measured at every checkpoint by the judge and the CLIP (the curve survives
+    # a kill)
+    unet_losses, curve = _scene_unet(parts, sc, judge, means, stds, scaling_factor, unet_steps, bs,
+                                     p_drop, seed, ckpt, door, fresh, n_measure, **kw)
+    # 4. the main process writes the model and its log, and removes the checkpoints and the
+    # curve's file
     if not is_main_process(): return None
     log = dict(command=command, world='scenes', vae_steps=vae_steps, decoder_steps=decoder_steps,
-               unet_steps=unet_steps, vae_batch_size=vae_bs, batch_size=bs, n_scenes=n_scenes, p_drop=p_drop,
-               seed=seed, vae_minutes=round((t1 - t0) / 60, 1), total_minutes=round((time.time() - t0) / 60, 1),
-               vae_reconstruction=vae_ceiling, curve=curve)
+               unet_steps=unet_steps, vae_batch_size=vae_bs, batch_size=bs, n_scenes=n_scenes,
+               p_drop=p_drop, seed=seed, vae_minutes=round((t1 - t0) / 60, 1),
+               total_minutes=round((time.time() - t0) / 60, 1), vae_reconstruction=vae_ceiling,
+               curve=curve)
     if init_from is not None: log.update(vae_steps=0, **earlier)
     log = _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses)
     door.remove('training_curve.json')
     import matplotlib.pyplot as plt
-    with door.entry('training_curve.png') as tmp: plt.close(plot_curve(log, tmp))   # quality against steps
+    # quality against steps
+    with door.entry('training_curve.png') as tmp: plt.close(plot_curve(log, tmp))
     door.finish()
     return log
 
-def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop, seed, ckpt, door, fresh, n_measure,*,
-                checkpoint_every, progress):
-    "Train the UNet of `parts` `steps` steps (none: it stays as it is), measured as it goes: `(losses, curve)`"
+def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop, seed, ckpt, door,
+                fresh, n_measure,*, checkpoint_every, progress):
+    """Train the UNet of `parts` `steps` steps (none: it stays as it is), measured as it goes:
+    `(losses, curve)`"""
     if not steps: return [], []
     clip, processor = load_clip()
-    def measure(): return sample_binding(parts, scaling_factor, judge, clip, processor.tokenizer, n=n_measure)
-    callback, curve = measure_every(checkpoint_every, steps, measure, 'training_curve.json', fresh, door)
+    def measure():
+        return sample_binding(parts, scaling_factor, judge, clip, processor.tokenizer, n=n_measure)
+    callback, curve = measure_every(checkpoint_every, steps, measure, 'training_curve.json', fresh,
+                                    door)
     losses = train_unet(parts['unet'], parts['text_encoder'], parts['tokenizer'], means, stds,
                         SceneCaptions(sc, p_drop=p_drop), scaling_factor, steps=steps, bs=bs,
                         checkpoint_dir=ckpt/'unet', callback=callback, seed=seed, progress=progress,
@@ -376,17 +449,19 @@ def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop
     return losses, curve
 
 def _earlier_training(folder):
-    "What a continued run's log says of the model it started from: its folder, UNet steps so far and its own log"
+    """What a continued run's log says of the model it started from: its folder, UNet steps so far
+    and its own log"""
     before = json.loads((Path(folder)/'training_log.json').read_text())
     if before.get('world') != 'scenes' or 'unet_steps' not in before:
-        raise ValueError(f"init_from: {folder} is not a colour model made by train_tiny --world scenes (its "
-                         "training_log.json has no world 'scenes' and unet_steps; a distilled student cannot go on)")
+        raise ValueError(f"init_from: {folder} is not a colour model made by train_tiny --world "
+                         "scenes (its training_log.json has no world 'scenes' and unet_steps; a "
+                         "distilled student cannot go on)")
     return dict(init_from=str(folder), init_log=before,
                 unet_steps_before=before['unet_steps'] + before.get('unet_steps_before', 0))
 
 def plot_curve(log, path=None):
-    """The judge's and the CLIP's binding of the run's samples against UNet steps, with those of the runs it continued
-    (a colour model's `training_log.json`), optionally saved to `path`"""
+    """The judge's and the CLIP's binding of the run's samples against UNet steps, with those of the
+    runs it continued (a colour model's `training_log.json`), optionally saved to `path`"""
     import matplotlib.pyplot as plt
     runs = []
     while log is not None:
@@ -396,7 +471,8 @@ def plot_curve(log, path=None):
     for n, (run, style) in enumerate(zip(runs, ('o-', 's-', '^-', 'd-') * len(runs))):
         before, curve = run.get('unet_steps_before', 0), run.get('curve', [])
         for key, colour in (('binding', 'C0'), ('clip_binding', 'C1')):
-            ax.plot([before + c['step'] for c in curve], [c[key] for c in curve], style, color=colour, markersize=3,
+            ax.plot([before + c['step'] for c in curve], [c[key] for c in curve], style,
+                    color=colour, markersize=3,
                     label=('judge' if key == 'binding' else 'CLIP') if n == 0 else None)
         if n: ax.axvline(before, color='gray', lw=0.5)   # where a continued run began
     ax.set(xlabel='UNet step', ylabel='two-digit samples bound', ylim=(0, 1))
@@ -407,29 +483,49 @@ def plot_curve(log, path=None):
 
 # %% ../nbs/07_tiny_sd.ipynb #f70a68af
 @call_parse
-def train_tiny_cli(out:str=None,              # folder to write the model to (diffusers layout); required
-                   world:str='digits',        # 'digits' (grayscale) or 'scenes' (colour, on the frozen CLIP)
-                   vae_steps:int=None,        # VAE training steps (default: 1,500 digits, 4,000 scenes)
-                   unet_steps:int=None,       # UNet training steps (default: 8,000 digits, 9,000 scenes)
+# folder to write the model to (diffusers layout); required
+def train_tiny_cli(out:str=None,
+                   # 'digits' (grayscale) or 'scenes' (colour, on the frozen
+                   # CLIP)
+                   world:str='digits',
+                   # VAE training steps (default: 1,500 digits, 4,000 scenes)
+                   vae_steps:int=None,
+                   # UNet training steps (default: 8,000 digits, 9,000 scenes)
+                   unet_steps:int=None,
                    bs:int=64,                 # batch size (the UNet's, and the digits VAE's)
                    seed:int=0,                # random seed
-                   checkpoint_every:int=500,  # steps between checkpoints (OUT/checkpoints; a rerun resumes)
-                   fresh:bool=False,          # start over: delete OUT's checkpoints, overwrite a finished model
-                   n_images:int=None,         # digits: train on the first N training digits only (default: all 4,000)
-                   init_from:str=None,        # scenes: a finished model to train longer (its VAE kept, its UNet on)
-                   decoder_steps:int=0):      # scenes: then the VAE's decoder alone, this many steps (latents kept)
+                   # steps between checkpoints (OUT/checkpoints; a rerun
+                   # resumes)
+                   checkpoint_every:int=500,
+                   # start over: delete OUT's checkpoints, overwrite a finished
+                   # model
+                   fresh:bool=False,
+                   # digits: train on the first N training digits only
+                   # (default: all 4,000)
+                   n_images:int=None,
+                   # scenes: a finished model to train longer (its VAE kept,
+                   # its UNet on)
+                   init_from:str=None,
+                   # scenes: then the VAE's decoder alone, this many steps
+                   # (latents kept)
+                   decoder_steps:int=0):
     "Train a miniature Stable Diffusion: `python -m miniai.train_tiny --out DIR [--world scenes]`"
     with cli_errors('python -m miniai.train_tiny'):
-        if not (out or '').strip(): raise ValueError("--out DIR is required (where to write the model)")
-        if world not in ('digits', 'scenes'): raise ValueError(f"--world must be 'digits' or 'scenes', got {world!r}")
-        steps = {k: v for k, v in dict(vae_steps=vae_steps, unet_steps=unet_steps).items() if v is not None}
+        if not (out or '').strip():
+            raise ValueError("--out DIR is required (where to write the model)")
+        if world not in ('digits', 'scenes'):
+            raise ValueError(f"--world must be 'digits' or 'scenes', got {world!r}")
+        steps = {k: v for k,
+                 v in dict(vae_steps=vae_steps, unet_steps=unet_steps).items() if v is not None}
         kw = dict(bs=bs, seed=seed, checkpoint_every=checkpoint_every, fresh=fresh, **steps)
         if world == 'scenes':
             if n_images is not None: raise ValueError("--n-images is for --world digits")
             command = command_line('miniai.train_tiny')
-            log = train_scene_sd(out, init_from=init_from, decoder_steps=decoder_steps, command=command, **kw)
+            log = train_scene_sd(out, init_from=init_from, decoder_steps=decoder_steps,
+                                 command=command, **kw)
         else:
             if init_from is not None: raise ValueError("--init-from is for --world scenes")
             if decoder_steps: raise ValueError("--decoder-steps is for --world scenes")
             log = train_tiny(out, n_images=n_images, **kw)
-        if log is not None: print(json.dumps(log, indent=1))   # None: not the main process, which prints it
+        # None: not the main process, which prints it
+        if log is not None: print(json.dumps(log, indent=1))

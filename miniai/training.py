@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
 from .data import file_hash, atomic_path, check_int
-from .plumbing import (cli_errors, CHECKPOINT_NAME, CHECKPOINT_MARK, check_checkpoint_dir, clear_checkpoints,
-                             stage_checkpoint_dir, finish_checkpoints)
+from .plumbing import (cli_errors, CHECKPOINT_NAME, CHECKPOINT_MARK, check_checkpoint_dir,
+                             clear_checkpoints, stage_checkpoint_dir, finish_checkpoints)
 
 # %% ../nbs/06_training.ipynb #be53af9f
 def sine_data(n=512, seed=0):
@@ -29,7 +29,8 @@ def sine_data(n=512, seed=0):
     return x, torch.sin(x) + 0.1 * torch.randn(x.shape, generator=generator)
 
 class ToyRegressor(nn.Module):
-    "A small MLP whose `forward(x, y)` returns its mean squared error: the shape of model `fit` trains"
+    """A small MLP whose `forward(x, y)` returns its mean squared error: the shape of model `fit`
+    trains"""
     def __init__(self, hidden=32, seed=0):
         super().__init__()
         with torch.random.fork_rng():
@@ -38,7 +39,8 @@ class ToyRegressor(nn.Module):
     def forward(self, x, y): return F.mse_loss(self.net(x), y)
 
 def batches_from(*tensors, bs=64):
-    "A `draw(generator)` that picks `bs` random rows (the same rows of every tensor) with `generator`"
+    """A `draw(generator)` that picks `bs` random rows (the same rows of every tensor) with
+    `generator`"""
     def draw(generator):
         idx = torch.randint(len(tensors[0]), (bs,), generator=generator)
         return tuple(t[idx] for t in tensors)
@@ -46,12 +48,17 @@ def batches_from(*tensors, bs=64):
 
 # %% ../nbs/06_training.ipynb #50206932
 def warmup_cosine(total, warmup=200):
-    "`step -> factor`: a linear warm-up over `warmup` steps, then a cosine from 1 down to 0 at step `total`"
-    return lambda i: min(1., (i + 1) / max(warmup, 1)) * 0.5 * (1 + math.cos(math.pi * min(i, total) / total))
+    """`step -> factor`: a linear warm-up over `warmup` steps, then a cosine from 1 down to 0 at
+    step `total`"""
+    def factor(i):
+        cosine = 0.5 * (1 + math.cos(math.pi * min(i, total) / total))
+        return min(1., (i + 1) / max(warmup, 1)) * cosine
+    return factor
 
 # %% ../nbs/06_training.ipynb #fb1be86e
 class EMA:
-    "An exponential moving average of `params`: `update()` after each step, `copy_to()` to load it into them"
+    """An exponential moving average of `params`: `update()` after each step, `copy_to()` to load it
+    into them"""
     def __init__(self, params, decay=0.999):
         self.params, self.decay = list(params), decay
         self.shadow = [p.detach().clone() for p in self.params]
@@ -63,7 +70,8 @@ class EMA:
         for s, p in zip(self.shadow, self.params): p.copy_(s)
     @contextlib.contextmanager
     def applied(self):
-        "The average in the params for the duration (a measurement of the model as it would end now), then back"
+        """The average in the params for the duration (a measurement of the model as it would end
+        now), then back"""
         live = [p.detach().clone() for p in self.params]
         self.copy_to()
         try: yield
@@ -84,7 +92,9 @@ def list_checkpoints(folder):
     "The complete (renamed-into-place) checkpoint folders under `folder`, oldest first"
     folder = Path(folder)
     if not folder.is_dir(): return []
-    return sorted(p for p in folder.iterdir() if p.is_dir() and re.fullmatch(r'checkpoint-\d{7}', p.name))
+    return sorted(
+        p for p in folder.iterdir() if p.is_dir() and re.fullmatch(r'checkpoint-\d{7}', p.name)
+    )
 
 def _set_aside(path, problem):
     "Rename a damaged checkpoint so that it is neither resumed from nor counted, and say so"
@@ -93,11 +103,12 @@ def _set_aside(path, problem):
         if not dest.exists(): break
         dest = path.with_name(f'corrupt-{path.name}-{k}')
     os.replace(path, dest)
-    warnings.warn(f"checkpoint {path.name} is damaged ({problem}): kept as {dest.name}, not resumed from")
+    warnings.warn(f"checkpoint {path.name} is damaged ({problem}): kept as {dest.name}, not "
+                  "resumed from")
 
 def save_checkpoint(folder, step, model, state, meta=None, keep=2):
-    """Write `model`'s weights and the dict `state` as `folder/checkpoint-STEP`, atomically; keep the newest `keep`
-    intact ones, and set damaged ones aside"""
+    """Write `model`'s weights and the dict `state` as `folder/checkpoint-STEP`, atomically; keep
+    the newest `keep` intact ones, and set damaged ones aside"""
     from safetensors.torch import save_model
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,7 +119,8 @@ def save_checkpoint(folder, step, model, state, meta=None, keep=2):
         save_model(model, str(tmp/'model.safetensors'))
         torch.save(state, tmp/'state.pt')
         files = {p.name: file_hash(p, 'sha256') for p in sorted(tmp.iterdir())}
-        (tmp/'checkpoint.json').write_text(json.dumps(dict(step=step, files=files, meta=meta or {}), indent=1))
+        (tmp/'checkpoint.json').write_text(json.dumps(dict(step=step, files=files, meta=meta or {}),
+                                                      indent=1))
     intact = []
     for p in list_checkpoints(folder):
         problem = check_checkpoint(p)
@@ -118,19 +130,23 @@ def save_checkpoint(folder, step, model, state, meta=None, keep=2):
     return final
 
 def check_checkpoint(path):
-    "None if the checkpoint folder `path` is complete and every file matches its recorded hash, else the problem"
+    """None if the checkpoint folder `path` is complete and every file matches its recorded hash,
+    else the problem"""
     path = Path(path)
     try: man = json.loads((path/'checkpoint.json').read_text())
     except (OSError, ValueError) as e: return f"no readable manifest ({type(e).__name__})"
     for name, h in man.get('files', {}).items():
         if not (path/name).is_file(): return f"{name} is missing"
-        if file_hash(path/name, 'sha256') != h: return f"{name} does not match its recorded hash (truncated or corrupt)"
+        if file_hash(path/name, 'sha256') != h:
+            return f"{name} does not match its recorded hash (truncated or corrupt)"
     return None
 
 def latest_checkpoint(folder, log=print):
-    "The newest intact checkpoint under `folder` (None if there is none); every one skipped is announced with `log`"
+    """The newest intact checkpoint under `folder` (None if there is none); every one skipped is
+    announced with `log`"""
     for p in Path(folder).glob('.tmp-checkpoint-*') if Path(folder).is_dir() else []:
-        log(f"ignoring {p.name}: a checkpoint that was never finished (the run stopped while writing it)")
+        log(f"ignoring {p.name}: a checkpoint that was never finished (the run stopped while "
+            "writing it)")
     for p in reversed(list_checkpoints(folder)):
         problem = check_checkpoint(p)
         if problem is None: return p
@@ -141,8 +157,9 @@ def latest_checkpoint(folder, log=print):
 def rng_states(generator):
     "The state of the data `generator`, and torch's, numpy's and Python's global random states"
     name, key, pos, has_gauss, gauss = np.random.get_state()
-    return dict(generator=generator.get_state(), torch=torch.get_rng_state(), python=random.getstate(),
-                numpy=(name, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss))
+    return dict(generator=generator.get_state(), torch=torch.get_rng_state(),
+                python=random.getstate(), numpy=(name, torch.from_numpy(key.astype(np.int64)), pos,
+                                                 has_gauss, gauss))
 
 def set_rng_states(s, generator):
     "Restore what `rng_states` saved"
@@ -155,20 +172,25 @@ def set_rng_states(s, generator):
 # %% ../nbs/06_training.ipynb #0d0c37d8
 _MIXED = ('no', 'bf16', 'fp16')
 
-def _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip, checkpoint_every, keep):
+def _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip,
+                    checkpoint_every, keep):
     "Every argument check of `fit`, in one place"
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module whose forward returns the loss, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module whose forward returns the loss, got "
+                        f"{type(model).__name__}")
     if not callable(draw):
-        raise TypeError(f"draw must be a function draw(generator) -> batch, got {type(draw).__name__}")
-    for name, v in dict(steps=steps, grad_accum=grad_accum, checkpoint_every=checkpoint_every, keep=keep).items():
+        raise TypeError(f"draw must be a function draw(generator) -> batch, got "
+                        f"{type(draw).__name__}")
+    for name, v in dict(steps=steps, grad_accum=grad_accum, checkpoint_every=checkpoint_every,
+                        keep=keep).items():
         check_int(v, name)
-    if not (isinstance(lr, (int, float)) and lr > 0): raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
     if mixed_precision not in _MIXED:
         raise ValueError(f"mixed_precision must be one of {_MIXED}, got {mixed_precision!r}")
     if mixed_precision == 'fp16' and not torch.cuda.is_available():
-        raise ValueError("mixed_precision='fp16' needs a CUDA GPU (on the CPU accelerate would silently train in "
-                         "float32); use 'bf16' on the CPU")
+        raise ValueError("mixed_precision='fp16' needs a CUDA GPU (on the CPU accelerate would "
+                         "silently train in float32); use 'bf16' on the CPU")
     if ema_decay is not None and not 0 < ema_decay < 1:
         raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay!r}")
     if grad_clip is not None and not grad_clip > 0:
@@ -177,61 +199,73 @@ def _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_dec
         raise ValueError("model has no parameter that requires grad: nothing to train")
 
 def _accelerator(mixed_precision, grad_accum):
-    """An Accelerator. Without a GPU it must be told `cpu=True`, or it does not see the processes that `torchrun`
-    started. accelerate keeps one process-wide state, replaced when a later fit asks for another precision"""
+    """An Accelerator. Without a GPU it must be told `cpu=True`, or it does not see the processes
+    that `torchrun` started. accelerate keeps one process-wide state, replaced when a later fit asks
+    for another precision"""
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
     if AcceleratorState._shared_state and AcceleratorState().mixed_precision != mixed_precision:
         AcceleratorState._reset_state()
     cpu = not (torch.cuda.is_available() or torch.backends.mps.is_available())
-    return Accelerator(mixed_precision=mixed_precision, gradient_accumulation_steps=grad_accum, cpu=cpu)
+    return Accelerator(mixed_precision=mixed_precision, gradient_accumulation_steps=grad_accum,
+                       cpu=cpu)
 
 def _to(batch, device):
     return tuple(b.to(device) if isinstance(b, torch.Tensor) else b for b in batch)
 
 # %% ../nbs/06_training.ipynb #bbac9650
-def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip=None, ema_decay=None, grad_accum=1,
-        mixed_precision='no', checkpoint_dir=None, checkpoint_every=500, keep=2, fresh=False, seed=0, progress=True,
-        desc='fit', meta=None, callback=None):
-    """Train `model` (`model(*draw(generator))` returns the loss) for `steps` AdamW steps, warm-up then cosine; returns
-    the losses. With `checkpoint_dir`, a checkpoint every `checkpoint_every` steps and at the end, and a rerun resumes
-    from the newest intact one (`fresh=True` deletes them, only them, and starts over). `ema_decay`: end with the EMA
-    weights. `meta`: settings a checkpoint must match to be resumed. `callback(step, loss, ema)`: after every step"""
+def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip=None,
+        ema_decay=None, grad_accum=1, mixed_precision='no', checkpoint_dir=None,
+        checkpoint_every=500, keep=2, fresh=False, seed=0, progress=True, desc='fit', meta=None,
+        callback=None):
+    """Train `model` (`model(*draw(generator))` returns the loss) for `steps` AdamW steps, warm-up
+    then cosine; returns the losses. With `checkpoint_dir`, a checkpoint every `checkpoint_every`
+    steps and at the end, and a rerun resumes from the newest intact one (`fresh=True` deletes them,
+    only them, and starts over). `ema_decay`: end with the EMA weights. `meta`: settings a
+    checkpoint must match to be resumed. `callback(step, loss, ema)`: after every step"""
     # 1. check inputs (every process: an error on one alone would leave the others waiting for it)
-    _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip, checkpoint_every, keep)
+    _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip,
+                    checkpoint_every, keep)
     if checkpoint_dir is not None: checkpoint_dir = check_checkpoint_dir(checkpoint_dir, fresh)
-    # 2. set up: accelerator, optimiser, schedule, EMA, the data's random generator (one stream per process)
+    # 2. set up: accelerator, optimiser, schedule, EMA, the data's random generator (one
+    # stream per process)
     acc = _accelerator(mixed_precision, grad_accum)
     log = print if acc.is_main_process else (lambda *a: None)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(steps, warmup))
-    ddp_model, opt_ = acc.prepare(model, opt)   # the model on the accelerator's device, before the EMA copies it
+    # the model on the accelerator's device, before the EMA copies it
+    ddp_model, opt_ = acc.prepare(model, opt)
     ema = EMA(params, ema_decay) if ema_decay else None
     generator = torch.Generator().manual_seed(seed + acc.process_index)
     config = dict(steps=steps, lr=lr, weight_decay=weight_decay, warmup=warmup, grad_clip=grad_clip,
-                  ema_decay=ema_decay, grad_accum=grad_accum, mixed_precision=mixed_precision, seed=seed,
-                  processes=acc.num_processes, **(meta or {}))
-    # 3. resume from the newest intact checkpoint (with its clock: the loop's seconds so far, over every run)
+                  ema_decay=ema_decay, grad_accum=grad_accum, mixed_precision=mixed_precision,
+                  seed=seed, processes=acc.num_processes, **(meta or {}))
+    # 3. resume from the newest intact checkpoint (with its clock: the loop's seconds so far,
+    # over every run)
     start, losses, clock = 0, [], _clock()
     if checkpoint_dir is not None:
-        start, losses, clock = _resume(acc, checkpoint_dir, fresh, model, opt, sched, ema, generator, config, desc,
-                                       log)
+        start, losses, clock = _resume(acc, checkpoint_dir, fresh, model, opt, sched, ema,
+                                       generator, config, desc, log)
     # 4. the loop
     ddp_model.train()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=desc, ncols=90,
                disable=not (progress and acc.is_main_process))
     for step in bar:
         t0 = time.perf_counter()
-        losses.append(_train_step(acc, ddp_model, opt_, params, draw, generator, grad_accum, grad_clip))
+        losses.append(_train_step(acc, ddp_model, opt_, params, draw, generator, grad_accum,
+                                  grad_clip))
         sched.step()
         if ema: ema.update()
         if callback is not None: callback(step, losses[-1], ema)
-        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)   # shown at the bar's own pace
+        # shown at the bar's own pace
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
         clock['seconds'] += time.perf_counter() - t0
         if checkpoint_dir is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            _save(acc, checkpoint_dir, step + 1, model, opt, sched, ema, generator, losses, clock, config, keep)
-    # 5. finish: EMA weights into the model, the model back as it was given (no wrappers), memory released
+            _save(acc, checkpoint_dir, step + 1, model, opt, sched, ema, generator, losses, clock,
+                  config, keep)
+    # 5. finish: EMA weights into the model, the model back as it was given (no wrappers),
+    # memory released
     if ema: ema.copy_to()
     acc.unwrap_model(ddp_model, keep_fp32_wrapper=False)
     model.eval()
@@ -239,10 +273,11 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
     return losses
 
 def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc, log):
-    """`(step, losses, clock)` of the newest intact checkpoint in `folder`, loaded into the training state; or a fresh
-    start's"""
+    """`(step, losses, clock)` of the newest intact checkpoint in `folder`, loaded into the training
+    state; or a fresh start's"""
     if fresh and acc.is_main_process and folder.exists():
-        log(f"{desc}: fresh start, removing {len(list_checkpoints(folder))} checkpoint(s) in {folder}")
+        log(f"{desc}: fresh start, removing {len(list_checkpoints(folder))} checkpoint(s) in "
+            f"{folder}")
         clear_checkpoints(folder)
     acc.wait_for_everyone()
     ck = latest_checkpoint(folder, log)
@@ -252,7 +287,8 @@ def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc,
     return start, losses, clock
 
 def _train_step(acc, ddp_model, opt, params, draw, generator, grad_accum, grad_clip):
-    "One optimiser step over `grad_accum` micro-batches; returns its mean loss (over the processes too)"
+    """One optimiser step over `grad_accum` micro-batches; returns its mean loss (over the processes
+    too)"""
     total = 0.
     for _ in range(grad_accum):
         batch = _to(draw(generator), acc.device)
@@ -270,8 +306,9 @@ def _save(acc, folder, step, model, opt, sched, ema, generator, losses, clock, c
     from accelerate.utils import gather_object
     rngs = gather_object([rng_states(generator)])
     if acc.is_main_process:
-        state = dict(step=step, losses=losses, optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                     ema=ema.state_dict() if ema else None, rng=rngs, **clock)
+        state = dict(step=step, losses=losses, optimizer=opt.state_dict(),
+                     scheduler=sched.state_dict(), ema=ema.state_dict() if ema else None, rng=rngs,
+                     **clock)
         save_checkpoint(folder, step, model, state, meta=config, keep=keep)
     acc.wait_for_everyone()
 
@@ -280,10 +317,13 @@ def _load(path, model, opt, sched, ema, generator, config, rank):
     meta = json.loads((path/'checkpoint.json').read_text())['meta']
     diff = {k: (meta.get(k), v) for k, v in config.items() if meta.get(k) != v}
     if diff:
-        raise ValueError(f"checkpoint {path} was made with other settings "
-                         f"({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())}): run with the "
-                         "same settings to resume, or start over (fresh=True, --fresh)")
-    state = torch.load(path/'state.pt', weights_only=True, map_location='cpu')   # made on a GPU, resumed anywhere
+        raise ValueError(
+            f"checkpoint {path} was made with other settings"
+            f" ({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())}): run"
+            " with the same settings to resume, or start over (fresh=True, --fresh)"
+        )
+    # made on a GPU, resumed anywhere
+    state = torch.load(path/'state.pt', weights_only=True, map_location='cpu')
     load_model(model, str(path/'model.safetensors'), device=str(next(model.parameters()).device))
     opt.load_state_dict(state['optimizer'])
     sched.load_state_dict(state['scheduler'])
@@ -292,14 +332,16 @@ def _load(path, model, opt, sched, ema, generator, config, rank):
     return state['step'], list(state['losses']), _clock(state)
 
 def _clock(state=None):
-    """The run's clock kept in a checkpoint's `state` (a fresh one without a state); a checkpoint older than the clock
-    starts one at its own step"""
+    """The run's clock kept in a checkpoint's `state` (a fresh one without a state); a checkpoint
+    older than the clock starts one at its own step"""
     if state is None: return dict(seconds=0., timed_from=0)
-    return dict(seconds=float(state.get('seconds', 0.)), timed_from=int(state.get('timed_from', state['step'])))
+    return dict(seconds=float(state.get('seconds', 0.)),
+                timed_from=int(state.get('timed_from', state['step'])))
 
 def training_time(folder):
-    """The clock of the newest intact checkpoint in `folder`: `dict(seconds, timed_from, step)`, the wall seconds of
-    `fit`'s loop from step `timed_from` to `step`, summed over every run that resumed (None without a checkpoint)"""
+    """The clock of the newest intact checkpoint in `folder`: `dict(seconds, timed_from, step)`, the
+    wall seconds of `fit`'s loop from step `timed_from` to `step`, summed over every run that
+    resumed (None without a checkpoint)"""
     ck = latest_checkpoint(folder, log=lambda *a: None)
     if ck is None: return None
     state = torch.load(ck/'state.pt', weights_only=True, map_location='cpu')
@@ -307,14 +349,15 @@ def training_time(folder):
 
 # %% ../nbs/06_training.ipynb #2de79a05
 def frozen_copy(m):
-    """A float32 copy of `m` in eval mode without gradients: a teacher, or a model to fine-tune, that leaves `m` as it
-    was"""
+    """A float32 copy of `m` in eval mode without gradients: a teacher, or a model to fine-tune,
+    that leaves `m` as it was"""
     m = copy.deepcopy(m).float().eval()
     for p in m.parameters(): p.requires_grad_(False)
     return m
 
 def weights_hash(model):
-    "SHA-256 of every tensor in `model.state_dict()`, in order: equal hashes mean bit-for-bit equal weights"
+    """SHA-256 of every tensor in `model.state_dict()`, in order: equal hashes mean bit-for-bit
+    equal weights"""
     h = hashlib.sha256()
     for k, v in model.state_dict().items():
         h.update(k.encode())
@@ -325,17 +368,20 @@ def weights_hash(model):
 def _read_curve(path):
     "The curve a killed run kept in `path`, or a ValueError naming the file"
     try: return json.loads(path.read_text())
-    except ValueError: raise ValueError(f"{path} is damaged (not JSON): start over with --fresh") from None
+    except ValueError:
+        raise ValueError(f"{path} is damaged (not JSON): start over with --fresh") from None
 
 def measure_every(every, steps, measure, curve_file=None, fresh=False, door=None):
-    """A `fit` callback running `measure()` (a dict) every `every` steps and at step `steps`, with the EMA's weights
-    in the model if it keeps one, and the curve it keeps (a list of dicts with `step`), also in `curve_file` across a
-    kill (a name in the `OutputFolder` `door`, if given); returns `(callback, curve)`"""
+    """A `fit` callback running `measure()` (a dict) every `every` steps and at step `steps`, with
+    the EMA's weights in the model if it keeps one, and the curve it keeps (a list of dicts with
+    `step`), also in `curve_file` across a kill (a name in the `OutputFolder` `door`, if given);
+    returns `(callback, curve)`"""
     path = None if curve_file is None else door.path/curve_file if door else Path(curve_file)
     curve = _read_curve(path) if path is not None and path.exists() and not fresh else []
     def callback(step, loss, ema=None):
         if (step + 1) % every and step + 1 != steps: return
-        with ema.applied() if ema else contextlib.nullcontext(): m = measure()   # the model as it would end now
+        # the model as it would end now
+        with ema.applied() if ema else contextlib.nullcontext(): m = measure()
         curve[:] = [c for c in curve if c['step'] < step + 1] + [dict(step=step + 1, **m)]
         if path is None or not is_main_process(): return
         if door: door.write_json(curve_file, curve)
@@ -353,17 +399,22 @@ def training_cli(steps:int=100,             # optimiser steps
                  grad_accum:int=1,          # micro-batches per optimiser step
                  mixed_precision:str='no',  # no, bf16 or fp16
                  seed:int=0):               # random seed
-    "Fit the toy regressor with `fit`; launch with `torchrun --nproc_per_node 2 -m miniai.training` for two processes"
+    """Fit the toy regressor with `fit`; launch with `torchrun --nproc_per_node 2 -m
+    miniai.training` for two processes"""
     from accelerate import PartialState
     with cli_errors('python -m miniai.training'):
         model = ToyRegressor()
-        # the batch size is a setting of the run as well: a checkpoint made with another one is not resumed
-        losses = fit(model, batches_from(*sine_data(), bs=check_int(bs, 'bs')), steps, lr=1e-2, warmup=10,
-                     grad_accum=grad_accum, mixed_precision=mixed_precision, checkpoint_dir=checkpoint_dir,
-                     checkpoint_every=checkpoint_every, seed=seed, meta=dict(bs=bs))
+        # the batch size is a setting of the run as well: a checkpoint made with another
+        # one is not resumed
+        losses = fit(model, batches_from(*sine_data(), bs=check_int(bs, 'bs')), steps, lr=1e-2,
+                     warmup=10, grad_accum=grad_accum, mixed_precision=mixed_precision,
+                     checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, seed=seed,
+                     meta=dict(bs=bs))
     st = PartialState()
-    # one write per line: `print` makes two (text, then newline) when PYTHONUNBUFFERED is set, and two processes'
+    # one write per line: `print` makes two (text, then newline) when PYTHONUNBUFFERED is set,
+    # and two processes'
     # lines could interleave
-    sys.stdout.write(f"process {st.process_index}/{st.num_processes}: loss {np.mean(losses[-10:]):.5f} weights "
+    sys.stdout.write(f"process {st.process_index}/{st.num_processes}: loss "
+                     f"{np.mean(losses[-10:]):.5f} weights "
                      f"{weights_hash(model)[:16]}\n")
     sys.stdout.flush()

@@ -1,0 +1,31 @@
+"""The house rules for the library's code, as the layers issue set them: lines of at most 100 characters, one statement
+a line, modules of at most 400 lines and functions of at most 40. nbdev's own lines (the `__all__` list and the module
+docstring it writes from the notebook's description) are not ours to wrap."""
+import ast, io, tokenize
+from pathlib import Path
+import pytest
+
+MODULES = sorted(p for p in (Path(__file__).parent.parent/'miniai').glob('*.py') if p.name != '_modidx.py')
+WIDTH, MODULE_LINES, FUNCTION_LINES = 100, 400, 40
+
+def nbdev_lines(tree):
+    "Line numbers nbdev writes: the module docstring and `__all__`"
+    out = set()
+    for n in tree.body:
+        doc = isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and n is tree.body[0]
+        names = isinstance(n, ast.Assign) and any(getattr(t, 'id', None) == '__all__' for t in n.targets)
+        if doc or names: out |= set(range(n.lineno, n.end_lineno + 1))
+    return out
+
+@pytest.mark.parametrize('py', MODULES, ids=lambda p: p.stem)
+def test_lines_fit(py):
+    src = py.read_text()
+    skip = nbdev_lines(ast.parse(src))
+    long = [i for i, l in enumerate(src.split('\n'), 1) if len(l) > WIDTH and i not in skip]
+    assert not long, f"{py.name}: lines over {WIDTH} characters: {long[:10]}"
+
+@pytest.mark.parametrize('py', MODULES, ids=lambda p: p.stem)
+def test_one_statement_a_line(py):
+    semis = [t.start[0] for t in tokenize.generate_tokens(io.StringIO(py.read_text()).readline)
+             if t.type == tokenize.OP and t.string == ';']
+    assert not semis, f"{py.name}: ';' chains statements on lines {semis}"
