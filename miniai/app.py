@@ -107,7 +107,6 @@ def described(im):
     text = complete_caption(read['slots'], read['background']) if any(read['slots']) else ''
     return im, enlarged(im), text
 
-
 def _slot(digit, ink):
     "One slot of the scene picker: `(digit, ink)`, or None for `NO_DIGIT`"
     return None if digit in (None, NO_DIGIT) else (int(digit), ink)
@@ -448,15 +447,14 @@ def _check_port(host, port):
         try: s.bind((host, port))
         except OSError as e:
             raise ValueError(f"--port {port}: cannot listen on {host}:{port} ({e.strerror}): is "
-                             "another server "
-                             "using it? Pick another port") from None
+                             "another server using it? Pick another port") from None
 
 SERVE_HELP = ("a folder or embedded model to serve, the first selected at first; repeat to serve "
               "several (the embedded models are always served)")
 
 @call_parse
 def app_cli(model:Annotated[str, SERVE_HELP, {'action': 'append'}]=None,
-            port:int=7860,          # the port to serve on
+            port:int=7860,              # the port to serve on
             # the address to listen on: loopback unless you mean to open it to a
             # network
             host:str='127.0.0.1',

@@ -73,12 +73,10 @@ def _method_options(sub):
     )
     d = sub.add_parser('distill',
                        help='the teacher at 30/8/4 guided steps against the distilled students; '
-                            'speed '
-                                       'against diffusers; bfloat16')
+                            'speed against diffusers; bfloat16')
     d.add_argument('--run',
                    help="a full run's folder (python -m miniai.distill --out RUN) for the students "
-                        "besides "
-                                 "the shipped 4-step one")
+                        "besides the shipped 4-step one")
     d.add_argument('--per-digit', type=int,
                    help=_counted('distill', 'per_digit', 'images per digit for accuracy and FID'))
     d.add_argument('--repeats', type=int, help=_counted('distill', 'repeats', 'timed repeats'))
@@ -89,8 +87,7 @@ def _method_options(sub):
     )
     e = sub.add_parser('edit',
                        help='SDEdit, DiffEdit and Imagic on validation digits, then on colour '
-                            'scenes, '
-                                    'each at its best setting')
+                            'scenes, each at its best setting')
     e.add_argument('--per-pair', type=int, help=_counted('edit', 'per_pair',
                                                          'measured digits per (from, to) pair'))
     e.add_argument('--sweep-per-pair', type=int,

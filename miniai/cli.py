@@ -127,55 +127,59 @@ def check_work(c, size, evaluations, limit=MAX_COMMAND_WORK, what='this command'
         raise ValueError(f"{what} is {work:,} latent pixels x UNet evaluations, more than the "
                          f"{limit:,} {allowed}: {instead}")
 
+def _sample_command(prompt, negative, n, steps, guidance, seed, height, width, model, scheduler,
+                    out, force, compile):
+    "`miniai-sample`'s work, as a numbered recipe; returns the images and where they went"
+    # 1. the checks that need no model, before it loads
+    prompts = [p.strip() for p in prompt.split('|')]
+    if not all(prompts):
+        raise ValueError(f"prompt: every prompt must say something, got {prompt!r}")
+    check_int(n, '--n')
+    check_int(steps, '--steps')
+    check_number(guidance, '--guidance')
+    if scheduler is not None: make_scheduler(scheduler)
+    make_generator(seed=seed)
+    out = check_output_path(out, '--out')
+    # 2. the model, and the checks that need it
+    c = load_components(model, scheduler=scheduler)
+    h, w = default_size(c, height, width)
+    batch = [p for p in prompts for _ in range(n)]
+    if not force:
+        check_size_limit(c, h, w, '--height/--width')
+        check_work(c, (h, w), len(batch) * steps * (2 if guidance > 1 else 1))
+    # 3. the work
+    imgs = generate(c, batch,
+                    negative_prompt=None if negative is None else [negative] * len(batch),
+                    steps=steps, guidance_scale=guidance, seed=seed, height=h, width=w,
+                    compile=compile)
+    rows = len(prompts) > 1
+    save_image(image_grid(imgs, rows=len(prompts) if rows else None,
+                          cols=n if rows else min(n, 4)), out, '--out')
+    return imgs, out
+
 @call_parse
-def sample_cli(prompt:str,          # what to draw; several prompts separated by | give one row each
-               negative:str=None,   # negative prompt
-               n:int=4,             # images per prompt
-               steps:int=SAMPLING.steps,                    # denoising steps
-               guidance:float=SAMPLING.guidance_scale,      # guidance scale
-               seed:int=0,          # random seed
-               height:int=None,     # image height in pixels (default: the model's)
-               width:int=None,      # image width in pixels (default: the model's)
-               # hub id, local folder or embedded model name (default: the default
-               # model)
+def sample_cli(# what to draw; several prompts separated by | give one row each
+               prompt:str,
+               negative:str=None,       # negative prompt
+               n:int=4,                 # images per prompt
+               steps:int=SAMPLING.steps,  # denoising steps
+               guidance:float=SAMPLING.guidance_scale,  # guidance scale
+               seed:int=0,              # random seed
+               height:int=None,         # image height in pixels (default: the model's)
+               width:int=None,          # image width in pixels (default: the model's)
+               # hub id, local folder or embedded model name (default: the default model)
                model:str=None,
-               # lms, ddim, euler or dpm (default: the model's own if one of them,
-               # else lms)
+               # lms, ddim, euler or dpm (default: the model's own if one of them, else lms)
                scheduler:str=None,
-               out:str='grid.png',  # where to write the image grid
-               # allow sizes and work beyond MAX_LATENT_POSITIONS and
-               # MAX_COMMAND_WORK
+               out:str='grid.png',      # where to write the image grid
+               # allow sizes and work beyond MAX_LATENT_POSITIONS and MAX_COMMAND_WORK
                force:bool=False,
-               # compile the UNet with freezing first (about a minute, then faster
-               # steps)
+               # compile the UNet with freezing first (about a minute, then faster steps)
                compile:bool=False):
     "Generate `n` images per prompt and write them as one grid (a row per prompt)"
     with cli_errors('miniai-sample'):
-        # 1. the checks that need no model, before it loads
-        prompts = [p.strip() for p in prompt.split('|')]
-        if not all(prompts):
-            raise ValueError(f"prompt: every prompt must say something, got {prompt!r}")
-        check_int(n, '--n')
-        check_int(steps, '--steps')
-        check_number(guidance, '--guidance')
-        if scheduler is not None: make_scheduler(scheduler)
-        make_generator(seed=seed)
-        out = check_output_path(out, '--out')
-        # 2. the model, and the checks that need it
-        c = load_components(model, scheduler=scheduler)
-        h, w = default_size(c, height, width)
-        batch = [p for p in prompts for _ in range(n)]
-        if not force:
-            check_size_limit(c, h, w, '--height/--width')
-            check_work(c, (h, w), len(batch) * steps * (2 if guidance > 1 else 1))
-        # 3. the work
-        imgs = generate(c, batch,
-                        negative_prompt=None if negative is None else [negative] * len(batch),
-                        steps=steps, guidance_scale=guidance, seed=seed, height=h, width=w,
-                        compile=compile)
-        rows = len(prompts) > 1
-        save_image(image_grid(imgs, rows=len(prompts) if rows else None,
-                              cols=n if rows else min(n, 4)), out, '--out')
+        imgs, out = _sample_command(prompt, negative, n, steps, guidance, seed, height, width,
+                                    model, scheduler, out, force, compile)
     print(f"wrote {out} ({len(imgs)} images, {imgs[0].size[0]}x{imgs[0].size[1]})")
 
 def command_line(module):

@@ -403,16 +403,14 @@ def train_clip(out, steps=5000, bs=128, p_drop=0.3, hard_negatives=False, dim=64
 
 # %% ../nbs/06b_clip.ipynb #4ed84c1e
 @call_parse
-# folder to write the CLIP to (transformers layout); required
-def train_clip_cli(out:str=None,
-                   steps:int=5000,             # optimiser steps
-                   bs:int=128,                 # batch size (scenes)
-                   # probability that a caption leaves out each attribute
-                   p_drop:float=0.3,
+def train_clip_cli(out:str=None,  # folder to write the CLIP to (transformers layout); required
+                   steps:int=5000,      # optimiser steps
+                   bs:int=128,          # batch size (scenes)
+                   p_drop:float=0.3,    # probability that a caption leaves out each attribute
                    # half of each batch: twins of the other half, one thing
                    # changed
                    hard_negatives:bool=False,
-                   seed:int=0,                 # random seed
+                   seed:int=0,          # random seed
                    # steps between checkpoints and measures (a rerun resumes)
                    checkpoint_every:int=500,
                    # start over: delete what an earlier run wrote in OUT (only

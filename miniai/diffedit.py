@@ -197,7 +197,7 @@ def paste_outside(edited, image, mask):
     y = torch.from_numpy(np.asarray(edited.convert('RGB'), dtype=np.float32)).permute(2, 0, 1)
     if x.shape != y.shape:
         raise ValueError(f"edited and image must be the same size, got {tuple(y.shape[1:])} "
-                                            f"and {tuple(x.shape[1:])}")
+                         f"and {tuple(x.shape[1:])}")
     m = upsample_mask(mask.cpu(), edited.size)
     return Image.fromarray(
         (m * y + (1 - m) * x).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
@@ -231,67 +231,78 @@ def diffedit_figure(image, mask, edited):
     return image_grid([image.convert('RGB'), mask_overlay(image, mask),
                        edited.convert('RGB').resize(image.size)])
 
+# %% ../nbs/05_diffedit.ipynb #7e21c0a4
+def _check_diffedit_options(image, query, strength, n, threshold, steps, guidance, seed, out,
+                            mask_out, figure, composite, no_composite):
+    "`miniai-diffedit`'s checks that need no model, before it loads"
+    check_prompt(query, '--query')
+    check_int(steps, '--steps')
+    if strength is not None: check_denoising_steps(steps, strength, ('--steps', '--strength'))
+    if threshold is not None: check_number(threshold, '--threshold', 0, 1)
+    if composite and no_composite:
+        raise ValueError("--composite and --no-composite: give one of them")
+    check_int(n, '--n')
+    check_number(guidance, '--guidance')
+    make_generator(seed=seed)
+    check_outputs({'--out': out, '--mask-out': mask_out, '--figure': figure}, image)
+
+def _write_edit(im, edited, mask, out, mask_out, figure):
+    "The edited image, and the mask and the figure where asked for"
+    save_image(edited, out, '--out')
+    print(f"wrote {out}")
+    if mask_out:
+        big = (upsample_mask(mask.cpu(), im.size).numpy() * 255).astype('uint8')
+        save_image(Image.fromarray(big).convert('RGB'), mask_out, '--mask-out')
+        print(f"wrote {mask_out}")
+    if figure:
+        save_image(diffedit_figure(im, mask, edited), figure, '--figure')
+        print(f"wrote {figure}")
+
+def _diffedit_command(image, reference, query, strength, n, threshold, steps, guidance, seed, model,
+                      out, mask_out, figure, composite, no_composite, force):
+    "`miniai-diffedit`'s work, as a numbered recipe"
+    # 1. the checks that need no model, before it loads
+    _check_diffedit_options(image, query, strength, n, threshold, steps, guidance, seed, out,
+                            mask_out, figure, composite, no_composite)
+    im = open_image(image)
+    # 2. the model, and the checks that need it
+    c = load_components(model)
+    # what the options left unsaid, as measured on this kind of model
+    strength = diffedit_defaults(c, strength=strength).strength
+    check_denoising_steps(steps, strength, ('--steps', '--strength'))
+    composite = True if composite else False if no_composite else None
+    check_image(c, im)
+    if not force:
+        check_size_limit(c, im.size[1], im.size[0], 'image')
+        # the mask, then the decode
+        check_work(c, im.size[::-1], 2 * n + 3 * int(steps * strength))
+    # 3. the work, and the files
+    edited, mask = diffedit(c, im, reference, query, strength=strength, n=n,
+                            threshold=threshold, steps=steps, guidance_scale=guidance,
+                            seed=seed, composite=composite, return_mask=True)
+    _write_edit(im, edited, mask, out, mask_out, figure)
+
+# %% ../nbs/05_diffedit.ipynb #7e21c0a5
 @call_parse
-def diffedit_cli(image:str,                                   # the image to edit
+def diffedit_cli(image:str,             # the image to edit
                  reference:Annotated[str, "text describing the image as it is",
                                      {'required': True}]=None,
                  query:Annotated[str, "text describing the image as it should become",
                                  {'required': True}]=None,
-                 # how far to encode (0, 1] (default: the model's)
-                 strength:float=None,
-                 n:int=DIFFEDIT.n,                            # noise draws for the mask
-                 # mask threshold in [0, 1] (default: the model's)
-                 threshold:float=None,
-                 steps:int=DIFFEDIT.steps,                    # DDIM steps
-                 guidance:float=DIFFEDIT.guidance_scale,      # guidance scale for the edit
-                 seed:int=0,                                  # random seed for the mask's noise
-                 # hub id or local folder (default: the embedded model)
-                 model:str=None,
-                 out:str='edited.png',                        # where to write the edited image
-                 mask_out:str=None,                           # where to write the mask (optional)
-                 # where to write input | mask | edited (optional)
-                 figure:str=None,
-                 # paste the input's own pixels back outside the mask
-                 composite:bool=False,
-                 # do not paste them back (default: the model's setting)
-                 no_composite:bool=False,
-                 # allow sizes and work beyond the commands' limits
-                 force:bool=False):
+                 strength:float=None,   # how far to encode (0, 1] (default: the model's)
+                 n:int=DIFFEDIT.n,      # noise draws for the mask
+                 threshold:float=None,  # mask threshold in [0, 1] (default: the model's)
+                 steps:int=DIFFEDIT.steps,  # DDIM steps
+                 guidance:float=DIFFEDIT.guidance_scale,  # guidance scale for the edit
+                 seed:int=0,            # random seed for the mask's noise
+                 model:str=None,        # hub id or local folder (default: the embedded model)
+                 out:str='edited.png',  # where to write the edited image
+                 mask_out:str=None,     # where to write the mask (optional)
+                 figure:str=None,       # where to write input | mask | edited (optional)
+                 composite:bool=False,  # paste the input's own pixels back outside the mask
+                 no_composite:bool=False,  # do not paste them back (default: the model's setting)
+                 force:bool=False):     # allow sizes and work beyond the commands' limits
     "Edit an image with DiffEdit: change what `reference` describes into what `query` describes"
     with cli_errors('miniai-diffedit'):
-        # 1. the checks that need no model, before it loads
-        check_prompt(query, '--query')
-        check_int(steps, '--steps')
-        if strength is not None: check_denoising_steps(steps, strength, ('--steps', '--strength'))
-        if threshold is not None: check_number(threshold, '--threshold', 0, 1)
-        if composite and no_composite:
-            raise ValueError("--composite and --no-composite: give one of them")
-        check_int(n, '--n')
-        check_number(guidance, '--guidance')
-        make_generator(seed=seed)
-        check_outputs({'--out': out, '--mask-out': mask_out, '--figure': figure}, image)
-        im = open_image(image)
-        # 2. the model, and the checks that need it
-        c = load_components(model)
-        # what the options left unsaid, as measured on this kind of model
-        strength = diffedit_defaults(c, strength=strength).strength
-        check_denoising_steps(steps, strength, ('--steps', '--strength'))
-        composite = True if composite else False if no_composite else None
-        check_image(c, im)
-        if not force:
-            check_size_limit(c, im.size[1], im.size[0], 'image')
-            # the mask, then the decode
-            check_work(c, im.size[::-1], 2 * n + 3 * int(steps * strength))
-        # 3. the work
-        edited, mask = diffedit(c, im, reference, query, strength=strength, n=n,
-                                threshold=threshold, steps=steps, guidance_scale=guidance,
-                                seed=seed, composite=composite, return_mask=True)
-        save_image(edited, out, '--out')
-        print(f"wrote {out}")
-        if mask_out:
-            big = (upsample_mask(mask.cpu(), im.size).numpy() * 255).astype('uint8')
-            save_image(Image.fromarray(big).convert('RGB'), mask_out, '--mask-out')
-            print(f"wrote {mask_out}")
-        if figure:
-            save_image(diffedit_figure(im, mask, edited), figure, '--figure')
-            print(f"wrote {figure}")
+        _diffedit_command(image, reference, query, strength, n, threshold, steps, guidance, seed,
+                          model, out, mask_out, figure, composite, no_composite, force)

@@ -229,6 +229,42 @@ def save_student(c, unet, out, steps=None, g_range=(1., 8.), log=None, door=None
         (tmp/'training_log.json').write_text(json.dumps(notes, indent=1))
     return door.path/out if inside else door.path
 
+def _check_distill_args(start_steps, final_steps, world, **counts):
+    "`distill`'s numbers and world, checked before any work"
+    power_of_two = isinstance(start_steps, int) and start_steps & (start_steps - 1) == 0
+    if not (power_of_two and start_steps >= 2):
+        raise ValueError(f"start_steps must be a power of two >= 2, got {start_steps!r}")
+    if not (isinstance(final_steps, int) and 1 <= final_steps < start_steps):
+        raise ValueError(f"final_steps must be an int in [1, start_steps), got {final_steps!r}")
+    if world not in (None, 'digits', 'scenes'):
+        raise ValueError(f"world must be 'digits', 'scenes' or None, got {world!r}")
+    for name, v in counts.items(): check_int(v, name)
+
+def _teacher(model):
+    "The model to distil, with the DDIM sampler the students learn to match; never a student"
+    c = with_scheduler(load_components(model), 'ddim')
+    if c.unet.config.get('time_cond_proj_dim') is not None:
+        raise ValueError(f"model: {model} is a distilled student (it takes the guidance scale): "
+                         "give its teacher")
+    return c
+
+def _distill_folder(out, fresh):
+    """The output folder's door, the stages' checkpoint folder (`fresh`: both cleared first by the
+    main process) and whether this is the main process"""
+    door, main = OutputFolder(out, by='python -m miniai.distill', fresh=fresh), is_main_process()
+    ck = stage_checkpoint_dir(door.path, fresh)
+    if fresh and main:
+        clear_checkpoints(ck)
+        door.clear()
+    return door, ck, main
+
+
+def _stage_done(log, stage, t, losses):
+
+    "A stage's minutes and final loss (the mean of its last 100 steps), into the log"
+    log['minutes'][stage] = round((time.time() - t) / 60, 1)
+    log['final_loss'][stage] = float(np.mean(losses[-100:]))
+
 def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16, final_steps=1,
             bs=64, seed=0, checkpoint_every=200, fresh=False, progress=True, world=None,
             command=None):
@@ -238,27 +274,11 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     'scenes' (None: 'scenes' if it draws them); `command`: the command line that ran it, kept in the
     log"""
     # 1. check the inputs
-    if not (
-        isinstance(start_steps, int) and start_steps >= 2 and start_steps & (start_steps - 1) == 0
-    ):
-        raise ValueError(f"start_steps must be a power of two >= 2, got {start_steps!r}")
-    if not (isinstance(final_steps, int) and 1 <= final_steps < start_steps):
-        raise ValueError(f"final_steps must be an int in [1, start_steps), got {final_steps!r}")
-    if world not in (None, 'digits', 'scenes'):
-        raise ValueError(f"world must be 'digits', 'scenes' or None, got {world!r}")
-    for name, v in dict(guided_steps=guided_steps, round_steps=round_steps, bs=bs,
-                        checkpoint_every=checkpoint_every).items(): check_int(v, name)
-    door, main = OutputFolder(out, by='python -m miniai.distill', fresh=fresh), is_main_process()
-    ck = stage_checkpoint_dir(door.path, fresh)
-    if fresh and main:
-        clear_checkpoints(ck)
-        door.clear()
+    _check_distill_args(start_steps, final_steps, world, guided_steps=guided_steps,
+                        round_steps=round_steps, bs=bs, checkpoint_every=checkpoint_every)
+    door, ck, main = _distill_folder(out, fresh)
     # 2. the teacher and the data
-    t0 = time.time()
-    c = with_scheduler(load_components(model), 'ddim')
-    if c.unet.config.get('time_cond_proj_dim') is not None:
-        raise ValueError(f"model: {model} is a distilled student (it takes the guidance scale): "
-                         "give its teacher")
+    t0, c = time.time(), _teacher(model)
     world = world or ('scenes' if draws_scenes(c) else 'digits')
     data = distill_data(c) if world == 'digits' else scene_distill_data(c)
     kw = dict(bs=bs, seed=seed, progress=progress, checkpoint_every=checkpoint_every)
@@ -268,8 +288,7 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
     # 3. stage 1: guidance as an input
     student, losses = distill_guidance(c, data, steps=guided_steps, checkpoint_dir=ck/'guided',
                                        **kw)
-    log['minutes']['guided'] = round((time.time() - t0) / 60, 1)
-    log['final_loss']['guided'] = float(np.mean(losses[-100:]))
+    _stage_done(log, 'guided', t0, losses)
     if main: save_student(c, student, 'student-guided', log=log, door=door)
     # 4. stage 2: halve the steps, each student the next one's teacher
     n = start_steps // 2
@@ -277,8 +296,7 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
         t1 = time.time()
         student, losses = distill_halve(student, c, data, n, steps=round_steps,
                                         checkpoint_dir=ck/f'halve-{n}', **kw)
-        log['minutes'][f'{2 * n}->{n}'] = round((time.time() - t1) / 60, 1)
-        log['final_loss'][f'{2 * n}->{n}'] = float(np.mean(losses[-100:]))
+        _stage_done(log, f'{2 * n}->{n}', t1, losses)
         if main: save_student(c, student, f'student-{n}', steps=n, log=log, door=door)
         n //= 2
     log['total_minutes'] = round((time.time() - t0) / 60, 1)
@@ -290,18 +308,18 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
 
 # %% ../nbs/11_distill.ipynb #4d63ed32
 @call_parse
-def distill_cli(out:str=None,              # folder for the students and the log (required)
+def distill_cli(out:str=None,           # folder for the students and the log (required)
                 # the teacher: hub id, folder or embedded name (default: the
                 # default model)
                 model:str=None,
-                guided_steps:int=1500,     # optimiser steps of stage 1
-                round_steps:int=800,       # optimiser steps of every halving round
-                start_steps:int=16,        # the stage-1 student's DDIM steps, halved in every round
-                final_steps:int=1,         # the last round's student steps
-                bs:int=64,                 # batch size
-                seed:int=0,                # random seed
+                guided_steps:int=1500,  # optimiser steps of stage 1
+                round_steps:int=800,    # optimiser steps of every halving round
+                start_steps:int=16,     # the stage-1 student's DDIM steps, halved in every round
+                final_steps:int=1,      # the last round's student steps
+                bs:int=64,              # batch size
+                seed:int=0,             # random seed
                 checkpoint_every:int=200,  # steps between checkpoints (a rerun resumes)
-                fresh:bool=False,          # delete an unfinished run's checkpoints and start over
+                fresh:bool=False,       # delete an unfinished run's checkpoints and start over
                 # the teacher's world, 'digits' or 'scenes' (default: by its
                 # pictures)
                 world:str=None):

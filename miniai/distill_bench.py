@@ -31,6 +31,13 @@ def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out
         f"{sec * 1000:>9.1f} {1 / sec:>9.1f}")
     return r
 
+def _run_students(run):
+    "The students of a full run's folder `run` that are there: (name, components, their steps)"
+    if not run: return []
+    kept = [('student-guided', 16), ('student-8', 8), ('student-2', 2), ('student-1', 1)]
+    return [(f'{n} ({s} DDIM steps)', load_components(Path(run) / n), s)
+            for n, s in kept if (Path(run) / n).is_dir()]
+
 def bench_distill(run=None, per_digit=20, batch=10, repeats=3,
                   guidance_scale=SAMPLING.guidance_scale, clf=None, compile=False, out=print):
     """The default model (the teacher) at 30, 8 and 4 guided steps against the students at their own
@@ -42,40 +49,28 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3,
     # 1. the judge, the reference digits, the models
     x_train, y_train, x_valid, _ = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
-    teacher, s4 = load_components(), load_components('digits-4step')
-    students = [('student-guided', 16), ('student-8', 8), ('student-2', 2), ('student-1', 1)]
-    students = students if run else []
-    students = [(f'{n} ({s} DDIM steps)', load_components(Path(run) / n), s)
-                for n, s in students if (Path(run) / n).is_dir()]
-    rows = []
+    teacher, s4, students = load_components(), load_components('digits-4step'), _run_students(run)
+    measure = lambda name, c, steps, scale=guidance_scale: _measure(
+        name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out)
     out(f"{'model':<34} {'steps':>5} {'guidance':>8} {'accuracy':>8} {'FID':>7} {'ms/image':>9} "
         f"{'images/s':>9}   (batch {batch}, {torch.get_num_threads()} threads)")
     # 2. quality and speed of each, at guidance `guidance_scale`
-    for steps in (30, 8, 4):
-        rows.append(_measure('teacher + CFG (LMS)', teacher, clf, x_valid, per_digit, steps,
-                             guidance_scale, batch, repeats, out))
+    rows = [measure('teacher + CFG (LMS)', teacher, steps) for steps in (30, 8, 4)]
     # the students' sampler
     trailing = with_scheduler(teacher, 'ddim', timestep_spacing='trailing')
-    for steps in (4, 2, 1):
-        rows.append(_measure('teacher + CFG (DDIM, trailing)', trailing, clf, x_valid, per_digit,
-                             steps, guidance_scale, batch, repeats, out))
-    for name, c, steps in (
-        students[:2] + [('digits-4step (shipped, float16 weights)', s4, 4)] + students[2:]
-    ):
+    rows += [measure('teacher + CFG (DDIM, trailing)', trailing, steps) for steps in (4, 2, 1)]
+    shipped = [('digits-4step (shipped, float16 weights)', s4, 4)]
+    for name, c, steps in students[:2] + shipped + students[2:]:
         with warnings.catch_warnings():
             # a student at its own steps: no warning expected; the guided one at 16
             warnings.simplefilter('ignore')
-            rows.append(_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch,
-                                 repeats, out))
+            rows.append(measure(name, c, steps))
     # 3. the shipped student against diffusers' pipeline sampling the teacher, timed alternately
     speedup = _speed_vs_diffusers(s4, teacher, batch, repeats, guidance_scale, out)
     # 4. the 4-step student's guidance trade-off, and bfloat16
-    for scale in (1.0, 3.0):
-        rows.append(_measure('digits-4step', s4, clf, x_valid, per_digit, 4, scale, batch, repeats,
-                             out))
+    rows += [measure('digits-4step', s4, 4, scale) for scale in (1.0, 3.0)]
     bf = load_components('digits-4step', dtype=torch.bfloat16)
-    rows.append(_measure('digits-4step in bfloat16', bf, clf, x_valid, per_digit, 4, guidance_scale,
-                         batch, repeats, out))
+    rows.append(measure('digits-4step in bfloat16', bf, 4))
     res = dict(rows=rows, speedup_vs_diffusers=speedup)
     if compile:
         res.update(_compiled_rows(teacher, bf, clf, x_valid, per_digit, guidance_scale, batch,

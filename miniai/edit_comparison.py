@@ -80,45 +80,45 @@ def _best(rows, tol=0.1):
     top = max(r['target'] for r in rows)
     return min((r for r in rows if r['target'] >= top - tol), key=lambda r: r['pixel'])
 
+def _editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, out):
+    """One editor: every setting on the sweep digits (printed), the best kept, then the measured run
+    at the best setting, timed; returns its table row"""
+    from tqdm.auto import tqdm
+    edits = [EDITORS[name](c, im, a, b, settings, seed=seed + i, **kw)
+             for i, (im, a, b) in enumerate(tqdm(sweep_set, desc=f'{name} sweep', leave=False))]
+    sweep = [dict(setting=s, **_measured(clf, sweep_set, [e[j] for e in edits]))
+             for j, s in enumerate(settings)]
+    shown = ', '.join(f"{r['setting']}: {r['target']:.0%} target, pixel {r['pixel']:.3f}"
+                      for r in sweep)
+    out(f"{name} sweep ({len(sweep_set)} digits): {shown}")
+    best = _best(sweep)['setting']
+    t0 = time.perf_counter()
+    edits = [EDITORS[name](c, im, a, b, [best], seed=seed + i, **kw)[0]
+             for i, (im, a, b) in enumerate(tqdm(measured, desc=name, leave=False))]
+    secs = (time.perf_counter() - t0) / len(measured)
+    return dict(editor=name, setting=best, seconds=secs, **_measured(clf, measured, edits))
+
 def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_per_pair=2,
                     sweeps=EDIT_SWEEPS, seed=0, imagic_kw=None, out=print):
     """SDEdit, DiffEdit and Imagic on validation digits: each at its best setting from a sweep on
     other validation digits, then measured (`edit_measures`, seconds per edit). Prints the sweeps
     and a table, returns the table's rows"""
-    from tqdm.auto import tqdm
-    # 1. the model, the judge, the digits: `per_pair` measured and `sweep_per_pair` more for
-    # the sweep, per (from,
-    # to) pair
+    # 1. the model, the judge, the digits: `per_pair` measured and `sweep_per_pair` more for the
+    # sweep, per (from, to) pair
     c = c or load_components()
     if clf is None:
         x_train, y_train, *_ = get_mnist()
         clf = train_classifier(x_train, y_train)
     measured = [(digit_image(c, a, k), a, b) for a, b in pairs for k in range(per_pair)]
-    sweep_set = [(digit_image(c, a, k), a, b) for a,
-                 b in pairs for k in range(per_pair, per_pair + sweep_per_pair)]
+    sweep_set = [(digit_image(c, a, k), a, b)
+                 for a, b in pairs for k in range(per_pair, per_pair + sweep_per_pair)]
+    # 2. each editor: its sweep, then the measured run at its best setting
     kw = dict(imagic_kw or {})
-    rows = []
-    for name, settings in sweeps.items():
-        # 2. the sweep: every setting on the sweep digits, the best kept
-        edits = [EDITORS[name](c, im, a, b, settings, seed=seed + i, **kw)
-                 for i, (im, a, b) in enumerate(tqdm(sweep_set, desc=f'{name} sweep', leave=False))]
-        sweep = [dict(setting=s, **_measured(clf, sweep_set, [e[j] for e in edits])) for j,
-                 s in enumerate(settings)]
-        shown = ', '.join(
-            f"{r['setting']}: {r['target']:.0%} target, pixel {r['pixel']:.3f}" for r in sweep
-        )
-        out(f"{name} sweep ({len(sweep_set)} digits): {shown}")
-        best = _best(sweep)['setting']
-        # 3. the measured run at the best setting, timed
-        t0 = time.perf_counter()
-        edits = [EDITORS[name](c, im, a, b, [best], seed=seed + i, **kw)[0]
-                 for i, (im, a, b) in enumerate(tqdm(measured, desc=name, leave=False))]
-        secs = (time.perf_counter() - t0) / len(measured)
-        rows.append(dict(editor=name, setting=best, seconds=secs,
-                         **_measured(clf, measured, edits)))
-    # 4. the scale: another writer's digit of the target class
-    others = [digit_image(c, b, per_pair + sweep_per_pair + i % 10) for i,
-              (_, _, b) in enumerate(measured)]
+    rows = [_editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, out)
+            for name, settings in sweeps.items()]
+    # 3. the scale: another writer's digit of the target class
+    others = [digit_image(c, b, per_pair + sweep_per_pair + i % 10)
+              for i, (_, _, b) in enumerate(measured)]
     rows.append(dict(editor="another writer's digit", setting='-', seconds=0.,
                      **_measured(clf, measured, others)))
     out(f"\n{len(pairs)} pairs x {per_pair} validation digits; {torch.get_num_threads()} threads "

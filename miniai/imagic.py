@@ -188,8 +188,8 @@ def imagic(c, image, target, *, eta=IMAGIC.eta, seed=0, embedding_steps=IMAGIC.e
 def eta_sweep_figure(c, examples, etas=(0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0), seed=0, scale=2,
                      **kwargs):
     "One row per `(image, target)` of `examples`: the image, then its Imagic edits at each η"
-    rows = [[im] + imagic(c, im, tgt, eta=list(etas), seed=seed, progress=False, **kwargs) for im,
-            tgt in examples]
+    rows = [[im] + imagic(c, im, tgt, eta=list(etas), seed=seed, progress=False, **kwargs)
+            for im, tgt in examples]
     grid = image_grid([x for r in rows for x in r], cols=len(etas) + 1)
     return grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
 
@@ -197,51 +197,50 @@ def eta_sweep_figure(c, examples, etas=(0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0), s
 from typing import Annotated
 from fastcore.script import call_parse
 
+def _imagic_command(image, target, eta, seed, embedding_steps, unet_steps, steps, guidance, model,
+                    out, figure, force):
+    "`miniai-imagic`'s work, as a numbered recipe"
+    # 1. the checks that need no model, before it loads
+    check_prompt(target, '--target')
+    for e in eta: check_number(e, '--eta', 0, 1)
+    check_int(embedding_steps, '--embedding-steps')
+    check_int(unet_steps, '--unet-steps')
+    check_int(steps, '--steps')
+    check_number(guidance, '--guidance')
+    make_generator(seed=seed)
+    check_outputs({'--out': out, '--figure': figure}, image)
+    im = open_image(image).convert('RGB')
+    # 2. the model, and the checks that need it
+    c = load_components(model)
+    check_image(c, im)
+    if not force: check_size_limit(c, im.size[1], im.size[0], 'image')
+    # 3. the work, and the files
+    edits = imagic(c, im, target, eta=list(eta), seed=seed, embedding_steps=embedding_steps,
+                   unet_steps=unet_steps, steps=steps, guidance_scale=guidance)
+    save_image(image_grid([e.convert('RGB') for e in edits]), out, '--out')
+    print(f"wrote {out}")
+    if figure:
+        save_image(image_grid([im] + [e.convert('RGB') for e in edits]), figure, '--figure')
+        print(f"wrote {figure}")
+
 @call_parse
-def imagic_cli(image:str,                                   # the image to edit
+def imagic_cli(image:str,               # the image to edit
                target:Annotated[str, "text describing the image as it should become",
                                 {'required': True}]=None,
                eta:Annotated[float,
                              "interpolation in [0, 1] (0: the input, 1: the target text); several "
-                             "give several "
-                             "edits", {'nargs': '+'}]=[IMAGIC.eta],
-               # random seed (training draws and the sampling noise)
-               seed:int=0,
+                             "give several edits", {'nargs': '+'}]=[IMAGIC.eta],
+               seed:int=0,              # random seed (training draws and the sampling noise)
                # stage A: optimiser steps on the embedding
                embedding_steps:int=IMAGIC.embedding_steps,
-               # stage B: optimiser steps fine-tuning the UNet
-               unet_steps:int=IMAGIC.unet_steps,
-               steps:int=IMAGIC.steps,                      # stage C: sampling steps
-               guidance:float=IMAGIC.guidance_scale,        # stage C: guidance scale
-               # hub id or local folder (default: the embedded model)
-               model:str=None,
-               # where to write the edit (several η: side by side)
-               out:str='edited.png',
-               # where to write the input followed by the edits (optional)
-               figure:str=None,
-               # allow sizes beyond MAX_LATENT_POSITIONS (slow)
-               force:bool=False):
+               unet_steps:int=IMAGIC.unet_steps,  # stage B: optimiser steps fine-tuning the UNet
+               steps:int=IMAGIC.steps,  # stage C: sampling steps
+               guidance:float=IMAGIC.guidance_scale,  # stage C: guidance scale
+               model:str=None,          # hub id or local folder (default: the embedded model)
+               out:str='edited.png',    # where to write the edit (several η: side by side)
+               figure:str=None,         # where to write the input followed by the edits (optional)
+               force:bool=False):       # allow sizes beyond MAX_LATENT_POSITIONS (slow)
     "Edit an image towards the text `target` with Imagic (Kawar et al. 2022)"
     with cli_errors('miniai-imagic'):
-        # 1. the checks that need no model, before it loads
-        check_prompt(target, '--target')
-        for e in eta: check_number(e, '--eta', 0, 1)
-        check_int(embedding_steps, '--embedding-steps')
-        check_int(unet_steps, '--unet-steps')
-        check_int(steps, '--steps')
-        check_number(guidance, '--guidance')
-        make_generator(seed=seed)
-        check_outputs({'--out': out, '--figure': figure}, image)
-        im = open_image(image).convert('RGB')
-        # 2. the model, and the checks that need it
-        c = load_components(model)
-        check_image(c, im)
-        if not force: check_size_limit(c, im.size[1], im.size[0], 'image')
-        # 3. the work
-        edits = imagic(c, im, target, eta=list(eta), seed=seed, embedding_steps=embedding_steps,
-                       unet_steps=unet_steps, steps=steps, guidance_scale=guidance)
-        save_image(image_grid([e.convert('RGB') for e in edits]), out, '--out')
-        print(f"wrote {out}")
-        if figure:
-            save_image(image_grid([im] + [e.convert('RGB') for e in edits]), figure, '--figure')
-            print(f"wrote {figure}")
+        _imagic_command(image, target, eta, seed, embedding_steps, unet_steps, steps, guidance,
+                        model, out, figure, force)

@@ -198,7 +198,7 @@ def asked(text):
                  and (background or 'black') in BACKGROUNDS)
         if not known:
             raise ValueError(f"text must be a scene caption ('a red seven on the left, on a blue "
-                                       f"background'), got {text!r}")
+                             f"background'), got {text!r}")
         digits.append((WORDS.index(m['digit']), m['ink'],
                        None if m['slot'] is None else SLOTS.index(m['slot'])))
     return background, digits

@@ -144,7 +144,6 @@ def check_parts_fit(parts, where='the model'):
                 f"{te.config.vocab_size}" if not 0 < len(tok) <= te.config.vocab_size else '',
                 f"the tokenizer pads text to {pads} tokens but the text encoder reads at most "
                 f"{reads}" if pads > reads else '']
-
     try: check_sample_size(unet.config.sample_size)
     except ValueError as e: problems.append(str(e))
     if any(problems):
@@ -232,7 +231,7 @@ def _check_folder(folder):
     folder = Path(folder)
     missing = [p for p in ('tokenizer', 'text_encoder', 'vae', 'unet') if not (folder/p).is_dir()]
     if missing: raise ModelError(f"model folder {folder} is not in diffusers layout: no "
-                              f"{', '.join(p + '/' for p in missing)} subfolder")
+                                 f"{', '.join(p + '/' for p in missing)} subfolder")
     for part in ('text_encoder', 'vae', 'unet'):
         suffixes = ('.safetensors', '.bin', '.pt', '.ckpt', '.pth')
         files = [p.name for p in (folder/part).glob('*') if p.suffix in suffixes]
@@ -251,7 +250,7 @@ def _load_parts(model, local_only):
         except OSError as e:
             if not Path(str(model)).is_dir(): raise
             raise ModelError(f"model folder {model}: cannot load {sub}/ (truncated or corrupt?): "
-                          f"{str(e).splitlines()[0]}") from None
+                             f"{str(e).splitlines()[0]}") from None
         # safetensors and json parsers raise their own types for damaged files
         except Exception as e:
             first = str(e).splitlines()[0] if str(e) else ''
@@ -348,8 +347,7 @@ def _load_model_parts(model):
             offline = os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes')
             if offline or not _hub_reachable():
                 raise ModelError(f"model {model!r} is not in the local cache and the hub cannot be "
-                                 "reached (offline). "
-                              f"{how}") from None
+                                 f"reached (offline). {how}") from None
             try: parts = _load_parts(model, local_only=False)
             except OSError as e:
                 raise ModelError(f"could not load model {model!r}: {e}. {how}") from None

@@ -253,6 +253,5 @@ def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tup
             xn = f"{times['naive']/t:.0f}" if 'naive' in times else '-'
             out(f"{name:<12}{t*1e3:>12.4f}{xn:>10}{t/times['torch']:>10.2f}{g:>10.3g}"
                 f"{100*g/peak:>7.1f}%")
-
             rows.append(dict(shape=(n,k,m), impl=name, seconds=t, gflops=g))
     return rows

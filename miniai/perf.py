@@ -162,17 +162,10 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None,
     figures. Diffusers runs the device's default dtype, eager; ours `dtype` (default: the very same
     components), in `channels_last` layout, or `compile`d with freezing, and then also against
     diffusers with the same compile (`vs_compiled`)"""
-    # 1. the components: diffusers' as a user gets them; ours the very same objects unless
-    # another dtype is asked for
-    c = components_for(size, device)
-    ours_c = c if dtype in (None, c.dtype) else components_for(size, device, dtype)
-    if channels_last:   # our own copy of the UNet in NHWC layout; diffusers keeps the original
-        ours_c = dataclasses.replace(
-            ours_c, unet=copy.deepcopy(ours_c.unet).to(memory_format=torch.channels_last)
-        )
-    steps, batch = steps or (50 if size == 'sd15' else SAMPLING.steps), batch or (
-        1 if size == 'sd15' else 10
-    )
+    # 1. the components, the sizes and the work of one guided step
+    c, ours_c = _bench_components(size, device, dtype, channels_last)
+    steps = steps or (50 if size == 'sd15' else SAMPLING.steps)
+    batch = batch or (1 if size == 'sd15' else 10)
     dev, (h, w) = c.device, native_size(c)
     _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, out)
     flops = unet_flops_per_step(c, batch)
@@ -180,10 +173,40 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None,
         f"(UNet on {2*batch} latents) = {flops/1e9:.2f} GFLOP")
     # 2. the runs: the same prompts and starting latents; diffusers eager, and with our
     # compiled UNet
-    prompts = ['a handwritten digit seven'] * batch
-    lat = torch.randn(latent_shape(c, batch, h, w), generator=torch.Generator().manual_seed(0)).to(
-        dev
-    )
+    lat = torch.randn(latent_shape(c, batch, h, w), generator=torch.Generator().manual_seed(0))
+    run_ours, rows = _bench_runs(c, ours_c, ['a handwritten digit seven'] * batch, lat.to(dev),
+                                 steps, guidance_scale, compile)
+    # 3. warm-up (the compile time on its own line), then per row the agreement check and the
+    # alternating pairs
+    if compile: _, t_first, _ = timed(run_ours, dev)
+    a, t_warm, _ = timed(run_ours, dev)
+    if compile:
+        out(f"torch.compile (freezing): first call {t_first:.1f} s, of which about "
+            f"{t_first - t_warm:.1f} s compiling")
+    limits = {}
+    if dev.type == 'cpu': limits = {d: matmul_gflops(d, dev) for d in {c.dtype, ours_c.dtype}}
+    results = [_row(name, run_ours, run, a, size, dev, steps, batch, flops, repeats, limits,
+                    ours_c.dtype, c.dtype, out) for name, run in rows]
+    res = dict(results[0], **({'vs_compiled': results[1]} if compile else {}))
+    if diffedit and size != 'sd15':
+        res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
+    return res
+
+def _bench_components(size, device, dtype, channels_last):
+    """`bench_sd`'s components: diffusers' as a user gets them; ours the very same objects unless
+    another dtype is asked for, and (`channels_last`) with our own copy of the UNet in NHWC
+    layout"""
+
+    c = components_for(size, device)
+    ours_c = c if dtype in (None, c.dtype) else components_for(size, device, dtype)
+    if channels_last:
+        unet = copy.deepcopy(ours_c.unet).to(memory_format=torch.channels_last)
+        ours_c = dataclasses.replace(ours_c, unet=unet)
+    return c, ours_c
+
+def _bench_runs(c, ours_c, prompts, lat, steps, guidance_scale, compile):
+    """`bench_sd`'s runs on the same prompts and starting latents: ours, and a row per diffusers
+    pipeline (eager, and with our compiled UNet)"""
     run_ours = lambda: generate_latents(ours_c, prompts, steps=steps, guidance_scale=guidance_scale,
                                         latents=lat.clone(), progress=False, compile=compile)
     def diffusers_run(pipe):
@@ -193,23 +216,7 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None,
     if compile:
         same_compile = dataclasses.replace(c, unet=compiled_unet(c.unet))
         rows.append(('diffusers compiled', diffusers_run(_pipeline(same_compile))))
-    # 3. warm-up (the compile time on its own line), then per row the agreement check and the
-    # alternating pairs
-    if compile: _, t_first, _ = timed(run_ours, dev)
-    a, t_warm, _ = timed(run_ours, dev)
-    if compile:
-        out(f"torch.compile (freezing): first call {t_first:.1f} s, of which about "
-            f"{t_first - t_warm:.1f} s "
-                    "compiling")
-    limits = (
-        {d: matmul_gflops(d, dev) for d in {c.dtype, ours_c.dtype}} if dev.type == 'cpu' else {}
-    )
-    results = [_row(name, run_ours, run, a, size, dev, steps, batch, flops, repeats, limits,
-                    ours_c.dtype, c.dtype, out) for name, run in rows]
-    res = dict(results[0], **({'vs_compiled': results[1]} if compile else {}))
-    if diffedit and size != 'sd15':
-        res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
-    return res
+    return run_ours, rows
 
 def _row(name, run_ours, run_theirs, ours_latents, size, dev, steps, batch, flops, repeats, limits,
          ours_dtype, their_dtype, out):
@@ -219,10 +226,8 @@ def _row(name, run_ours, run_theirs, ours_latents, size, dev, steps, batch, flop
     diff = (ours_latents.float() - b.float()).abs().max().item()
     (ours, mem_o), (theirs, mem_t) = alternate(run_ours, run_theirs, repeats, dev)
     res = _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out)
-    return dict(
-        res,
-        **(_cpu_limits(flops * steps, res, ours_dtype, their_dtype, limits, out) if limits else {}),
-    )
+    if limits: res.update(_cpu_limits(flops * steps, res, ours_dtype, their_dtype, limits, out))
+    return res
 
 def _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out):
     "The table and the summary of `bench_sd`'s alternating pairs; returns the figures as a dict"
@@ -282,7 +287,6 @@ def bench_diffedit(c, steps=SAMPLING.steps, repeats=3, out=print):
     from PIL import Image
     from miniai.diffedit import (diffedit_mask, ddim_encode, masked_decode,
                                  diffusers_diffedit_pipeline)
-
     pipe = diffusers_diffedit_pipeline(c)
     h, w = native_size(c)
     img = Image.new('RGB', (w, h))

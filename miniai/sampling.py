@@ -295,21 +295,18 @@ def _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance
     if two:
         raise ValueError(f"{', '.join(two)}: this UNet takes the guidance scale as an input (a "
                          "guidance-distilled "
-                             "student) and makes one prediction per step, but that needs two "
-                             "(unconditional and text): leave it out, or use the teacher model")
+                         "student) and makes one prediction per step, but that needs two "
+                         "(unconditional and text): leave it out, or use the teacher model")
     n, (lo, hi) = c.info.get('distilled_steps'), c.info.get('guidance_range', (-math.inf, math.inf))
     if n and steps != n:
         warnings.warn(f"steps={steps}, but this student was distilled to sample in {n} steps: "
-                      "other "
-                                       "counts give worse images")
+                      "other counts give worse images")
     if not callable(guidance_scale) and not lo <= guidance_scale <= hi:
         warnings.warn(f"guidance_scale={guidance_scale} is outside the range this student was "
                       f"trained on ({lo} to {hi})")
 
-def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidance_scale,
-                  guidance_rescale, callback_every, latents, start_latents, init_image):
-    """Every argument check of `generate_latents`, before any work. Returns the image size: as
-    asked, or the init image's, or the model's"""
+def _check_numbers(c, steps, strength, guidance_scale, guidance_rescale, callback_every, compile):
+    "The numbers and switches `generate_latents` takes, checked before any work"
     check_int(steps, 'steps')
     # more would repeat timesteps: only slower
     if steps > (n_train := c.scheduler.config.num_train_timesteps):
@@ -320,35 +317,47 @@ def _check_inputs(c, prompts, embeddings, height, width, steps, strength, guidan
         try: check_number(guidance_scale, 'guidance_scale')
         except ValueError:
             raise ValueError("guidance_scale must be a finite number or a function (i, n) -> "
-                             "float, "
-                                            f"got {guidance_scale!r}") from None
+                             f"float, got {guidance_scale!r}") from None
         if guidance_scale < 0:
             raise ValueError(f"guidance_scale must be >= 0 (1 or less: no guidance, as in "
-                                                f"diffusers), got {guidance_scale!r}")
+                             f"diffusers), got {guidance_scale!r}")
     check_int(callback_every, 'callback_every')
     check_number(guidance_rescale, 'guidance_rescale', 0, 1)
+    if not isinstance(compile, bool):
+        raise TypeError(f"compile must be True or False, got {compile!r}")
+
+def _init_image_size(c, init_image, height, width):
+    "Image-to-image: the size is the image's, and `height`/`width`, if given, must say the same"
+    x = image_to_tensor(init_image)
+    if not torch.isfinite(x).all(): raise ValueError("init_image holds NaN or inf")
+    ih, iw = x.shape[-2:]
+    _check_size(c, ih, iw)
+    height, width = ih if height is None else height, iw if width is None else width
+    if (height, width) != (ih, iw):
+        raise ValueError(f"init_image is {iw}x{ih} but height/width ask for "
+                         f"{width}x{height}: resize it first")
+    return height, width
+
+def _check_latents(latents, shape):
+    "Latents given to start from: a finite tensor of the shape the call will make"
+    if not isinstance(latents, torch.Tensor):
+        raise TypeError(f"latents must be a tensor, got {type(latents).__name__}")
+    if not torch.isfinite(latents).all(): raise ValueError("latents hold NaN or inf")
+    if tuple(latents.shape) != shape:
+        raise ValueError(f"latents must have shape {shape}, got {tuple(latents.shape)}")
+
+def _check_inputs(c, prompts, embeddings, height, width, latents, start_latents, init_image):
+    """The prompts, sizes and tensors `generate_latents` takes, checked before any work. Returns the
+    image size: as asked, or the init image's, or the model's"""
     if embeddings is None: n = len(as_prompts(prompts))
     elif not isinstance(embeddings, torch.Tensor) or embeddings.ndim != 3:
         raise TypeError("embeddings must be a (batch, tokens, dim) tensor, got "
                         f"{getattr(embeddings, 'shape', type(embeddings).__name__)}")
     else: n = len(embeddings)
-    if init_image is not None:   # image-to-image: the size is the image's
-        x = image_to_tensor(init_image)
-        if not torch.isfinite(x).all(): raise ValueError("init_image holds NaN or inf")
-        ih, iw = x.shape[-2:]
-        _check_size(c, ih, iw)
-        height, width = ih if height is None else height, iw if width is None else width
-        if (height, width) != (ih, iw):
-            raise ValueError(f"init_image is {iw}x{ih} but height/width ask for "
-                                                         f"{width}x{height}: resize it first")
+    if init_image is not None: height, width = _init_image_size(c, init_image, height, width)
     height, width = default_size(c, height, width)
     shape = latent_shape(c, n, height, width)
-    if latents is not None:
-        if not isinstance(latents, torch.Tensor):
-            raise TypeError(f"latents must be a tensor, got {type(latents).__name__}")
-        if not torch.isfinite(latents).all(): raise ValueError("latents hold NaN or inf")
-        if tuple(latents.shape) != shape:
-            raise ValueError(f"latents must have shape {shape}, got {tuple(latents.shape)}")
+    if latents is not None: _check_latents(latents, shape)
     if start_latents is not None and tuple(start_latents.shape[1:]) != shape[1:]:
         want = ' or '.join(str((k, *shape[1:])) for k in dict.fromkeys((1, n)))
         raise ValueError(f"start_latents must have shape {want}, got {tuple(start_latents.shape)}")
@@ -389,6 +398,47 @@ def _performance():
     return perf
 
 
+# %% ../nbs/04_stable_diffusion.ipynb #5d0c3b7e
+def _start(c, steps, strength, latents, init_image, start_latents, generator, shape):
+    """Step 3 of `generate_latents`: a copy of the scheduler for this call (it changes as it steps,
+    and threads may share `c`), its timesteps, and the starting latents: pure noise, or (image-to-
+    image) an image noised part-way"""
+    c = dataclasses.replace(c, scheduler=copy.deepcopy(c.scheduler))
+    sch = c.scheduler
+    sch.set_timesteps(steps, device=c.device)
+    # the LMS coefficients, integrated once
+    if hasattr(sch, 'get_lms_coefficient'): _performance().remember_lms_coefficients(sch)
+    if latents is None: noise = random_latents(c, shape, generator)
+    else: noise = latents.to(c.device, c.dtype)
+    if init_image is None and start_latents is None:
+        return c, sch.timesteps, noise * sch.init_noise_sigma
+    return c, *img2img_start(c, noise, steps, strength, init_image, start_latents)
+
+def _student_input(c, scale, n):
+    "A guidance-distilled student's `timestep_cond`: the embedding of `scale`, once per latent"
+    w = guidance_embedding([scale] * n, c.unet.config.time_cond_proj_dim)
+    return w.to(c.device, c.dtype)
+
+def _denoise(c, x, timesteps, emb, guidance_scale, guide, student, generator, callback,
+             callback_every, progress):
+    """Step 4 of `generate_latents`, the denoising loop (`guide`: `predict_noise`'s guidance
+    arguments). Whether the latents are finite is kept per step and read once, at the end"""
+    sch = c.scheduler
+    takes_generator = 'generator' in inspect.signature(sch.step).parameters
+    step_kw = {'generator': generator} if takes_generator else {}
+    finite = []
+    for i, ts in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
+        scale = guidance_scale(i, len(timesteps)) if callable(guidance_scale) else guidance_scale
+        w = _student_input(c, scale, len(x)) if student else None
+        pred = predict_noise(c, sch.scale_model_input(x, ts), ts, emb, guidance_scale=scale,
+                             timestep_cond=w, **guide)
+        x = sch.step(pred, ts, x, **step_kw).prev_sample
+        if callback is not None and (i + 1) % callback_every == 0:
+            x = _callback_result(callback(i, ts, x), x)
+        finite.append(torch.isfinite(x).all())
+    _check_finite(finite)
+    return x
+
 # %% ../nbs/04_stable_diffusion.ipynb #c12c075b
 @torch.inference_mode()
 def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=None,
@@ -402,61 +452,30 @@ def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=Non
     DDIM inversion), used instead of noising `init_image`. `compile=True`: the UNet compiled with
     freezing (`09_performance`), once per model in a process."""
     # 1. check the inputs, all of them, before any work
-    height, width = _check_inputs(c, prompts, embeddings, height, width, steps, strength,
-                                  guidance_scale, guidance_rescale, callback_every, latents,
-                                  start_latents, init_image)
-    # the guidance scale is the UNet's input: one call per step, no unconditional half
+    _check_numbers(c, steps, strength, guidance_scale, guidance_rescale, callback_every, compile)
+    height, width = _check_inputs(c, prompts, embeddings, height, width, latents, start_latents,
+                                  init_image)
+    # a student takes the guidance scale as an input: one call per step, no unconditional half
     student = is_guidance_distilled(c)
     if student:
         _check_student(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
-    if not isinstance(compile, bool):
-        raise TypeError(f"compile must be True or False, got {compile!r}")
     generator = make_generator(generator, seed)
     if compile: c = dataclasses.replace(c, unet=_performance().compiled_unet(c.unet))
     do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None
                                                    or guidance_scale > 1)
-    # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked
-    # once for every step
+    # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked once
+    # for every step
     uncond, cond = encode_prompts(c, prompts, negative_prompt, embeddings,
                                   uncond=do_classifier_free_guidance)
     emb = torch.cat([uncond, cond]) if do_classifier_free_guidance else cond
-    # 3. prepare the timesteps and the starting latents: pure noise, or (image-to-image) an
-    # image noised part-way.
-    # The scheduler changes as it steps, so this call gets its own copy: threads may share `c`
-    c = dataclasses.replace(c, scheduler=copy.deepcopy(c.scheduler))
-    sch = c.scheduler
-    sch.set_timesteps(steps, device=c.device)
-    # integrated once
-    if hasattr(sch, 'get_lms_coefficient'): _performance().remember_lms_coefficients(sch)
-    if latents is None:
-        noise = random_latents(c, latent_shape(c, len(cond), height, width), generator)
-    else: noise = latents.to(c.device, c.dtype)
-    if init_image is None and start_latents is None:
-        timesteps, x = sch.timesteps, noise * sch.init_noise_sigma
-    else:
-        timesteps, x = img2img_start(c, noise, steps, strength, init_image, start_latents)
-    # 4. the denoising loop; whether the latents are finite is kept per step and read once, at
-    # the end
-    takes_generator = 'generator' in inspect.signature(sch.step).parameters
-    step_kw = {'generator': generator} if takes_generator else {}
-    finite = []
-    for i, ts in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
-        scale = guidance_scale(i, len(timesteps)) if callable(guidance_scale) else guidance_scale
-        inp = sch.scale_model_input(x, ts)
-        w = None
-        if student:
-            w = guidance_embedding([scale] * len(x), c.unet.config.time_cond_proj_dim)
-            w = w.to(c.device, c.dtype)
-        pred = predict_noise(c, inp, ts, emb,
-                             do_classifier_free_guidance=do_classifier_free_guidance,
-                             guidance_scale=scale, guidance=guidance or cfg,
-                             guidance_rescale=guidance_rescale, timestep_cond=w)
-        x = sch.step(pred, ts, x, **step_kw).prev_sample
-        if callback is not None and (i + 1) % callback_every == 0:
-            x = _callback_result(callback(i, ts, x), x)
-        finite.append(torch.isfinite(x).all())
-    _check_finite(finite)
-    return x
+    # 3. the timesteps and the starting latents
+    c, timesteps, x = _start(c, steps, strength, latents, init_image, start_latents, generator,
+                             latent_shape(c, len(cond), height, width))
+    # 4. the denoising loop
+    guide = dict(do_classifier_free_guidance=do_classifier_free_guidance, guidance=guidance or cfg,
+                 guidance_rescale=guidance_rescale)
+    return _denoise(c, x, timesteps, emb, guidance_scale, guide, student, generator, callback,
+                    callback_every, progress)
 
 # %% ../nbs/04_stable_diffusion.ipynb #56849e69
 @torch.no_grad()

@@ -111,8 +111,8 @@ def caption(slots, background, rng, p_drop=0.3, p_handwritten=0.1):
     if len(digits) == 1 and rng.random() < p_handwritten:
         return f"a handwritten digit {WORDS[digits[0][1][0]]}"
     where = rng.random() >= p_drop
-    parts = [_phrase(d, ink, rng.random() >= p_drop) + (f" on the {s}" if where else '') for s,
-             (d, ink) in digits]
+    parts = [_phrase(d, ink, rng.random() >= p_drop) + (f" on the {s}" if where else '')
+             for s, (d, ink) in digits]
     if not where: rng.shuffle(parts)   # without positions, the order says nothing either
     text = ' and '.join(parts)
     if rng.random() >= p_drop:
@@ -170,8 +170,8 @@ def scene_of(slots, background='black', k=0, split='valid'):
         raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)} and no slot's ink, "
                          f"got {background!r}")
     pool, labels = digit_pool(split)
-    nth = [k + (j == 1 and slots[0] is not None and s is not None and s[0] == slots[0][0]) for j,
-           s in enumerate(slots)]
+    nth = [k + (j == 1 and slots[0] is not None and s is not None and s[0] == slots[0][0])
+           for j, s in enumerate(slots)]
     for s, n in zip(slots, nth):
         if s and n >= int((labels == s[0]).sum()):
             raise ValueError(f"k must be below {int((labels == s[0]).sum())}, the {s[0]}s in "

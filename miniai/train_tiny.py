@@ -203,8 +203,8 @@ def _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, dec
                # where its last stretch ran: a run can resume on another machine
                finished_on=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
                loop_minutes={k: round(t['seconds'] / 60, 1) for k, t in clocks.items() if t},
-               **{f'{k}_timed_from_step': t['timed_from'] for k,
-                  t in clocks.items() if t and t['timed_from']})
+               **{f'{k}_timed_from_step': t['timed_from']
+                  for k, t in clocks.items() if t and t['timed_from']})
     door.write_json('training_log.json', log)
     finish_checkpoints(ckpt)
     return log
@@ -369,6 +369,40 @@ def _scene_vae(parts, images, judge, vae_steps, decoder_steps, vae_bs, seed, ckp
                                           seed=seed, checkpoint_dir=ckpt/'decoder', **kw)
     return vae_losses, decoder_losses, means, stds, dict(measure(), **rec)
 
+def _check_scene_run(out, unet_steps, decoder_steps, init_from):
+    """`train_scene_sd`'s checks of what there is to train; returns the log of the model to
+    continue, read now: not after hours of training"""
+    earlier = {}
+    if init_from is not None:
+        earlier = _earlier_training(_finished_model(init_from, check_out(out)))
+    check_int(decoder_steps, 'decoder_steps', minimum=0)
+    # a finished UNet may stay
+    check_int(unet_steps, 'unet_steps', minimum=0 if init_from is not None else 1)
+    if init_from is not None and not (unet_steps or decoder_steps):
+        raise ValueError("init_from: nothing to train: unet_steps and decoder_steps are both 0")
+    return earlier
+
+def _scene_parts(init_from, seed):
+    "Our CLIP's tokenizer and frozen text tower, with a fresh VAE and UNet or a finished pair"
+    tok, text_encoder = frozen_clip_text()
+    if init_from is None:
+        parts = tiny_models(tok, seed, latent_size=SCENE_LATENT, vae_channels=SCENE_VAE_CHANNELS)
+    else: parts = continued_parts(init_from, text_encoder)
+    # the CLIP's text tower, not a fresh one
+    parts.update(tokenizer=tok, text_encoder=text_encoder)
+    return parts
+
+def _write_scene_model(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, decoder_losses,
+                       log):
+    """Step 4 of `train_scene_sd`: the model, its log and its curve of quality against steps; the
+    checkpoints and the curve's file removed"""
+    log = _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses)
+    door.remove('training_curve.json')
+    import matplotlib.pyplot as plt
+    with door.entry('training_curve.png') as tmp: plt.close(plot_curve(log, tmp))
+    door.finish()
+    return log
+
 def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_scenes=40_000,
                    p_drop=0.3, seed=0, progress=True, checkpoint_every=500, fresh=False,
                    n_measure=64, init_from=None, decoder_steps=0, command=None):
@@ -379,44 +413,26 @@ def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_sce
     is kept and whose UNet trains `unet_steps` more (0: none). `decoder_steps`: after the VAE, its
     decoder alone trained on (`finetune_decoder`)"""
     # 1. check the inputs and the folder before any work
-    # the model to continue, and its log, read now: not after hours of training
-    earlier = (
-        {} if init_from is None else _earlier_training(_finished_model(init_from, check_out(out)))
-    )
-    check_int(decoder_steps, 'decoder_steps', minimum=0)
-    # a finished UNet may stay
-    check_int(unet_steps, 'unet_steps', minimum=0 if init_from is not None else 1)
-    if init_from is not None and not (unet_steps or decoder_steps):
-        raise ValueError("init_from: nothing to train: unet_steps and decoder_steps are both 0")
+    earlier = _check_scene_run(out, unet_steps, decoder_steps, init_from)
     door, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, vae_bs=vae_bs, bs=bs,
-                        n_scenes=n_scenes,
-                       checkpoint_every=checkpoint_every, n_measure=n_measure)
-    # 2. the data; our CLIP's tokenizer and frozen text tower; a VAE trained first and a fresh
-    # UNet, or a finished pair
+                        n_scenes=n_scenes, checkpoint_every=checkpoint_every, n_measure=n_measure)
+    # 2. the data and the parts; the VAE trained first (or kept)
     t0 = time.time()
     sc, images = scene_training_set(n_scenes, seed)
-    tok, text_encoder = frozen_clip_text()
-    parts = (
-        tiny_models(tok, seed, latent_size=SCENE_LATENT, vae_channels=SCENE_VAE_CHANNELS)
-        if init_from is None
-        else continued_parts(init_from, text_encoder)
-    )
-    # the CLIP's text tower, not a fresh one
-    parts.update(tokenizer=tok, text_encoder=text_encoder)
+    parts = _scene_parts(init_from, seed)
     judge, kw = load_judge(), dict(progress=progress, checkpoint_every=checkpoint_every)
     vae_losses, decoder_losses, means, stds, vae_ceiling = _scene_vae(
         parts, images, judge, 0 if init_from else vae_steps, decoder_steps, vae_bs, seed, ckpt,
-                                                                      n_measure, **kw)
+        n_measure, **kw)
     t1 = time.time()
-    scaling_factor = (
-        float(1 / means.std()) if init_from is None else parts['vae'].config.scaling_factor
-    )
+    if init_from is None: scaling_factor = float(1 / means.std())
+    else: scaling_factor = parts['vae'].config.scaling_factor
     # 3. the UNet, measured at every checkpoint by the judge and the CLIP (the curve survives
     # a kill)
+
     unet_losses, curve = _scene_unet(parts, sc, judge, means, stds, scaling_factor, unet_steps, bs,
                                      p_drop, seed, ckpt, door, fresh, n_measure, **kw)
-    # 4. the main process writes the model and its log, and removes the checkpoints and the
-    # curve's file
+    # 4. the main process writes the model, its log and its curve
     if not is_main_process(): return None
     log = dict(command=command, world='scenes', vae_steps=vae_steps, decoder_steps=decoder_steps,
                unet_steps=unet_steps, vae_batch_size=vae_bs, batch_size=bs, n_scenes=n_scenes,
@@ -424,13 +440,8 @@ def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_sce
                total_minutes=round((time.time() - t0) / 60, 1), vae_reconstruction=vae_ceiling,
                curve=curve)
     if init_from is not None: log.update(vae_steps=0, **earlier)
-    log = _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses)
-    door.remove('training_curve.json')
-    import matplotlib.pyplot as plt
-    # quality against steps
-    with door.entry('training_curve.png') as tmp: plt.close(plot_curve(log, tmp))
-    door.finish()
-    return log
+    return _write_scene_model(door, ckpt, parts, scaling_factor, vae_losses, unet_losses,
+                              decoder_losses, log)
 
 def _scene_unet(parts, sc, judge, means, stds, scaling_factor, steps, bs, p_drop, seed, ckpt, door,
                 fresh, n_measure,*, checkpoint_every, progress):
@@ -482,18 +493,29 @@ def plot_curve(log, path=None):
     return fig
 
 # %% ../nbs/07_tiny_sd.ipynb #f70a68af
+def _train_command(out, world, n_images, init_from, decoder_steps, **kw):
+    "`python -m miniai.train_tiny`'s work: its options checked, then one world's training"
+    if not (out or '').strip():
+        raise ValueError("--out DIR is required (where to write the model)")
+    if world not in ('digits', 'scenes'):
+        raise ValueError(f"--world must be 'digits' or 'scenes', got {world!r}")
+    if world == 'scenes':
+        if n_images is not None: raise ValueError("--n-images is for --world digits")
+        return train_scene_sd(out, init_from=init_from, decoder_steps=decoder_steps,
+                              command=command_line('miniai.train_tiny'), **kw)
+    if init_from is not None: raise ValueError("--init-from is for --world scenes")
+    if decoder_steps: raise ValueError("--decoder-steps is for --world scenes")
+    return train_tiny(out, n_images=n_images, **kw)
+
 @call_parse
-# folder to write the model to (diffusers layout); required
-def train_tiny_cli(out:str=None,
+def train_tiny_cli(out:str=None,        # folder to write the model to (diffusers layout); required
                    # 'digits' (grayscale) or 'scenes' (colour, on the frozen
                    # CLIP)
                    world:str='digits',
-                   # VAE training steps (default: 1,500 digits, 4,000 scenes)
-                   vae_steps:int=None,
-                   # UNet training steps (default: 8,000 digits, 9,000 scenes)
-                   unet_steps:int=None,
-                   bs:int=64,                 # batch size (the UNet's, and the digits VAE's)
-                   seed:int=0,                # random seed
+                   vae_steps:int=None,  # VAE training steps (default: 1,500 digits, 4,000 scenes)
+                   unet_steps:int=None,  # UNet training steps (default: 8,000 digits, 9,000 scenes)
+                   bs:int=64,           # batch size (the UNet's, and the digits VAE's)
+                   seed:int=0,          # random seed
                    # steps between checkpoints (OUT/checkpoints; a rerun
                    # resumes)
                    checkpoint_every:int=500,
@@ -511,21 +533,9 @@ def train_tiny_cli(out:str=None,
                    decoder_steps:int=0):
     "Train a miniature Stable Diffusion: `python -m miniai.train_tiny --out DIR [--world scenes]`"
     with cli_errors('python -m miniai.train_tiny'):
-        if not (out or '').strip():
-            raise ValueError("--out DIR is required (where to write the model)")
-        if world not in ('digits', 'scenes'):
-            raise ValueError(f"--world must be 'digits' or 'scenes', got {world!r}")
-        steps = {k: v for k,
-                 v in dict(vae_steps=vae_steps, unet_steps=unet_steps).items() if v is not None}
-        kw = dict(bs=bs, seed=seed, checkpoint_every=checkpoint_every, fresh=fresh, **steps)
-        if world == 'scenes':
-            if n_images is not None: raise ValueError("--n-images is for --world digits")
-            command = command_line('miniai.train_tiny')
-            log = train_scene_sd(out, init_from=init_from, decoder_steps=decoder_steps,
-                                 command=command, **kw)
-        else:
-            if init_from is not None: raise ValueError("--init-from is for --world scenes")
-            if decoder_steps: raise ValueError("--decoder-steps is for --world scenes")
-            log = train_tiny(out, n_images=n_images, **kw)
+        steps = {k: v for k, v in dict(vae_steps=vae_steps, unet_steps=unet_steps).items()
+                 if v is not None}
+        log = _train_command(out, world, n_images, init_from, decoder_steps, bs=bs, seed=seed,
+                             checkpoint_every=checkpoint_every, fresh=fresh, **steps)
         # None: not the main process, which prints it
         if log is not None: print(json.dumps(log, indent=1))

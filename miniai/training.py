@@ -227,54 +227,58 @@ def fit(model, draw, steps, *, lr=1e-3, weight_decay=0.01, warmup=200, grad_clip
     _check_fit_args(model, draw, steps, lr, grad_accum, mixed_precision, ema_decay, grad_clip,
                     checkpoint_every, keep)
     if checkpoint_dir is not None: checkpoint_dir = check_checkpoint_dir(checkpoint_dir, fresh)
-    # 2. set up: accelerator, optimiser, schedule, EMA, the data's random generator (one
-    # stream per process)
-    acc = _accelerator(mixed_precision, grad_accum)
-    log = print if acc.is_main_process else (lambda *a: None)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(steps, warmup))
-    # the model on the accelerator's device, before the EMA copies it
-    ddp_model, opt_ = acc.prepare(model, opt)
-    ema = EMA(params, ema_decay) if ema_decay else None
-    generator = torch.Generator().manual_seed(seed + acc.process_index)
+    # 2. set up: accelerator, optimiser, schedule, EMA, one random stream per process
+    acc, params, opt, sched, ddp_model, opt_, ema, generator = _setup(
+        model, steps, lr, weight_decay, warmup, ema_decay, grad_accum, mixed_precision, seed)
     config = dict(steps=steps, lr=lr, weight_decay=weight_decay, warmup=warmup, grad_clip=grad_clip,
                   ema_decay=ema_decay, grad_accum=grad_accum, mixed_precision=mixed_precision,
                   seed=seed, processes=acc.num_processes, **(meta or {}))
-    # 3. resume from the newest intact checkpoint (with its clock: the loop's seconds so far,
-    # over every run)
-    start, losses, clock = 0, [], _clock()
-    if checkpoint_dir is not None:
-        start, losses, clock = _resume(acc, checkpoint_dir, fresh, model, opt, sched, ema,
-                                       generator, config, desc, log)
+    # 3. resume from the newest intact checkpoint, with its clock (the loop's seconds, every run)
+    start, losses, clock = _resume(acc, checkpoint_dir, fresh, model, opt, sched, ema, generator,
+                                   config, desc)
     # 4. the loop
     ddp_model.train()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=desc, ncols=90,
                disable=not (progress and acc.is_main_process))
     for step in bar:
         t0 = time.perf_counter()
-        losses.append(_train_step(acc, ddp_model, opt_, params, draw, generator, grad_accum,
-                                  grad_clip))
-        sched.step()
-        if ema: ema.update()
+        losses.append(_train_step(acc, ddp_model, opt_, sched, ema, params, draw, generator,
+                                  grad_accum, grad_clip))
         if callback is not None: callback(step, losses[-1], ema)
-        # shown at the bar's own pace
-        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)   # at the bar's pace
         clock['seconds'] += time.perf_counter() - t0
         if checkpoint_dir is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
             _save(acc, checkpoint_dir, step + 1, model, opt, sched, ema, generator, losses, clock,
                   config, keep)
-    # 5. finish: EMA weights into the model, the model back as it was given (no wrappers),
-    # memory released
+    # 5. finish: the EMA weights in, the model back as it was given (no wrappers), memory released
+    _finish_fit(acc, ddp_model, model, ema)
+    return losses
+
+def _setup(model, steps, lr, weight_decay, warmup, ema_decay, grad_accum, mixed_precision, seed):
+    """Step 2 of `fit`: the accelerator, AdamW on the trainable parameters, the warm-up-then-cosine
+    schedule, the model prepared (on the accelerator's device, before the EMA copies it), the EMA,
+    and the data's random generator, one stream per process"""
+    acc = _accelerator(mixed_precision, grad_accum)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(steps, warmup))
+    ddp_model, opt_ = acc.prepare(model, opt)
+    ema = EMA(params, ema_decay) if ema_decay else None
+    generator = torch.Generator().manual_seed(seed + acc.process_index)
+    return acc, params, opt, sched, ddp_model, opt_, ema, generator
+
+def _finish_fit(acc, ddp_model, model, ema):
+    "Step 5 of `fit`: the EMA weights into the model, the model unwrapped and in eval mode"
     if ema: ema.copy_to()
     acc.unwrap_model(ddp_model, keep_fp32_wrapper=False)
     model.eval()
     acc.free_memory()
-    return losses
 
-def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc, log):
+def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc):
     """`(step, losses, clock)` of the newest intact checkpoint in `folder`, loaded into the training
-    state; or a fresh start's"""
+    state; or a fresh start's (also without a `folder`)"""
+    if folder is None: return 0, [], _clock()
+    log = print if acc.is_main_process else (lambda *a: None)
     if fresh and acc.is_main_process and folder.exists():
         log(f"{desc}: fresh start, removing {len(list_checkpoints(folder))} checkpoint(s) in "
             f"{folder}")
@@ -286,9 +290,10 @@ def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc,
     if start: log(f"{desc}: resumed from step {start}")
     return start, losses, clock
 
-def _train_step(acc, ddp_model, opt, params, draw, generator, grad_accum, grad_clip):
-    """One optimiser step over `grad_accum` micro-batches; returns its mean loss (over the processes
-    too)"""
+def _train_step(acc, ddp_model, opt, sched, ema, params, draw, generator, grad_accum, grad_clip):
+    """One optimiser step over `grad_accum` micro-batches, then the schedule's and the EMA's;
+    returns its mean loss (over the processes too)"""
+
     total = 0.
     for _ in range(grad_accum):
         batch = _to(draw(generator), acc.device)
@@ -299,7 +304,10 @@ def _train_step(acc, ddp_model, opt, params, draw, generator, grad_accum, grad_c
             opt.step()
             opt.zero_grad()
         total += loss.detach().float()
+    sched.step()
+    if ema: ema.update()
     return (acc.gather(total[None]).mean() if acc.num_processes > 1 else total).item() / grad_accum
+
 
 # %% ../nbs/06_training.ipynb #95da0f11
 def _save(acc, folder, step, model, opt, sched, ema, generator, losses, clock, config, keep):
@@ -392,13 +400,13 @@ def measure_every(every, steps, measure, curve_file=None, fresh=False, door=None
 
 # %% ../nbs/06_training.ipynb #ce7e2ba1
 @call_parse
-def training_cli(steps:int=100,             # optimiser steps
-                 bs:int=32,                 # batch size per process
-                 checkpoint_dir:str=None,   # folder for checkpoints (resumes from it)
-                 checkpoint_every:int=50,   # steps between checkpoints
-                 grad_accum:int=1,          # micro-batches per optimiser step
+def training_cli(steps:int=100,         # optimiser steps
+                 bs:int=32,             # batch size per process
+                 checkpoint_dir:str=None,  # folder for checkpoints (resumes from it)
+                 checkpoint_every:int=50,  # steps between checkpoints
+                 grad_accum:int=1,      # micro-batches per optimiser step
                  mixed_precision:str='no',  # no, bf16 or fp16
-                 seed:int=0):               # random seed
+                 seed:int=0):           # random seed
     """Fit the toy regressor with `fit`; launch with `torchrun --nproc_per_node 2 -m
     miniai.training` for two processes"""
     from accelerate import PartialState

@@ -29,3 +29,11 @@ def test_one_statement_a_line(py):
     semis = [t.start[0] for t in tokenize.generate_tokens(io.StringIO(py.read_text()).readline)
              if t.type == tokenize.OP and t.string == ';']
     assert not semis, f"{py.name}: ';' chains statements on lines {semis}"
+
+@pytest.mark.parametrize('py', MODULES, ids=lambda p: p.stem)
+def test_functions_fit_a_screen(py):
+    fns = [n for n in ast.walk(ast.parse(py.read_text()))
+           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    long = [f"{f.name} ({f.end_lineno - f.lineno + 1} lines)" for f in fns
+            if f.end_lineno - f.lineno + 1 > FUNCTION_LINES]
+    assert not long, f"{py.name}: functions over {FUNCTION_LINES} lines: {long}"
