@@ -309,8 +309,7 @@ def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16,
 # %% ../nbs/11_distill.ipynb #4d63ed32
 @call_parse
 def distill_cli(out:str=None,           # folder for the students and the log (required)
-                # the teacher: hub id, folder or embedded name (default: the
-                # default model)
+                # the teacher: hub id, folder or embedded name (default: the default model)
                 model:str=None,
                 guided_steps:int=1500,  # optimiser steps of stage 1
                 round_steps:int=800,    # optimiser steps of every halving round
@@ -320,8 +319,7 @@ def distill_cli(out:str=None,           # folder for the students and the log (r
                 seed:int=0,             # random seed
                 checkpoint_every:int=200,  # steps between checkpoints (a rerun resumes)
                 fresh:bool=False,       # delete an unfinished run's checkpoints and start over
-                # the teacher's world, 'digits' or 'scenes' (default: by its
-                # pictures)
+                # the teacher's world, 'digits' or 'scenes' (default: by its pictures)
                 world:str=None):
     """Guided, then progressive distillation of a miniature SD (the default model by default);
     resumes after a kill"""

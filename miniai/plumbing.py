@@ -7,10 +7,10 @@ Docs: https://miniai.github.io/miniai/plumbing.html.md"""
 # %% auto #0
 __all__ = ['BAD_ARGUMENT', 'MANIFEST', 'CHECKPOINT_NAME', 'CHECKPOINT_MARK', 'cli_errors', 'check_out', 'OutputFolder', 'as_door',
            'assets_dir', 'check_checkpoint_dir', 'clear_checkpoints', 'stage_checkpoint_dir', 'finish_checkpoints',
-           'to_signed', 'to_uint8']
+           'frozen_copy', 'weights_hash', 'timed', 'alternate', 'to_signed', 'to_uint8']
 
 # %% ../nbs/03a_plumbing.ipynb #a469ed31
-import json, os, re, shutil, sys
+import copy, hashlib, json, os, re, shutil, sys, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 import torch
@@ -310,6 +310,74 @@ def finish_checkpoints(folder):
     clear_checkpoints(folder, strict=False)
     if folder.is_dir() and not any(folder.iterdir()): folder.rmdir()
 
+
+# %% ../nbs/03a_plumbing.ipynb #2de79a05
+def frozen_copy(m):
+    """A float32 copy of `m` in eval mode without gradients: a teacher, or a model to fine-tune,
+    that leaves `m` as it was"""
+    m = copy.deepcopy(m).float().eval()
+    for p in m.parameters(): p.requires_grad_(False)
+    return m
+
+def weights_hash(model):
+    """SHA-256 of every tensor in `model.state_dict()`, in order: equal hashes mean bit-for-bit
+    equal weights"""
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+# %% ../nbs/03a_plumbing.ipynb #5a5cd4fb
+def _sync(device):
+    if torch.device(device).type == 'cuda': torch.cuda.synchronize()
+
+class _PeakRSS:
+    """Context manager: highest resident-memory rise (bytes) of this process while inside, sampled
+    every 5 ms"""
+    def __enter__(self):
+        import psutil
+        self.proc = psutil.Process()
+        self.base, self.peak, self.stop = self.proc.memory_info().rss, 0, False
+        def watch():
+            while not self.stop:
+                self.peak = max(self.peak, self.proc.memory_info().rss - self.base)
+                time.sleep(0.005)
+        self.t = threading.Thread(target=watch, daemon=True)
+        self.t.start()
+        return self
+
+    def __exit__(self, *a):
+        self.stop = True
+        self.t.join()
+
+
+def timed(f, device):
+    "Run `f()`; return (result, seconds, peak memory bytes)"
+    dev = torch.device(device)
+    if dev.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        _sync(dev)
+        t = time.perf_counter()
+        r = f()
+        _sync(dev)
+        return r, time.perf_counter() - t, torch.cuda.max_memory_allocated()
+    with _PeakRSS() as m:
+        t = time.perf_counter()
+        r = f()
+        dt = time.perf_counter() - t
+    return r, dt, m.peak
+
+def alternate(f_a, f_b, repeats, device):
+    """Time `f_a` and `f_b` in pairs, A B then B A, ...: neither always runs first. Returns (times,
+    memory) for each"""
+    res = {f_a: ([], []), f_b: ([], [])}
+    for i in range(repeats):
+        for f in ((f_a, f_b) if i % 2 == 0 else (f_b, f_a)):
+            _, t, m = timed(f, device)
+            res[f][0].append(t)
+            res[f][1].append(m)
+    return res[f_a], res[f_b]
 
 # %% ../nbs/03a_plumbing.ipynb #d58ebb36
 def to_signed(x):

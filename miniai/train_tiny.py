@@ -509,27 +509,21 @@ def _train_command(out, world, n_images, init_from, decoder_steps, **kw):
 
 @call_parse
 def train_tiny_cli(out:str=None,        # folder to write the model to (diffusers layout); required
-                   # 'digits' (grayscale) or 'scenes' (colour, on the frozen
-                   # CLIP)
+                   # 'digits' (grayscale) or 'scenes' (colour, on the frozen CLIP)
                    world:str='digits',
                    vae_steps:int=None,  # VAE training steps (default: 1,500 digits, 4,000 scenes)
                    unet_steps:int=None,  # UNet training steps (default: 8,000 digits, 9,000 scenes)
                    bs:int=64,           # batch size (the UNet's, and the digits VAE's)
                    seed:int=0,          # random seed
-                   # steps between checkpoints (OUT/checkpoints; a rerun
-                   # resumes)
+                   # steps between checkpoints (OUT/checkpoints; a rerun resumes)
                    checkpoint_every:int=500,
-                   # start over: delete OUT's checkpoints, overwrite a finished
-                   # model
+                   # start over: delete OUT's checkpoints, overwrite a finished model
                    fresh:bool=False,
-                   # digits: train on the first N training digits only
-                   # (default: all 4,000)
+                   # digits: train on the first N training digits only (default: all 4,000)
                    n_images:int=None,
-                   # scenes: a finished model to train longer (its VAE kept,
-                   # its UNet on)
+                   # scenes: a finished model to train longer (its VAE kept, its UNet on)
                    init_from:str=None,
-                   # scenes: then the VAE's decoder alone, this many steps
-                   # (latents kept)
+                   # scenes: then the VAE's decoder alone, this many steps (latents kept)
                    decoder_steps:int=0):
     "Train a miniature Stable Diffusion: `python -m miniai.train_tiny --out DIR [--world scenes]`"
     with cli_errors('python -m miniai.train_tiny'):

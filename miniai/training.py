@@ -6,8 +6,8 @@ Docs: https://miniai.github.io/miniai/training.html.md"""
 
 # %% auto #0
 __all__ = ['sine_data', 'ToyRegressor', 'batches_from', 'warmup_cosine', 'EMA', 'is_main_process', 'list_checkpoints',
-           'save_checkpoint', 'check_checkpoint', 'latest_checkpoint', 'rng_states', 'set_rng_states', 'fit',
-           'training_time', 'frozen_copy', 'weights_hash', 'measure_every', 'training_cli']
+           'save_checkpoint', 'check_checkpoint', 'latest_checkpoint', 'fit', 'training_time', 'measure_every',
+           'training_cli']
 
 # %% ../nbs/06_training.ipynb #88efdced
 import contextlib, copy, hashlib, json, math, os, random, re, shutil, sys, time, warnings
@@ -19,7 +19,9 @@ from tqdm.auto import tqdm
 from fastcore.script import call_parse
 from .data import file_hash, atomic_path, check_int
 from .plumbing import (cli_errors, CHECKPOINT_NAME, CHECKPOINT_MARK, check_checkpoint_dir,
-                             clear_checkpoints, stage_checkpoint_dir, finish_checkpoints)
+                             clear_checkpoints, stage_checkpoint_dir, finish_checkpoints,
+                             frozen_copy, weights_hash)
+from .rng import rng_states, set_rng_states
 
 # %% ../nbs/06_training.ipynb #be53af9f
 def sine_data(n=512, seed=0):
@@ -152,22 +154,6 @@ def latest_checkpoint(folder, log=print):
         if problem is None: return p
         log(f"skipping checkpoint {p.name}: {problem}")
     return None
-
-# %% ../nbs/06_training.ipynb #893a7978
-def rng_states(generator):
-    "The state of the data `generator`, and torch's, numpy's and Python's global random states"
-    name, key, pos, has_gauss, gauss = np.random.get_state()
-    return dict(generator=generator.get_state(), torch=torch.get_rng_state(),
-                python=random.getstate(), numpy=(name, torch.from_numpy(key.astype(np.int64)), pos,
-                                                 has_gauss, gauss))
-
-def set_rng_states(s, generator):
-    "Restore what `rng_states` saved"
-    generator.set_state(s['generator'])
-    torch.set_rng_state(s['torch'])
-    random.setstate(s['python'])
-    name, key, pos, has_gauss, gauss = s['numpy']
-    np.random.set_state((name, key.numpy().astype(np.uint32), pos, has_gauss, gauss))
 
 # %% ../nbs/06_training.ipynb #0d0c37d8
 _MIXED = ('no', 'bf16', 'fp16')
@@ -355,23 +341,6 @@ def training_time(folder):
     state = torch.load(ck/'state.pt', weights_only=True, map_location='cpu')
     return dict(_clock(state), step=int(state['step']))
 
-# %% ../nbs/06_training.ipynb #2de79a05
-def frozen_copy(m):
-    """A float32 copy of `m` in eval mode without gradients: a teacher, or a model to fine-tune,
-    that leaves `m` as it was"""
-    m = copy.deepcopy(m).float().eval()
-    for p in m.parameters(): p.requires_grad_(False)
-    return m
-
-def weights_hash(model):
-    """SHA-256 of every tensor in `model.state_dict()`, in order: equal hashes mean bit-for-bit
-    equal weights"""
-    h = hashlib.sha256()
-    for k, v in model.state_dict().items():
-        h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
 # %% ../nbs/06_training.ipynb #0471c41d
 def _read_curve(path):
     "The curve a killed run kept in `path`, or a ValueError naming the file"
@@ -420,8 +389,7 @@ def training_cli(steps:int=100,         # optimiser steps
                      meta=dict(bs=bs))
     st = PartialState()
     # one write per line: `print` makes two (text, then newline) when PYTHONUNBUFFERED is set,
-    # and two processes'
-    # lines could interleave
+    # and two processes' lines could interleave
     sys.stdout.write(f"process {st.process_index}/{st.num_processes}: loss "
                      f"{np.mean(losses[-10:]):.5f} weights "
                      f"{weights_hash(model)[:16]}\n")
