@@ -17,8 +17,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.script import call_parse
 from .data import atomic_path, check_int, check_number, image_grid
 from .plumbing import BAD_ARGUMENT, cli_errors
-from .sampling import (SAMPLING, image_to_tensor, vae_scale_factor, default_size, make_generator,
-                             generate)
+from .sampling import (SAMPLING, image_to_tensor, vae_scale_factor, default_size,
+                             make_generator, generate)
 from .loading import make_scheduler, load_components
 
 # %% ../nbs/04c_cli.ipynb #26efcc7c

@@ -19,8 +19,8 @@ from .loading import load_components, digit_image
 from .diffedit import diffedit, SCENE_DIFFEDIT, DIFFEDIT
 from .evaluate import train_classifier, DIFFEDIT_PAIRS
 from .judge import classify, digits_of, load_judge, read_slots, ink_to_digits
-from .scene_edits import (slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene, succeeded,
-                                mean_measures)
+from .scene_edits import (slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene,
+                                succeeded, mean_measures)
 from .imagic import imagic
 
 # %% ../nbs/12a_edit_comparison.ipynb #45cc6474

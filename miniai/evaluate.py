@@ -30,8 +30,8 @@ from .judge import (digit_classifier, classify, features, pil_to_digits, BACKGRO
                           binding_errors)
 from .diffedit import diffedit, upsample_mask, DIFFEDIT
 from .training import fit
-from .scenes import (PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes, scenes_tensor,
-                           caption, scene_of)
+from .scenes import (PALETTE_RGB, INKS, BACKGROUNDS, SLOTS, SIDE, HELD_OUT, scenes,
+                           scenes_tensor, caption, scene_of)
 from .clip import complete_caption, clip_score, load_clip
 
 # %% ../nbs/08_evaluate.ipynb #e11021e0

@@ -237,8 +237,8 @@ def _check_folder(folder):
         files = [p.name for p in (folder/part).glob('*') if p.suffix in suffixes]
         if not any(f.endswith('.safetensors') for f in files):
             why = (f" (only {', '.join(files)}: pickle-based files can run code when loaded, so "
-                   "miniai loads "
-                   "safetensors only; convert them with save_pretrained)" if files else "")
+                   "miniai loads safetensors only; convert them with save_pretrained)"
+                   if files else "")
             raise ModelError(f"model folder {folder}: {part}/ has no .safetensors weights{why}")
 
 def _load_parts(model, local_only):

@@ -224,9 +224,9 @@ def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tup
     rows"""
     peak, parts = cpu_peak_gflops()
     out(f"CPU peak estimate: {peak:.0f} GFLOP/s fp32 = {parts['cores']} cores x {parts['lanes']} "
-        "lanes x 2 (FMA) x "
-        f"{parts['fma_units']} FMA units x {parts['ghz']:.2f} GHz\n(an estimate at the nominal "
-        "clock from /proc/cpuinfo: cores that boost above it can pass 100%)")
+        f"lanes x 2 (FMA) x {parts['fma_units']} FMA units x {parts['ghz']:.2f} GHz\n(an estimate "
+        "at the nominal clock from /proc/cpuinfo: cores that boost above it can pass 100%)")
+
     # the simulator is for correctness only
     if not torch.cuda.is_available(): impls = [i for i in impls if i != 'cuda']
     too_slow, rows = set(), []

@@ -37,3 +37,8 @@ def test_functions_fit_a_screen(py):
     long = [f"{f.name} ({f.end_lineno - f.lineno + 1} lines)" for f in fns
             if f.end_lineno - f.lineno + 1 > FUNCTION_LINES]
     assert not long, f"{py.name}: functions over {FUNCTION_LINES} lines: {long}"
+
+@pytest.mark.parametrize('py', MODULES, ids=lambda p: p.stem)
+def test_modules_stay_small(py):
+    n = len(py.read_text().splitlines())
+    assert n <= MODULE_LINES, f"{py.name} has {n} lines, more than {MODULE_LINES}: split it by job"
