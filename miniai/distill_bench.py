@@ -8,11 +8,12 @@ Docs: https://miniai.github.io/miniai/distill_bench.html.md"""
 __all__ = ['bench_distill', 'bench_scene_distill']
 
 # %% ../nbs/11a_distill_bench.ipynb #ee94b9a0
-import math, warnings
+import warnings
+
 from pathlib import Path
 import torch
 from .data import get_mnist
-from .matmul import time_call
+from .plumbing import timed, alternate
 from .miniature import digit_prompt
 from .sampling import SAMPLING, generate, diffusers_pipeline, native_size
 from .loading import load_components, with_scheduler
@@ -24,7 +25,8 @@ def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=scale, compile=compile)
     run = lambda: generate(c, [digit_prompt(7)] * batch, steps=steps, guidance_scale=scale, seed=0,
                            progress=False, compile=compile)
-    sec = time_call(run, budget=math.inf, max_reps=repeats, stat=min) / batch
+    run()   # warm-up
+    sec = min(timed(run, c.device)[1] for _ in range(repeats)) / batch
     r = dict(model=name, steps=steps, guidance=scale, accuracy=accuracy(clf, xg, yg),
              fid=fid_against(clf, xg, x_valid), s_per_image=sec, images_per_s=1 / sec)
     out(f"{name:<34} {steps:>5} {scale:>8} {r['accuracy']:>8.1%} {r['fid']:>7.2f} "
@@ -102,10 +104,8 @@ def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, c
     theirs = lambda: pipe(p, height=h, width=w, num_inference_steps=SAMPLING.steps,
                           guidance_scale=guidance_scale).images
     # both make PIL images: text encoding, the loop and the VAE decode, nothing else
-    ts, tt = [], []
-    for _ in range(repeats + 1):
-        ts.append(time_call(ours, max_reps=1, stat=min))
-        tt.append(time_call(theirs, max_reps=1, stat=min))
+    ours(), theirs()   # warm-up
+    (ts, _), (tt, _) = alternate(ours, theirs, repeats + 1, student.device)
     speedup = min(tt) / min(ts)
     what = f"the 4-step student{' (bfloat16, compiled)' if compile else ''}"
     out(f"speed, batch {batch}, PIL images, alternating: {what} {min(ts) / batch * 1000:.1f} "

@@ -19,7 +19,7 @@ from torch import nn
 import torch.nn.functional as F
 from .data import get_mnist, valid_digit_image, check_number
 from .plumbing import as_door
-from .matmul import time_call
+from .plumbing import timed
 from .miniature import WORDS, digit_prompt
 from .sampling import SAMPLING, generate, generate_latents, native_size
 from .loading import load_components, draws_scenes, digit_image
@@ -139,7 +139,7 @@ def sampling_speed(c, batch=10, steps=SAMPLING.steps):
     # the warm-up: two steps are enough
     generate(c, [digit_prompt(1)] * batch, steps=2, seed=0, progress=False)
     run = lambda: generate(c, [digit_prompt(1)] * batch, steps=steps, seed=0, progress=False)
-    return batch / time_call(run, warmup=False, max_reps=1)
+    return batch / timed(run, c.device)[1]
 
 # %% ../nbs/08_evaluate.ipynb #0eb946be
 def evaluate_quality(c=None, clf=None, per_digit=20, steps=SAMPLING.steps,
