@@ -21,6 +21,7 @@ from .evaluate import train_classifier, DIFFEDIT_PAIRS
 from .judge import classify, digits_of, load_judge, read_slots, ink_to_digits
 from .scene_edits import (slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene,
                                 succeeded, mean_measures)
+from .plumbing import table_line
 from .imagic import imagic
 
 # %% ../nbs/12a_edit_comparison.ipynb #45cc6474
@@ -123,11 +124,11 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
                      **_measured(clf, measured, others)))
     out(f"\n{len(pairs)} pairs x {per_pair} validation digits; {torch.get_num_threads()} threads "
         f"on {c.device}")
-    out(f"{'editor':24} {'setting':>12} {'target':>7} {'pixel':>7} {'ink':>7} {'slant':>7} "
-        f"{'s/edit':>7}")
+    widths = (-24, 13, 8, 8, 8, 8, 8)
+    out(table_line(['editor', 'setting', 'target', 'pixel', 'ink', 'slant', 's/edit'], widths))
     for r in rows:
-        out(f"{r['editor']:24} {str(r['setting']):>12} {r['target']:>7.0%} {r['pixel']:>7.3f} "
-            f"{r['ink']:>7.1%} {r['slant']:>7.3f} {r['seconds']:>7.2f}")
+        out(table_line([r['editor'], str(r['setting']), f"{r['target']:.0%}", f"{r['pixel']:.3f}",
+                        f"{r['ink']:.1%}", f"{r['slant']:.3f}", f"{r['seconds']:.2f}"], widths))
     return rows
 
 # %% ../nbs/12a_edit_comparison.ipynb #a095aa93
@@ -212,12 +213,15 @@ def _setting(s):
 
 def _show_scene_rows(rows, out):
     "Print `compare_scene_editors`' table"
-    out(f"{'editor':9} {'setting':>10} {'edit':>6} {'n':>3} {'reached':>7} {'success':>7} "
-        f"{'target':>6} {'kept':>5} {'other slot':>10} {'ink flip':>8} {'slant':>6} {'s/edit':>6}")
+    widths = (-9, 11, 7, 4, 8, 8, 7, 6, 11, 9, 7, 7)
+    out(table_line(['editor', 'setting', 'edit', 'n', 'reached', 'success', 'target', 'kept',
+                    'other slot', 'ink flip', 'slant', 's/edit'], widths))
     for r in rows:
-        out(f"{r['editor']:9} {r['setting']:>10} {r['kind']:>6} {r['n']:>3} {r['reached']:>7.0%} "
-            f"{r['success']:>7.0%} {r['target']:>6.0%} {r['kept']:>5.0%} {r['other_slot']:>10.4f} "
-            f"{r['ink_flip']:>8.3f} {r['slant']:>6.3f} {r['seconds']:>6.2f}")
+        pct = lambda k: f"{r[k]:.0%}"
+        out(table_line([r['editor'], r['setting'], r['kind'], r['n'], pct('reached'),
+                        pct('success'), pct('target'), pct('kept'), f"{r['other_slot']:.4f}",
+                        f"{r['ink_flip']:.3f}", f"{r['slant']:.3f}", f"{r['seconds']:.2f}"],
+                       widths))
 
 # %% ../nbs/12a_edit_comparison.ipynb #fc661297
 def bench_edit(per_pair=10, sweep_per_pair=2, n_scene=16, only=None):

@@ -19,7 +19,8 @@ from torch import nn
 import torch.nn.functional as F
 from .data import get_mnist, valid_digit_image, check_number
 from .plumbing import as_door
-from .plumbing import timed
+from .plumbing import timed, table_line
+
 from .miniature import WORDS, digit_prompt
 from .sampling import SAMPLING, generate, generate_latents, native_size
 from .loading import load_components, draws_scenes, digit_image
@@ -284,15 +285,15 @@ def scene_quality_table(res, out=print, label=None):
     """`scene_quality`'s shares, slot FID and CLIP score, one row per kind of prompt (headed by
     `label`, if given)"""
     first = 'prompts' if label is None else label
-    out(f"{first:<16}{'digit':>7}{'ink':>7}{'slot':>7}{'backgr.':>9}{'binding':>9}"
-        f"{'slot FID':>10}{'CLIP':>7}")
+    widths = (-16, 7, 7, 7, 9, 9, 10, 7)
+    out(table_line([first, 'digit', 'ink', 'slot', 'backgr.', 'binding', 'slot FID', 'CLIP'],
+                   widths))
     for kind in ('handwritten', 'one digit', 'two digits', 'held out'):
         r = res[kind]
         # a share only over the prompts that name it
         share = lambda k: f"{r[k]:.0%}" if k in r else '-'
-        out(f"{kind:<16}{share('digits'):>7}{share('ink'):>7}{share('slot'):>7}"
-            f"{share('background'):>9}{share('binding'):>9}{r['slot_fid']:>10.1f}"
-            f"{r['clip_score']:>7.1f}")
+        out(table_line([kind, *map(share, ('digits', 'ink', 'slot', 'background', 'binding')),
+                        f"{r['slot_fid']:.1f}", f"{r['clip_score']:.1f}"], widths))
 
 def scene_model(model=None, dtype=None):
     """The components of a colour model (a folder or embedded name; default: the default model) in

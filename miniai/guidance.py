@@ -12,7 +12,7 @@ __all__ = ['VARIANTS', 'SCALES', 'cfg_rescale_pred', 'cfg_rescale_update', 'cfg_
 # %% ../nbs/10_guidance.ipynb #8743b3c4
 import numpy as np, torch
 from .data import get_mnist, digits_to_images
-from .plumbing import to_signed
+from .plumbing import to_signed, table_line
 from .miniature import digit_prompt
 from .sampling import SAMPLING, generate_latents, decode, cfg
 from .loading import load_components
@@ -116,21 +116,23 @@ def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIA
     floor = fid(features(clf, balanced(x_train, y_train, per_digit)[0]), features(clf, x_valid))
     out(f"{per_digit} images per digit, {steps} steps; update variants get g x r, r = mean "
         f"|t-u|/|u| = {r:.4f}; FID floor (real training digits, same count) {floor:.1f}")
-    out(f"{'variant':<22}{'g':>6}{'accuracy':>10}{'FID':>8}{'overshoot':>11}{'latent std':>12}")
+    widths = (-22, 6, 10, 8, 11, 12)
+    out(table_line(['variant', 'g', 'accuracy', 'FID', 'overshoot', 'latent std'], widths))
     measure = lambda kw: measure_variant(c, clf, x_valid, ref_std, per_digit, steps, seed, **kw)
-    return _sweep(variants, scales, r, measure, lambda m: f"{m['accuracy']:>10.1%}{m['fid']:>8.1f}"
-                  f"{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}", out)
+    cells = lambda m: [f"{m['accuracy']:.1%}", f"{m['fid']:.1f}", f"{m['overshoot']:.4f}",
+                       f"{m['latent_std']:.2f}"]
+    return _sweep(variants, scales, r, measure, cells, widths, out)
 
-def _sweep(variants, scales, r, measure, cells, out):
+def _sweep(variants, scales, r, measure, cells, widths, out):
     """Each variant at each scale: `measure(settings)`, a row of the table (`cells(m)` after the
-    names), a dict"""
+    names, in columns of `widths`), a dict"""
     from tqdm.auto import tqdm
     rows = []
     for name in tqdm(variants, desc='variants', leave=False):
         for g in scales:
             m = measure(VARIANTS[name](g, r))
             rows.append(dict(variant=name, g=g, **m))
-            out(f"{name:<22}{g:>6g}" + cells(m))
+            out(table_line([name, f"{g:g}", *cells(m)], widths))
     return rows
 
 
@@ -192,10 +194,12 @@ def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tu
     r, ref_std = update_ratio(c, steps, seed), latent_std(c)
     out(f"{n} validation scenes' complete captions, {steps} steps; update variants get g x r, r = "
         f"{r:.4f}; chroma of the real scenes {chroma([s.image for s in real]):.3f}")
-    out(f"{'variant':<22}{'g':>6}{'binding':>9}{'chroma':>8}{'overshoot':>11}{'latent std':>12}")
+    widths = (-22, 6, 9, 8, 11, 12)
+    out(table_line(['variant', 'g', 'binding', 'chroma', 'overshoot', 'latent std'], widths))
     measure = lambda kw: measure_colour_variant(c, judge, real, ref_std, steps, seed, **kw)
-    return _sweep(variants, scales, r, measure, lambda m: f"{m['binding']:>9.0%}{m['chroma']:>8.2f}"
-                  f"{m['overshoot']:>11.4f}{m['latent_std']:>12.2f}", out)
+    cells = lambda m: [f"{m['binding']:.0%}", f"{m['chroma']:.2f}", f"{m['overshoot']:.4f}",
+                       f"{m['latent_std']:.2f}"]
+    return _sweep(variants, scales, r, measure, cells, widths, out)
 
 # %% ../nbs/10_guidance.ipynb #0b3fc5e1
 def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS),

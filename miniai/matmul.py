@@ -198,8 +198,8 @@ def cpu_peak_gflops():
 
 def time_call(f, *args, budget=0.5, max_reps=50, warmup=True, stat=statistics.median):
     """Seconds per call of `f(*args)`: `stat` (the median unless told) of repeated calls after one
-    warm-up call, until `budget` seconds are spent or `max_reps` calls made (this lesson's timer; the
-    benchmarks time with `plumbing.timed` and `alternate`)"""
+    warm-up call, until `budget` seconds are spent or `max_reps` calls made (this lesson's timer;
+    the benchmarks time with `plumbing.timed` and `alternate`)"""
 
     first = 0.
     if warmup:

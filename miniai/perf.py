@@ -16,7 +16,7 @@ from .sampling import (SAMPLING, generate_latents, vae_scale_factor, native_size
                              default_size, latent_shape, diffusers_pipeline, VAEDecoder)
 from .miniature import byte_tokenizer, tiny_parts
 from .loading import load_components, components_from_parts, with_scheduler
-from .plumbing import timed, alternate
+from .plumbing import timed, alternate, table_line
 
 # %% ../nbs/09_performance.ipynb #e809d853
 def sd15_components(device='cuda', dtype=torch.float16, scheduler=SAMPLING.scheduler):
@@ -183,9 +183,10 @@ def _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_
     "The table and the summary of `bench_sd`'s alternating pairs; returns the figures as a dict"
     ratios = [o / t for o, t in zip(ours, theirs)]
     mo, mt = statistics.median(ours), statistics.median(theirs)
-    out(f"{'pair':<6}{'ours s':>10}{'diffusers s':>13}{'ratio':>8}")
+    widths = (-6, 10, 13, 8)
+    out(table_line(['pair', 'ours s', 'diffusers s', 'ratio'], widths))
     for i, (o, t, r) in enumerate(zip(ours, theirs, ratios)):
-        out(f"{i:<6}{o:>10.3f}{t:>13.3f}{r:>8.3f}")
+        out(table_line([i, f"{o:.3f}", f"{t:.3f}", f"{r:.3f}"], widths))
     res = dict(size=size, device=dev.type, steps=steps, batch=batch, ours_s=mo, diffusers_s=mt,
                ratio_median=statistics.median(ratios), max_abs_diff=diff, flops_per_step=flops,
                ours_it_s=steps / mo, diffusers_it_s=steps / mt, ours_peak_mem=max(mem_o),

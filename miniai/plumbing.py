@@ -7,7 +7,7 @@ Docs: https://miniai.github.io/miniai/plumbing.html.md"""
 # %% auto #0
 __all__ = ['BAD_ARGUMENT', 'MANIFEST', 'CHECKPOINT_NAME', 'CHECKPOINT_MARK', 'cli_errors', 'check_out', 'OutputFolder', 'as_door',
            'assets_dir', 'check_checkpoint_dir', 'clear_checkpoints', 'stage_checkpoint_dir', 'finish_checkpoints',
-           'frozen_copy', 'weights_hash', 'timed', 'alternate', 'to_signed', 'to_uint8']
+           'frozen_copy', 'weights_hash', 'timed', 'alternate', 'table_line', 'to_signed', 'to_uint8']
 
 # %% ../nbs/03a_plumbing.ipynb #a469ed31
 import copy, hashlib, json, os, re, shutil, sys, threading, time
@@ -378,6 +378,13 @@ def alternate(f_a, f_b, repeats, device):
             res[f][0].append(t)
             res[f][1].append(m)
     return res[f_a], res[f_b]
+
+# %% ../nbs/03a_plumbing.ipynb #66945c0e
+def table_line(cells, widths):
+    """One line of a fixed-width table: each cell right-aligned to its width, or left-aligned where
+    the width is negative"""
+
+    return ''.join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}" for c, w in zip(cells, widths))
 
 # %% ../nbs/03a_plumbing.ipynb #d58ebb36
 def to_signed(x):

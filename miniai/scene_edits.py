@@ -21,6 +21,7 @@ from .scenes import INKS, BACKGROUNDS, SIDE, scenes
 from .clip import complete_caption
 from .evaluate import scene_model
 from .judge import read_slots, read_scenes, load_judge
+from .plumbing import table_line
 
 # %% ../nbs/08a_scene_edits.ipynb #776b9248
 # kind: 'digit', 'ink' or 'background'
@@ -177,15 +178,18 @@ def scene_edit_table(rows, edits):
 
 def show_scene_edit_table(table, out=print):
     "Print `scene_edit_table`'s table, one line per kind of edit and editor"
-    out(f"{'edits':>10} {'editor':>28} {'n':>3} {'success':>7} {'target':>6} {'kept':>5} "
-        f"{'other slot':>10} {'exact':>5} {'strokes':>7} {'mask IoU':>8} {'coverage':>8} "
-        f"{'outside':>7}")
+    widths = (10, 29, 4, 8, 7, 6, 11, 6, 8, 9, 9, 8)
+    out(table_line(['edits', 'editor', 'n', 'success', 'target', 'kept', 'other slot', 'exact',
+                    'strokes', 'mask IoU', 'coverage', 'outside'], widths))
+    # NaN (not measured for this kind): a dash
     def f(v, spec): return '-' if v != v else format(v, spec)
     for (kind, editor), m in table.items():
-        out(f"{kind:>10} {editor:>28} {m['n']:>3} {m['success']:>7.0%} {m['target']:>6.0%} "
-            f"{m['kept']:>5.0%} {f(m['other_slot'], '10.4f'):>10} {f(m['other_exact'], '5.0%'):>5} "
-            f"{f(m['strokes'], '7.3f'):>7} {f(m.get('iou', np.nan), '8.2f'):>8} "
-            f"{f(m.get('coverage', np.nan), '8.2f'):>8} {f(m.get('outside', np.nan), '7.4f'):>7}")
+        get = lambda k: m.get(k, np.nan)
+        out(table_line([kind, editor, m['n'], f(m['success'], '.0%'), f(m['target'], '.0%'),
+                        f(m['kept'], '.0%'), f(m['other_slot'], '.4f'), f(m['other_exact'], '.0%'),
+                        f(m['strokes'], '.3f'), f(get('iou'), '.2f'), f(get('coverage'), '.2f'),
+                        f(get('outside'), '.4f')], widths))
+
 
 # %% ../nbs/08a_scene_edits.ipynb #eb7921b3
 SCENE_SWEEPS = {'SDEdit': (0.5, 0.6, 0.7, 0.8, 0.9),
