@@ -20,7 +20,8 @@ from .diffedit import diffedit, SCENE_DIFFEDIT, DIFFEDIT
 from .evaluate import train_classifier, DIFFEDIT_PAIRS
 from .judge import classify, digits_of, load_judge, read_slots, ink_to_digits
 from .scene_edits import (slot_edits, scene_edit_measures, sdedit_scene, diffedit_scene,
-                                succeeded, mean_measures)
+                                succeeded, mean_measures, sweep_settings)
+
 from .plumbing import table_line
 from .imagic import imagic
 
@@ -85,17 +86,17 @@ def _editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, out):
     """One editor: every setting on the sweep digits (printed), the best kept, then the measured run
     at the best setting, timed; returns its table row"""
     from tqdm.auto import tqdm
-    edits = [EDITORS[name](c, im, a, b, settings, seed=seed + i, **kw)
-             for i, (im, a, b) in enumerate(tqdm(sweep_set, desc=f'{name} sweep', leave=False))]
-    sweep = [dict(setting=s, **_measured(clf, sweep_set, [e[j] for e in edits]))
-             for j, s in enumerate(settings)]
+    # an example is (image, its digit, the target digit)
+    edit = lambda i, ex, ss: EDITORS[name](c, *ex, ss, seed=seed + i, **kw)
+    sweep = sweep_settings(edit, settings, sweep_set, lambda exs, eds: _measured(clf, exs, eds),
+                           f'{name} sweep')
     shown = ', '.join(f"{r['setting']}: {r['target']:.0%} target, pixel {r['pixel']:.3f}"
                       for r in sweep)
     out(f"{name} sweep ({len(sweep_set)} digits): {shown}")
     best = _best(sweep)['setting']
     t0 = time.perf_counter()
-    edits = [EDITORS[name](c, im, a, b, [best], seed=seed + i, **kw)[0]
-             for i, (im, a, b) in enumerate(tqdm(measured, desc=name, leave=False))]
+    edits = [edit(i, ex, [best])[0] for i, ex in enumerate(tqdm(measured, desc=name, leave=False))]
+
     secs = (time.perf_counter() - t0) / len(measured)
     return dict(editor=name, setting=best, seconds=secs, **_measured(clf, measured, edits))
 
@@ -182,27 +183,23 @@ def compare_scene_editors(c=None, judge=None, n=16, sweep_n=8, sweeps=SCENE_EDIT
     for name, settings in sweeps.items():
         # 2. the sweep: every setting on the sweep edits; the one reaching the most kept
         # (the first among equals)
-        edits = [SCENE_EDITORS[name](c, e, settings, seed, **kw)
-                 for e in tqdm(sweep_set, desc=f'{name} sweep', leave=False)]
-        shares = [mean_measures([_scene_row(judge, e, ed[j])
-                                 for e, ed in zip(sweep_set, edits)])['reached']
-                  for j in range(len(settings))]
+        reached = lambda exs, eds: dict(
+            reached=mean_measures([_scene_row(judge, e, ed) for e, ed in zip(exs, eds)])['reached'])
+        sweep = sweep_settings(lambda i, e, ss: SCENE_EDITORS[name](c, e, ss, seed, **kw), settings,
+                               sweep_set, reached, f'{name} sweep')
         out(f"{name} sweep ({len(sweep_set)} edits), reached: " +
-            ', '.join(f'{_setting(s)}: {v:.0%}' for s, v in zip(settings, shares)))
-        best = settings[shares.index(max(shares))]
+            ', '.join(f"{_setting(r['setting'])}: {r['reached']:.0%}" for r in sweep))
+        best = max(sweep, key=lambda r: r['reached'])['setting']
         # 3. the measured run at that setting, timed; the table splits it by kind of edit
         t0 = time.perf_counter()
-        edited = [
-            SCENE_EDITORS[name](c, e, [best], seed, **kw)[0]
-            for e in tqdm(measured, desc=name, leave=False)
-        ]
+        edited = [SCENE_EDITORS[name](c, e, [best], seed, **kw)[0]
+                  for e in tqdm(measured, desc=name, leave=False)]
         secs = (time.perf_counter() - t0) / len(measured)
         for kind in ('ink', 'digit'):
             ms = [_scene_row(judge, e, im) for e, im in zip(measured, edited) if e.kind == kind]
             if ms:
                 rows.append(dict(editor=name, setting=_setting(best), kind=kind, n=len(ms),
-                                 seconds=secs,
-                                    **mean_measures(ms)))
+                                 seconds=secs, **mean_measures(ms)))
     _show_scene_rows(rows, out)
     return rows
 

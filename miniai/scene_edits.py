@@ -8,7 +8,7 @@ Docs: https://miniai.github.io/miniai/scene_edits.html.md"""
 __all__ = ['SceneEdit', 'KINDS', 'UNCHANGED', 'SCENE_SWEEPS', 'edited_contents', 'scene_edit', 'reference', 'two_digit_scenes',
            'slot_edits', 'background_edits', 'ink_maps', 'true_region', 'scene_edit_measures', 'sdedit_scene',
            'diffedit_scene', 'scene_editor_measures', 'succeeded', 'mean_measures', 'scene_edit_table',
-           'show_scene_edit_table', 'scene_edit_sweep', 'bench_scene_edit']
+           'show_scene_edit_table', 'sweep_settings', 'scene_edit_sweep', 'bench_scene_edit']
 
 # %% ../nbs/08a_scene_edits.ipynb #13d94e25
 import dataclasses, random
@@ -196,21 +196,32 @@ SCENE_SWEEPS = {'SDEdit': (0.5, 0.6, 0.7, 0.8, 0.9),
                 'DiffEdit': ((0.7, 0.3), (0.8, 0.3), (0.9, 0.3), (0.8, 0.2), (0.9, 0.2), (0.9, 0.1),
                              (1.0, 0.2))}
 
+def sweep_settings(edit, settings, examples, score, desc='sweep'):
+    """The sweep every editor comparison runs: `edit(i, example, settings)` gives the `i`-th
+    example's edit at each setting, `score(examples, edits)` scores one setting's edits. Returns a
+    dict per setting: the `setting` and its scores"""
+    edits = [edit(i, ex, settings) for i, ex in enumerate(tqdm(examples, desc=desc, leave=False))]
+    return [dict(setting=s, **score(examples, [e[j] for e in edits]))
+            for j, s in enumerate(settings)]
+
 def scene_edit_sweep(c, judge, edits, sweeps=SCENE_SWEEPS, seed=0, out=print):
     """Each editor's sweep on `edits`: the share of successes per setting; returns the chosen
     `(strength, settings)`"""
-    sd = {s: _successes([scene_edit_measures(judge, e, sdedit_scene(c, e, s, seed)) for e in edits])
-          for s in tqdm(sweeps['SDEdit'], desc='SDEdit sweep', leave=False)}
+    success = lambda examples, measures: dict(
+        success=_successes([scene_edit_measures(judge, e, *m) for e, m in zip(examples, measures)]))
+    sd = sweep_settings(lambda i, e, ss: [(sdedit_scene(c, e, s, seed),) for s in ss],
+                        sweeps['SDEdit'], edits, success, 'SDEdit sweep')
     candidates = {(st, th): dataclasses.replace(SCENE_DIFFEDIT, strength=st, threshold=th)
                   for st, th in sweeps['DiffEdit']}
-    de = {k: _successes([scene_edit_measures(judge, e, *diffedit_scene(c, e, settings, seed)[1:])
-                         for e in edits])
-          for k, settings in tqdm(candidates.items(), desc='DiffEdit sweep', leave=False)}
-    out(f"sweep on {len(edits)} edits, share of successes: SDEdit " +
-        ', '.join(f'{s}: {v:.0%}' for s, v in sd.items()) + '; DiffEdit (strength, threshold) ' +
-        ', '.join(f'{s}: {v:.0%}' for s, v in de.items()))
-    strength = max(sd, key=lambda s: (sd[s], -s))
-    return strength, candidates[max(de, key=lambda k: (de[k], -k[0], k[1]))]
+    diffedit_at = lambda i, e, ks: [diffedit_scene(c, e, candidates[k], seed)[1:] for k in ks]
+    de = sweep_settings(diffedit_at, list(candidates), edits, success, 'DiffEdit sweep')
+    shown = lambda rows: ', '.join(f"{r['setting']}: {r['success']:.0%}" for r in rows)
+    out(f"sweep on {len(edits)} edits, share of successes: SDEdit {shown(sd)}; DiffEdit (strength, "
+        f"threshold) {shown(de)}")
+    strength = max(sd, key=lambda r: (r['success'], -r['setting']))['setting']
+    best = max(de, key=lambda r: (r['success'], -r['setting'][0], r['setting'][1]))['setting']
+    return strength, candidates[best]
+
 
 # %% ../nbs/08a_scene_edits.ipynb #1224ffab
 def bench_scene_edit(model=None, n=48, n_background=16, out=print):
