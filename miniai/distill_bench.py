@@ -21,7 +21,7 @@ from .loading import load_components, with_scheduler
 # %% ../nbs/11a_distill_bench.ipynb #c875f991
 WIDTHS = (-34, 6, 9, 9, 8, 10, 10)   # the table's columns: model, steps, guidance, ..., images/s
 
-def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out, compile=False):
+def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, report, compile=False):
     "One row: accuracy and FID of `per_digit` images per digit, and seconds per image at `batch`"
     from miniai.evaluate import sample_digits, accuracy, fid_against
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=scale, compile=compile)
@@ -31,7 +31,7 @@ def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out
     sec = min(timed(run, c.device)[1] for _ in range(repeats)) / batch
     r = dict(model=name, steps=steps, guidance=scale, accuracy=accuracy(clf, xg, yg),
              fid=fid_against(clf, xg, x_valid), s_per_image=sec, images_per_s=1 / sec)
-    out(table_line([name, steps, scale, f"{r['accuracy']:.1%}", f"{r['fid']:.2f}",
+    report(table_line([name, steps, scale, f"{r['accuracy']:.1%}", f"{r['fid']:.2f}",
                     f"{sec * 1000:.1f}", f"{1 / sec:.1f}"], WIDTHS))
     return r
 
@@ -43,7 +43,7 @@ def _run_students(run):
             for n, s in kept if (Path(run) / n).is_dir()]
 
 def bench_distill(run=None, per_digit=20, batch=10, repeats=3,
-                  guidance_scale=SAMPLING.guidance_scale, clf=None, compile=False, out=print):
+                  guidance_scale=SAMPLING.guidance_scale, clf=None, compile=False, report=print):
     """The default model (the teacher) at 30, 8 and 4 guided steps against the students at their own
     steps (the shipped `digits-4step`, and those of a full run's folder `run`): accuracy, FID,
     speed; the 4-step student against diffusers' pipeline, its guidance, bfloat16; with `compile`,
@@ -55,9 +55,9 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3,
     clf = clf or train_classifier(x_train, y_train)
     teacher, s4, students = load_components(), load_components('digits-4step'), _run_students(run)
     measure = lambda name, c, steps, scale=guidance_scale: _measure(
-        name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, out)
+        name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, report)
     headers = ['model', 'steps', 'guidance', 'accuracy', 'FID', 'ms/image', 'images/s']
-    out(table_line(headers, WIDTHS) + f"   (batch {batch}, {torch.get_num_threads()} threads)")
+    report(table_line(headers, WIDTHS) + f"   (batch {batch}, {torch.get_num_threads()} threads)")
     # 2. quality and speed of each, at guidance `guidance_scale`
     rows = [measure('teacher + CFG (LMS)', teacher, steps) for steps in (30, 8, 4)]
     # the students' sampler
@@ -70,7 +70,7 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3,
             warnings.simplefilter('ignore')
             rows.append(measure(name, c, steps))
     # 3. the shipped student against diffusers' pipeline sampling the teacher, timed alternately
-    speedup = _speed_vs_diffusers(s4, teacher, batch, repeats, guidance_scale, out)
+    speedup = _speed_vs_diffusers(s4, teacher, batch, repeats, guidance_scale, report)
     # 4. the 4-step student's guidance trade-off, and bfloat16
     rows += [measure('digits-4step', s4, 4, scale) for scale in (1.0, 3.0)]
     bf = load_components('digits-4step', dtype=torch.bfloat16)
@@ -78,23 +78,23 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3,
     res = dict(rows=rows, speedup_vs_diffusers=speedup)
     if compile:
         res.update(_compiled_rows(teacher, bf, clf, x_valid, per_digit, guidance_scale, batch,
-                                  repeats, out))
+                                  repeats, report))
     return res
 
 def _compiled_rows(teacher, student_bf16, clf, x_valid, per_digit, guidance_scale, batch, repeats,
-                   out):
+                   report):
     """The teacher (30 steps) and the student in bfloat16, compiled: quality and speed, and the
     student against diffusers"""
     teacher_bf16 = load_components(dtype=torch.bfloat16)
-    rows = [_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch, repeats, out,
-                     compile=True)
+    rows = [_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch, repeats,
+                     report, compile=True)
             for name, c, steps in (('teacher in bfloat16, compiled', teacher_bf16, 30),
                                    ('digits-4step in bfloat16, compiled', student_bf16, 4))]
-    speedup = _speed_vs_diffusers(student_bf16, teacher, batch, repeats, guidance_scale, out,
+    speedup = _speed_vs_diffusers(student_bf16, teacher, batch, repeats, guidance_scale, report,
                                   compile=True)
     return dict(compiled_rows=rows, compiled_speedup_vs_diffusers=speedup)
 
-def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, compile=False,
+def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, report, compile=False,
                         prompt=None):
     """The 4-step `student`'s images per second over those of diffusers' pipeline on the teacher at
     30 guided steps"""
@@ -110,13 +110,13 @@ def _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out, c
     (ts, _), (tt, _) = alternate(ours, theirs, repeats + 1, student.device)
     speedup = min(tt) / min(ts)
     what = f"the 4-step student{' (bfloat16, compiled)' if compile else ''}"
-    out(f"speed, batch {batch}, PIL images, alternating: {what} {min(ts) / batch * 1000:.1f} "
-        f"ms/image, diffusers' pipeline on the teacher (30 steps, CFG) "
-        f"{min(tt) / batch * 1000:.1f} ms/image: {speedup:.1f}x the images/s")
+    report(f"speed, batch {batch}, PIL images, alternating: {what} {min(ts) / batch * 1000:.1f} "
+           f"ms/image, diffusers' pipeline on the teacher (30 steps, CFG) "
+           f"{min(tt) / batch * 1000:.1f} ms/image: {speedup:.1f}x the images/s")
     return speedup
 
 def bench_scene_distill(student, teacher, n=100, batch=10, repeats=3,
-                        guidance_scale=SAMPLING.guidance_scale, out=print):
+                        guidance_scale=SAMPLING.guidance_scale, report=print):
     """A 4-step student of a colour teacher (folders or embedded names) against it: the judge's
     shares, slot FID and CLIP score of the teacher at 30 guided LMS steps and at 4 guided DDIM
     steps, and of the student at 4 (`n` prompts of each kind); then its speed against diffusers'
@@ -136,9 +136,9 @@ def bench_scene_distill(student, teacher, n=100, batch=10, repeats=3,
                            ('student, 4 DDIM', student, 4)):
         rows[name] = scene_quality(c, judge, clip, n=n, steps=steps, guidance_scale=guidance_scale,
                                    n_spread=0, reference=reference)
-        scene_quality_table(rows[name], out, label=name)
+        scene_quality_table(rows[name], report, label=name)
     # 3. speed, alternating with diffusers' pipeline on the teacher
     prompt = 'a red seven on the left and a blue two on the right, on a yellow background'
-    speedup = _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, out,
+    speedup = _speed_vs_diffusers(student, teacher, batch, repeats, guidance_scale, report,
                                   prompt=prompt)
     return dict(rows=rows, speedup_vs_diffusers=speedup)

@@ -82,7 +82,7 @@ def _best(rows, tol=0.1):
     top = max(r['target'] for r in rows)
     return min((r for r in rows if r['target'] >= top - tol), key=lambda r: r['pixel'])
 
-def _editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, out):
+def _editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, report):
     """One editor: every setting on the sweep digits (printed), the best kept, then the measured run
     at the best setting, timed; returns its table row"""
     from tqdm.auto import tqdm
@@ -92,7 +92,7 @@ def _editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, out):
                            f'{name} sweep')
     shown = ', '.join(f"{r['setting']}: {r['target']:.0%} target, pixel {r['pixel']:.3f}"
                       for r in sweep)
-    out(f"{name} sweep ({len(sweep_set)} digits): {shown}")
+    report(f"{name} sweep ({len(sweep_set)} digits): {shown}")
     best = _best(sweep)['setting']
     t0 = time.perf_counter()
     edits = [edit(i, ex, [best])[0] for i, ex in enumerate(tqdm(measured, desc=name, leave=False))]
@@ -101,7 +101,7 @@ def _editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, out):
     return dict(editor=name, setting=best, seconds=secs, **_measured(clf, measured, edits))
 
 def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_per_pair=2,
-                    sweeps=EDIT_SWEEPS, seed=0, imagic_kw=None, out=print):
+                    sweeps=EDIT_SWEEPS, seed=0, imagic_kw=None, report=print):
     """SDEdit, DiffEdit and Imagic on validation digits: each at its best setting from a sweep on
     other validation digits, then measured (`edit_measures`, seconds per edit). Prints the sweeps
     and a table, returns the table's rows"""
@@ -116,20 +116,21 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
                  for a, b in pairs for k in range(per_pair, per_pair + sweep_per_pair)]
     # 2. each editor: its sweep, then the measured run at its best setting
     kw = dict(imagic_kw or {})
-    rows = [_editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, out)
+    rows = [_editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, report)
             for name, settings in sweeps.items()]
     # 3. the scale: another writer's digit of the target class
     others = [digit_image(c, b, per_pair + sweep_per_pair + i % 10)
               for i, (_, _, b) in enumerate(measured)]
     rows.append(dict(editor="another writer's digit", setting='-', seconds=0.,
                      **_measured(clf, measured, others)))
-    out(f"\n{len(pairs)} pairs x {per_pair} validation digits; {torch.get_num_threads()} threads "
-        f"on {c.device}")
+    report(f"\n{len(pairs)} pairs x {per_pair} validation digits; {torch.get_num_threads()} "
+           f"threads on {c.device}")
     widths = (-24, 13, 8, 8, 8, 8, 8)
-    out(table_line(['editor', 'setting', 'target', 'pixel', 'ink', 'slant', 's/edit'], widths))
+    report(table_line(['editor', 'setting', 'target', 'pixel', 'ink', 'slant', 's/edit'], widths))
     for r in rows:
-        out(table_line([r['editor'], str(r['setting']), f"{r['target']:.0%}", f"{r['pixel']:.3f}",
-                        f"{r['ink']:.1%}", f"{r['slant']:.3f}", f"{r['seconds']:.2f}"], widths))
+        cells = [r['editor'], str(r['setting']), f"{r['target']:.0%}", f"{r['pixel']:.3f}",
+                 f"{r['ink']:.1%}", f"{r['slant']:.3f}", f"{r['seconds']:.2f}"]
+        report(table_line(cells, widths))
     return rows
 
 # %% ../nbs/12a_edit_comparison.ipynb #a095aa93
@@ -171,7 +172,7 @@ def _scene_row(judge, e, edited):
     return {**m, 'reached': m['target'] * m['kept'], 'success': succeeded(m)}
 
 def compare_scene_editors(c=None, judge=None, n=16, sweep_n=8, sweeps=SCENE_EDIT_SWEEPS, seed=0,
-                          imagic_kw=None, out=print):
+                          imagic_kw=None, report=print):
     """SDEdit, DiffEdit and Imagic on `n` one-slot edits of two-digit validation scenes (half a new
     ink, half a new digit), each at the setting its sweep on `sweep_n` other edits chose. Prints the
     sweeps and a table, returns its rows"""
@@ -187,7 +188,7 @@ def compare_scene_editors(c=None, judge=None, n=16, sweep_n=8, sweeps=SCENE_EDIT
             reached=mean_measures([_scene_row(judge, e, ed) for e, ed in zip(exs, eds)])['reached'])
         sweep = sweep_settings(lambda i, e, ss: SCENE_EDITORS[name](c, e, ss, seed, **kw), settings,
                                sweep_set, reached, f'{name} sweep')
-        out(f"{name} sweep ({len(sweep_set)} edits), reached: " +
+        report(f"{name} sweep ({len(sweep_set)} edits), reached: " +
             ', '.join(f"{_setting(r['setting'])}: {r['reached']:.0%}" for r in sweep))
         best = max(sweep, key=lambda r: r['reached'])['setting']
         # 3. the measured run at that setting, timed; the table splits it by kind of edit
@@ -200,7 +201,7 @@ def compare_scene_editors(c=None, judge=None, n=16, sweep_n=8, sweeps=SCENE_EDIT
             if ms:
                 rows.append(dict(editor=name, setting=_setting(best), kind=kind, n=len(ms),
                                  seconds=secs, **mean_measures(ms)))
-    _show_scene_rows(rows, out)
+    _show_scene_rows(rows, report)
     return rows
 
 # %% ../nbs/12a_edit_comparison.ipynb #c2c7d10b
@@ -208,14 +209,14 @@ def _setting(s):
     "A setting as the table shows it: a number, or DiffEdit's (strength, threshold)"
     return f'({s.strength}, {s.threshold})' if hasattr(s, 'threshold') else f'{s:g}'
 
-def _show_scene_rows(rows, out):
+def _show_scene_rows(rows, report):
     "Print `compare_scene_editors`' table"
     widths = (-9, 11, 7, 4, 8, 8, 7, 6, 11, 9, 7, 7)
-    out(table_line(['editor', 'setting', 'edit', 'n', 'reached', 'success', 'target', 'kept',
+    report(table_line(['editor', 'setting', 'edit', 'n', 'reached', 'success', 'target', 'kept',
                     'other slot', 'ink flip', 'slant', 's/edit'], widths))
     for r in rows:
         pct = lambda k: f"{r[k]:.0%}"
-        out(table_line([r['editor'], r['setting'], r['kind'], r['n'], pct('reached'),
+        report(table_line([r['editor'], r['setting'], r['kind'], r['n'], pct('reached'),
                         pct('success'), pct('target'), pct('kept'), f"{r['other_slot']:.4f}",
                         f"{r['ink_flip']:.3f}", f"{r['slant']:.3f}", f"{r['seconds']:.2f}"],
                        widths))

@@ -145,35 +145,35 @@ def sampling_speed(c, batch=10, steps=SAMPLING.steps):
 # %% ../nbs/08_evaluate.ipynb #0eb946be
 def evaluate_quality(c=None, clf=None, per_digit=20, steps=SAMPLING.steps,
                      guidance_scale=SAMPLING.guidance_scale, pairs=DIFFEDIT_PAIRS, per_pair=10,
-                     strength=0.7, threshold=0.3, seed=0, out=print):
+                     strength=0.7, threshold=0.3, seed=0, report=print):
     """Measure a model's digits (default: the embedded model's): the judge (trained here unless
     given), generation accuracy and FID, DiffEdit, speed"""
     c = c or load_components()
     x_train, y_train, x_valid, y_valid = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
     res = dict(classifier_valid_acc=accuracy(clf, x_valid, y_valid))
-    out(f"classifier: accuracy {res['classifier_valid_acc']:.1%} on the {len(x_valid)} validation "
-        "digits")
+    report(f"classifier: accuracy {res['classifier_valid_acc']:.1%} on the {len(x_valid)} "
+           "validation digits")
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=guidance_scale, seed=seed)
     res['per_digit_acc'] = per_digit_accuracy(clf, xg, yg)
     res['generation_acc'] = accuracy(clf, xg, yg)
     per_digit_text = ' '.join(f"{d}:{a:.0%}" for d, a in enumerate(res['per_digit_acc']))
-    out(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): "
-        f"{per_digit_text} | overall {res['generation_acc']:.1%}")
+    report(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): "
+           f"{per_digit_text} | overall {res['generation_acc']:.1%}")
     res['fid'] = fid_against(clf, xg, x_valid)
     res['fid_floor'] = fid_against(clf, balanced(x_train, y_train, per_digit)[0], x_valid)
-    out(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's "
+    report(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's "
         f"features): generated {res['fid']:.2f}, real training digits {res['fid_floor']:.2f} (the "
         "floor at this sample size)")
     if pairs:
         r = diffedit_quality(c, clf, pairs, per_pair, strength, threshold, seed)
         res.update({f'diffedit_{k}': v for k, v in r.items()})
-        out(f"DiffEdit ({len(pairs)} pairs x {per_pair} validation digits, strength {strength}, "
-            f"threshold {threshold}): {r['accuracy']:.1%} classified as the target; mean |pixel "
+        report(f"DiffEdit ({len(pairs)} pairs x {per_pair} validation digits, strength {strength}, "
+               f"threshold {threshold}): {r['accuracy']:.1%} classified as the target; mean |pixel "
             f"change| outside the mask {r['change_outside']:.3f}, inside {r['change_inside']:.3f}")
     res['images_per_second'] = sampling_speed(c)
-    out(f"speed: {res['images_per_second']:.1f} images/s at 30 steps, batch 10 ({c.device}, "
-        f"{str(c.dtype).replace('torch.', '')}, {torch.get_num_threads()} threads)")
+    report(f"speed: {res['images_per_second']:.1f} images/s at 30 steps, batch 10 ({c.device}, "
+           f"{str(c.dtype).replace('torch.', '')}, {torch.get_num_threads()} threads)")
     return res
 
 # %% ../nbs/08_evaluate.ipynb #1d5945c6
@@ -281,18 +281,18 @@ def scene_quality(c, judge, clip=None, n=100, steps=SAMPLING.steps,
                            if one else [])
     return res
 
-def scene_quality_table(res, out=print, label=None):
+def scene_quality_table(res, report=print, label=None):
     """`scene_quality`'s shares, slot FID and CLIP score, one row per kind of prompt (headed by
     `label`, if given)"""
     first = 'prompts' if label is None else label
     widths = (-16, 7, 7, 7, 9, 9, 10, 7)
-    out(table_line([first, 'digit', 'ink', 'slot', 'backgr.', 'binding', 'slot FID', 'CLIP'],
+    report(table_line([first, 'digit', 'ink', 'slot', 'backgr.', 'binding', 'slot FID', 'CLIP'],
                    widths))
     for kind in ('handwritten', 'one digit', 'two digits', 'held out'):
         r = res[kind]
         # a share only over the prompts that name it
         share = lambda k: f"{r[k]:.0%}" if k in r else '-'
-        out(table_line([kind, *map(share, ('digits', 'ink', 'slot', 'background', 'binding')),
+        report(table_line([kind, *map(share, ('digits', 'ink', 'slot', 'background', 'binding')),
                         f"{r['slot_fid']:.1f}", f"{r['clip_score']:.1f}"], widths))
 
 def scene_model(model=None, dtype=None):
@@ -304,7 +304,7 @@ def scene_model(model=None, dtype=None):
                          "not 32x64 colour scenes")
     return c
 
-def bench_scenes(model=None, n=100, steps=SAMPLING.steps, dtype=None, compile=False, out=print):
+def bench_scenes(model=None, n=100, steps=SAMPLING.steps, dtype=None, compile=False, report=print):
     """`python -m miniai.bench scenes`: `scene_quality` of a colour model (a folder or embedded
     name), as a table; in `dtype` (default: the device's), with `compile` the UNet and decoder
     compiled"""
@@ -312,21 +312,21 @@ def bench_scenes(model=None, n=100, steps=SAMPLING.steps, dtype=None, compile=Fa
     res = scene_quality(c, judge, n=n, steps=steps, compile=compile)
     res['vae_reconstruction'] = vae_reconstruction(c.vae, judge)
     how = f"{str(c.unet.dtype).removeprefix('torch.')}{', compiled' if compile else ''}"
-    out(f"{n} prompts of each kind, {steps} steps, guidance 7.5, {how}; shares read by the judge "
-        "(naming prompts only)")
-    scene_quality_table(res, out)
+    report(f"{n} prompts of each kind, {steps} steps, guidance 7.5, {how}; shares read by the "
+           "judge (naming prompts only)")
+    scene_quality_table(res, report)
     ratios, ceiling = res['spread_ratio'], res['vae_reconstruction']
-    out(f"slot FID floor (as many real training scenes): {res['slot_fid_floor']:.1f}; spread of 8 "
-        f"samples over that of 8 real scenes, per prompt: mean {np.mean(ratios):.2f}, lowest "
-        f"{min(ratios):.2f}")
+    report(f"slot FID floor (as many real training scenes): {res['slot_fid_floor']:.1f}; spread of "
+           f"8 samples over that of 8 real scenes, per prompt: mean {np.mean(ratios):.2f}, lowest "
+           f"{min(ratios):.2f}")
     e = res['two digits']['errors']
-    out(f"how two-digit prompts fail, per slot: digit wrong {e['digit_wrong']:.0%} (the other "
-        f"slot's {e['digit_from_other']:.0%}), ink wrong {e['ink_wrong']:.0%} (the other slot's "
-        f"{e['ink_from_other']:.0%}), empty {e['empty']:.0%}; per scene: background wrong "
-        f"{e['background_wrong']:.0%}, slots swapped {e['swapped']:.0%}")
-    out(f"the ceiling, {ceiling['n']} validation scenes through the VAE and back: digit "
-        f"{ceiling['digit']:.0%}, ink {ceiling['ink']:.0%}, background "
-        f"{ceiling['background']:.0%}, binding {ceiling['binding']:.0%}")
+    report(f"how two-digit prompts fail, per slot: digit wrong {e['digit_wrong']:.0%} (the other "
+           f"slot's {e['digit_from_other']:.0%}), ink wrong {e['ink_wrong']:.0%} (the other slot's "
+           f"{e['ink_from_other']:.0%}), empty {e['empty']:.0%}; per scene: background wrong "
+           f"{e['background_wrong']:.0%}, slots swapped {e['swapped']:.0%}")
+    report(f"the ceiling, {ceiling['n']} validation scenes through the VAE and back: digit "
+           f"{ceiling['digit']:.0%}, ink {ceiling['ink']:.0%}, background "
+           f"{ceiling['background']:.0%}, binding {ceiling['binding']:.0%}")
     return res
 
 # %% ../nbs/08_evaluate.ipynb #be30d0f5

@@ -28,7 +28,7 @@ def wheels_missing(folder='.whl'):
     return [n for n in GPU_WHEELS if n.lower() not in have]
 
 # %% ../nbs/09a_gpu_check.ipynb #62301c3d
-def _part(name, f, results, out):
+def _part(name, f, results, report):
     "Run `f()` as the check's part `name`, recording its result or its error and its time"
     t0 = time.perf_counter()
     try: results[name] = dict(ok=True, **f())
@@ -36,8 +36,8 @@ def _part(name, f, results, out):
         results[name] = dict(ok=False, error=f"{type(e).__name__}: {e}",
                              trace=traceback.format_exc()[-2000:])
     results[name]['seconds'] = round(time.perf_counter() - t0, 1)
-    out(f"{name}: {'ok' if results[name]['ok'] else 'FAILED: ' + results[name]['error']} "
-        f"({results[name]['seconds']} s)")
+    report(f"{name}: {'ok' if results[name]['ok'] else 'FAILED: ' + results[name]['error']} "
+           f"({results[name]['seconds']} s)")
 
 def cuda_tests(files=('tests/test_sampling.py', 'tests/test_matmul.py')):
     "The test suite's CUDA tests (`-k cuda`), in a subprocess: counts and the summary line"
@@ -76,7 +76,7 @@ def sd15_timing(compile=False, repeats=3):
     MFU, memory"""
     from miniai.perf import bench_sd, gpu_peak_tflops
     lines = []
-    r = bench_sd(device='cuda', size='sd15', repeats=repeats, compile=compile, out=lines.append)
+    r = bench_sd(device='cuda', size='sd15', repeats=repeats, compile=compile, report=lines.append)
     # compiled: against diffusers with the same compiled UNet
     r = r.pop('vs_compiled') if compile else r
     peak = gpu_peak_tflops()

@@ -107,23 +107,23 @@ SCALES = (1, 2, 4, 7.5, 15, 30, 60)
 
 
 def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), per_digit=10,
-                   steps=SAMPLING.steps, seed=0, out=print):
+                   steps=SAMPLING.steps, seed=0, report=print):
     "Every variant at every guidance scale, measured; prints a table and returns its rows (dicts)"
     c = c or load_components()
     x_train, y_train, x_valid, _ = get_mnist()
     clf = clf or train_classifier(x_train, y_train)
     r, ref_std = update_ratio(c, steps, seed), latent_std(c)
     floor = fid(features(clf, balanced(x_train, y_train, per_digit)[0]), features(clf, x_valid))
-    out(f"{per_digit} images per digit, {steps} steps; update variants get g x r, r = mean "
-        f"|t-u|/|u| = {r:.4f}; FID floor (real training digits, same count) {floor:.1f}")
+    report(f"{per_digit} images per digit, {steps} steps; update variants get g x r, r = mean "
+           f"|t-u|/|u| = {r:.4f}; FID floor (real training digits, same count) {floor:.1f}")
     widths = (-22, 6, 10, 8, 11, 12)
-    out(table_line(['variant', 'g', 'accuracy', 'FID', 'overshoot', 'latent std'], widths))
+    report(table_line(['variant', 'g', 'accuracy', 'FID', 'overshoot', 'latent std'], widths))
     measure = lambda kw: measure_variant(c, clf, x_valid, ref_std, per_digit, steps, seed, **kw)
     cells = lambda m: [f"{m['accuracy']:.1%}", f"{m['fid']:.1f}", f"{m['overshoot']:.4f}",
                        f"{m['latent_std']:.2f}"]
-    return _sweep(variants, scales, r, measure, cells, widths, out)
+    return _sweep(variants, scales, r, measure, cells, widths, report)
 
-def _sweep(variants, scales, r, measure, cells, widths, out):
+def _sweep(variants, scales, r, measure, cells, widths, report):
     """Each variant at each scale: `measure(settings)`, a row of the table (`cells(m)` after the
     names, in columns of `widths`), a dict"""
     from tqdm.auto import tqdm
@@ -132,7 +132,7 @@ def _sweep(variants, scales, r, measure, cells, widths, out):
         for g in scales:
             m = measure(VARIANTS[name](g, r))
             rows.append(dict(variant=name, g=g, **m))
-            out(table_line([name, f"{g:g}", *cells(m)], widths))
+            report(table_line([name, f"{g:g}", *cells(m)], widths))
     return rows
 
 
@@ -184,7 +184,7 @@ def measure_colour_variant(c, judge, real, ref_std, steps=SAMPLING.steps, seed=0
                 overshoot=overshoot(c, lats), latent_std=lats.float().std().item() / ref_std)
 
 def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), n=20,
-                          steps=SAMPLING.steps, seed=0, out=print):
+                          steps=SAMPLING.steps, seed=0, report=print):
     """Every variant at every scale on `n` validation scenes' complete captions; prints a table and
     returns its rows"""
     c, judge = c or load_components(), judge or load_judge()
@@ -192,14 +192,14 @@ def colour_guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tu
         raise ValueError("c: the colour sweep needs a model that draws 32x64 colour scenes")
     real = scenes(n, seed=seed + 7, split='valid')
     r, ref_std = update_ratio(c, steps, seed), latent_std(c)
-    out(f"{n} validation scenes' complete captions, {steps} steps; update variants get g x r, r = "
-        f"{r:.4f}; chroma of the real scenes {chroma([s.image for s in real]):.3f}")
+    report(f"{n} validation scenes' complete captions, {steps} steps; update variants get g x r, r "
+           f"= {r:.4f}; chroma of the real scenes {chroma([s.image for s in real]):.3f}")
     widths = (-22, 6, 9, 8, 11, 12)
-    out(table_line(['variant', 'g', 'binding', 'chroma', 'overshoot', 'latent std'], widths))
+    report(table_line(['variant', 'g', 'binding', 'chroma', 'overshoot', 'latent std'], widths))
     measure = lambda kw: measure_colour_variant(c, judge, real, ref_std, steps, seed, **kw)
     cells = lambda m: [f"{m['binding']:.0%}", f"{m['chroma']:.2f}", f"{m['overshoot']:.4f}",
                        f"{m['latent_std']:.2f}"]
-    return _sweep(variants, scales, r, measure, cells, widths, out)
+    return _sweep(variants, scales, r, measure, cells, widths, report)
 
 # %% ../nbs/10_guidance.ipynb #0b3fc5e1
 def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS),

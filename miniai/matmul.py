@@ -220,11 +220,12 @@ IMPLS = dict(naive=matmul_naive, numba=matmul_numba, elementwise=matmul_elementw
              blocked=matmul_blocked, cuda=matmul_cuda)
 
 def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tuple(IMPLS),
-                 limit=2.0, out=print):
+                 limit=2.0, report=print):
     """Print a table of time per call, speed-up over naive, ratio to torch and GFLOP/s; return the
     rows"""
     peak, parts = cpu_peak_gflops()
-    out(f"CPU peak estimate: {peak:.0f} GFLOP/s fp32 = {parts['cores']} cores x {parts['lanes']} "
+    report(f"CPU peak estimate: {peak:.0f} GFLOP/s fp32 = {parts['cores']} cores x "
+           f"{parts['lanes']} "
         f"lanes x 2 (FMA) x {parts['fma_units']} FMA units x {parts['ghz']:.2f} GHz\n(an estimate "
         "at the nominal clock from /proc/cpuinfo: cores that boost above it can pass 100%)")
 
@@ -245,14 +246,14 @@ def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tup
             # skip anything that would take more than `limit` seconds at this size (or the next)
             if first > limit/8: too_slow.add(name)
             times[name] = time_call(f, a, b, budget=min(limit, 0.5))
-        out(f"\n{n}x{k} @ {k}x{m}  ({flops/1e6:.1f} MFLOP)")
-        out(
+        report(f"\n{n}x{k} @ {k}x{m}  ({flops/1e6:.1f} MFLOP)")
+        report(
             f"{'impl':<12}{'ms/call':>12}{'x naive':>10}{'/ torch':>10}{'GFLOP/s':>10}{'% peak':>8}"
         )
         for name, t in times.items():
             g = flops/t/1e9
             xn = f"{times['naive']/t:.0f}" if 'naive' in times else '-'
-            out(f"{name:<12}{t*1e3:>12.4f}{xn:>10}{t/times['torch']:>10.2f}{g:>10.3g}"
-                f"{100*g/peak:>7.1f}%")
+            report(f"{name:<12}{t*1e3:>12.4f}{xn:>10}{t/times['torch']:>10.2f}{g:>10.3g}"
+                   f"{100*g/peak:>7.1f}%")
             rows.append(dict(shape=(n,k,m), impl=name, seconds=t, gflops=g))
     return rows

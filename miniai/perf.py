@@ -107,7 +107,7 @@ def matmul_gflops(dtype=torch.float32, device='cpu', n=2048, repeats=5):
 
 def bench_sd(device=None, size='embedded', steps=None, batch=None,
              guidance_scale=SAMPLING.guidance_scale, repeats=8, compile=False, dtype=None,
-             channels_last=False, diffedit=True, out=print):
+             channels_last=False, diffedit=True, report=print):
     """Time our sampler against diffusers' pipeline, both on the same model; print and return the
     figures. Diffusers runs the device's default dtype, eager; ours `dtype` (default: the very same
     components), in `channels_last` layout, or `compile`d with freezing, and then also against
@@ -117,10 +117,10 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None,
     steps = steps or (50 if size == 'sd15' else SAMPLING.steps)
     batch = batch or (1 if size == 'sd15' else 10)
     dev, (h, w) = c.device, native_size(c)
-    _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, out)
+    _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, report)
     flops = unet_flops_per_step(c, batch)
-    out(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step "
-        f"(UNet on {2*batch} latents) = {flops/1e9:.2f} GFLOP")
+    report(f"UNet {sum(p.numel() for p in c.unet.parameters())/1e6:.1f}M params; one guided step "
+           f"(UNet on {2*batch} latents) = {flops/1e9:.2f} GFLOP")
     # 2. the runs: the same prompts and starting latents; diffusers eager, and with our
     # compiled UNet
     lat = torch.randn(latent_shape(c, batch, h, w), generator=torch.Generator().manual_seed(0))
@@ -131,15 +131,15 @@ def bench_sd(device=None, size='embedded', steps=None, batch=None,
     if compile: _, t_first, _ = timed(run_ours, dev)
     a, t_warm, _ = timed(run_ours, dev)
     if compile:
-        out(f"torch.compile (freezing): first call {t_first:.1f} s, of which about "
-            f"{t_first - t_warm:.1f} s compiling")
+        report(f"torch.compile (freezing): first call {t_first:.1f} s, of which about "
+               f"{t_first - t_warm:.1f} s compiling")
     limits = {}
     if dev.type == 'cpu': limits = {d: matmul_gflops(d, dev) for d in {c.dtype, ours_c.dtype}}
     results = [_row(name, run_ours, run, a, size, dev, steps, batch, flops, repeats, limits,
-                    ours_c.dtype, c.dtype, out) for name, run in rows]
+                    ours_c.dtype, c.dtype, report) for name, run in rows]
     res = dict(results[0], **({'vs_compiled': results[1]} if compile else {}))
     if diffedit and size != 'sd15':
-        res.update(bench_diffedit(c, repeats=max(2, repeats // 2), out=out))
+        res.update(bench_diffedit(c, repeats=max(2, repeats // 2), report=report))
     return res
 
 def _bench_components(size, device, dtype, channels_last):
@@ -169,70 +169,72 @@ def _bench_runs(c, ours_c, prompts, lat, steps, guidance_scale, compile):
     return run_ours, rows
 
 def _row(name, run_ours, run_theirs, ours_latents, size, dev, steps, batch, flops, repeats, limits,
-         ours_dtype, their_dtype, out):
+         ours_dtype, their_dtype, report):
     "One comparison: diffusers' warm-up and agreement, the alternating pairs, the report"
-    out(f"--- ours against {name}")
+    report(f"--- ours against {name}")
     b, _, _ = timed(run_theirs, dev)
     diff = (ours_latents.float() - b.float()).abs().max().item()
     (ours, mem_o), (theirs, mem_t) = alternate(run_ours, run_theirs, repeats, dev)
-    res = _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out)
-    if limits: res.update(_cpu_limits(flops * steps, res, ours_dtype, their_dtype, limits, out))
+    res = _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t,
+                     report)
+    if limits: res.update(_cpu_limits(flops * steps, res, ours_dtype, their_dtype, limits, report))
     return res
 
-def _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, out):
+def _report_sd(size, dev, steps, batch, flops, diff, repeats, ours, theirs, mem_o, mem_t, report):
     "The table and the summary of `bench_sd`'s alternating pairs; returns the figures as a dict"
     ratios = [o / t for o, t in zip(ours, theirs)]
     mo, mt = statistics.median(ours), statistics.median(theirs)
     widths = (-6, 10, 13, 8)
-    out(table_line(['pair', 'ours s', 'diffusers s', 'ratio'], widths))
+    report(table_line(['pair', 'ours s', 'diffusers s', 'ratio'], widths))
     for i, (o, t, r) in enumerate(zip(ours, theirs, ratios)):
-        out(table_line([i, f"{o:.3f}", f"{t:.3f}", f"{r:.3f}"], widths))
+        report(table_line([i, f"{o:.3f}", f"{t:.3f}", f"{r:.3f}"], widths))
     res = dict(size=size, device=dev.type, steps=steps, batch=batch, ours_s=mo, diffusers_s=mt,
                ratio_median=statistics.median(ratios), max_abs_diff=diff, flops_per_step=flops,
                ours_it_s=steps / mo, diffusers_it_s=steps / mt, ours_peak_mem=max(mem_o),
                diffusers_peak_mem=max(mem_t))
     for name, s, its in (('ours', mo, res['ours_it_s']), ('diffusers', mt, res['diffusers_it_s'])):
-        out(f"{name:<10} median {s:.3f} s/run, {s/batch:.4f} s/image, {1e3*s/steps:.2f} ms/step "
-            f"({its:.1f} it/s), {flops*steps/s/1e12:.3f} TFLOP/s achieved")
+        report(f"{name:<10} median {s:.3f} s/run, {s/batch:.4f} s/image, {1e3*s/steps:.2f} ms/step "
+               f"({its:.1f} it/s), {flops*steps/s/1e12:.3f} TFLOP/s achieved")
     peak = gpu_peak_tflops() if dev.type == 'cuda' else None
     if peak:
-        out(f"MFU (vs {peak:.0f} TFLOP/s dense fp16): ours {flops*steps/mo/1e12/peak:.1%}, "
-            f"diffusers {flops*steps/mt/1e12/peak:.1%}")
+        report(f"MFU (vs {peak:.0f} TFLOP/s dense fp16): ours {flops*steps/mo/1e12/peak:.1%}, "
+               f"diffusers {flops*steps/mt/1e12/peak:.1%}")
     kind = 'peak allocated (CUDA)' if dev.type == 'cuda' else 'peak RSS rise (sampled)'
-    out(f"memory, {kind}: ours {res['ours_peak_mem']/2**20:.0f} MiB, diffusers "
-        f"{res['diffusers_peak_mem']/2**20:.0f} MiB")
-    out(f"ratio ours/diffusers: median {res['ratio_median']:.3f} over {repeats} alternating pairs; "
-        f"max |ours - diffusers| = {diff:.2e}")
+    report(f"memory, {kind}: ours {res['ours_peak_mem']/2**20:.0f} MiB, diffusers "
+           f"{res['diffusers_peak_mem']/2**20:.0f} MiB")
+    report(f"ratio ours/diffusers: median {res['ratio_median']:.3f} over {repeats} alternating "
+           f"pairs; max |ours - diffusers| = {diff:.2e}")
     return res
 
 def _dtype_name(d): return str(d).replace('torch.', '')
 
-def _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, out):
+def _header(size, c, ours_c, steps, batch, guidance_scale, h, w, channels_last, compile, report):
     name = _dtype_name
-    out(f"bench sd: size={size} device={c.device.type} dtype={name(ours_c.dtype)} (diffusers "
-        f"{name(c.dtype)}) steps={steps} batch={batch} guidance={guidance_scale} {h}x{w} "
-        f"scheduler={type(c.scheduler).__name__} torch={torch.__version__} "
-        f"threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}"
-        f"{' compile' if compile else ''}")
-    out(f"GPU: {torch.cuda.get_device_name()}" if c.device.type == 'cuda' else f"CPU: {cpu_name()}")
+    report(f"bench sd: size={size} device={c.device.type} dtype={name(ours_c.dtype)} (diffusers "
+           f"{name(c.dtype)}) steps={steps} batch={batch} guidance={guidance_scale} {h}x{w} "
+           f"scheduler={type(c.scheduler).__name__} torch={torch.__version__} "
+           f"threads={torch.get_num_threads()}{' channels_last' if channels_last else ''}"
+           f"{' compile' if compile else ''}")
+    on_gpu = c.device.type == 'cuda'
+    report(f"GPU: {torch.cuda.get_device_name()}" if on_gpu else f"CPU: {cpu_name()}")
 
-def _cpu_limits(flops_per_run, res, ours_dtype, their_dtype, limits, out):
+def _cpu_limits(flops_per_run, res, ours_dtype, their_dtype, limits, report):
     """Each loop's achieved GFLOP/s against the matmul rate of its own dtype, measured in the same
     run"""
     name = _dtype_name
     for d, rate in limits.items():
-        out(f"CPU limit: a 2048x2048 matmul in {name(d)} runs at {rate:.0f} GFLOP/s")
+        report(f"CPU limit: a 2048x2048 matmul in {name(d)} runs at {rate:.0f} GFLOP/s")
     got = {}
     for who, s, d in (('ours', res['ours_s'], ours_dtype),
                       ('diffusers', res['diffusers_s'], their_dtype)):
         gf = flops_per_run / s / 1e9
         got.update({f'{who}_gflops': gf, f'{who}_share_of_matmul': gf / limits[d]})
-        out(f"{who:<10} {gf:.0f} GFLOP/s sustained over the run = {gf / limits[d]:.0%} of the "
-            f"{name(d)} matmul rate")
+        report(f"{who:<10} {gf:.0f} GFLOP/s sustained over the run = {gf / limits[d]:.0%} of the "
+               f"{name(d)} matmul rate")
     return dict(got, matmul_gflops={name(d): r for d, r in limits.items()})
 
 # %% ../nbs/09_performance.ipynb #d8e4e76a
-def bench_diffedit(c, steps=SAMPLING.steps, repeats=3, out=print):
+def bench_diffedit(c, steps=SAMPLING.steps, repeats=3, report=print):
     """Time our mask + encode + edit against StableDiffusionDiffEditPipeline's generate_mask +
     invert + __call__"""
     from PIL import Image
@@ -259,9 +261,9 @@ def bench_diffedit(c, steps=SAMPLING.steps, repeats=3, out=print):
     timed(theirs, c.device)
     (to, _), (tt, _) = alternate(ours, theirs, repeats, c.device)
     r = statistics.median([a / b for a, b in zip(to, tt)])
-    out(f"DiffEdit (mask n=10 + encode + edit, {steps} steps, strength 0.5): ours "
-        f"{statistics.median(to):.3f} s, diffusers {statistics.median(tt):.3f} s, ratio median "
-        f"{r:.3f} over {repeats} pairs")
+    report(f"DiffEdit (mask n=10 + encode + edit, {steps} steps, strength 0.5): ours "
+           f"{statistics.median(to):.3f} s, diffusers {statistics.median(tt):.3f} s, ratio median "
+           f"{r:.3f} over {repeats} pairs")
     return dict(diffedit_ours_s=statistics.median(to), diffedit_diffusers_s=statistics.median(tt),
                 diffedit_ratio=r)
 

@@ -176,16 +176,16 @@ def scene_edit_table(rows, edits):
             table[kind, editor] = dict(n=len(ms), success=_successes(ms), **mean_measures(ms))
     return table
 
-def show_scene_edit_table(table, out=print):
+def show_scene_edit_table(table, report=print):
     "Print `scene_edit_table`'s table, one line per kind of edit and editor"
     widths = (10, 29, 4, 8, 7, 6, 11, 6, 8, 9, 9, 8)
-    out(table_line(['edits', 'editor', 'n', 'success', 'target', 'kept', 'other slot', 'exact',
+    report(table_line(['edits', 'editor', 'n', 'success', 'target', 'kept', 'other slot', 'exact',
                     'strokes', 'mask IoU', 'coverage', 'outside'], widths))
     # NaN (not measured for this kind): a dash
     def f(v, spec): return '-' if v != v else format(v, spec)
     for (kind, editor), m in table.items():
         get = lambda k: m.get(k, np.nan)
-        out(table_line([kind, editor, m['n'], f(m['success'], '.0%'), f(m['target'], '.0%'),
+        report(table_line([kind, editor, m['n'], f(m['success'], '.0%'), f(m['target'], '.0%'),
                         f(m['kept'], '.0%'), f(m['other_slot'], '.4f'), f(m['other_exact'], '.0%'),
                         f(m['strokes'], '.3f'), f(get('iou'), '.2f'), f(get('coverage'), '.2f'),
                         f(get('outside'), '.4f')], widths))
@@ -204,7 +204,7 @@ def sweep_settings(edit, settings, examples, score, desc='sweep'):
     return [dict(setting=s, **score(examples, [e[j] for e in edits]))
             for j, s in enumerate(settings)]
 
-def scene_edit_sweep(c, judge, edits, sweeps=SCENE_SWEEPS, seed=0, out=print):
+def scene_edit_sweep(c, judge, edits, sweeps=SCENE_SWEEPS, seed=0, report=print):
     """Each editor's sweep on `edits`: the share of successes per setting; returns the chosen
     `(strength, settings)`"""
     success = lambda examples, measures: dict(
@@ -216,25 +216,25 @@ def scene_edit_sweep(c, judge, edits, sweeps=SCENE_SWEEPS, seed=0, out=print):
     diffedit_at = lambda i, e, ks: [diffedit_scene(c, e, candidates[k], seed)[1:] for k in ks]
     de = sweep_settings(diffedit_at, list(candidates), edits, success, 'DiffEdit sweep')
     shown = lambda rows: ', '.join(f"{r['setting']}: {r['success']:.0%}" for r in rows)
-    out(f"sweep on {len(edits)} edits, share of successes: SDEdit {shown(sd)}; DiffEdit (strength, "
-        f"threshold) {shown(de)}")
+    report(f"sweep on {len(edits)} edits, share of successes: SDEdit {shown(sd)}; DiffEdit "
+           f"(strength, threshold) {shown(de)}")
     strength = max(sd, key=lambda r: (r['success'], -r['setting']))['setting']
     best = max(de, key=lambda r: (r['success'], -r['setting'][0], r['setting'][1]))['setting']
     return strength, candidates[best]
 
 
 # %% ../nbs/08a_scene_edits.ipynb #1224ffab
-def bench_scene_edit(model=None, n=48, n_background=16, out=print):
+def bench_scene_edit(model=None, n=48, n_background=16, report=print):
     """`python -m miniai.bench scene-edit`: SDEdit and DiffEdit on `n` slot and `n_background`
     background edits of a colour model (default: the default model), at the settings a sweep on half
     as many other edits chose"""
     c, judge = scene_model(model), load_judge()
     sweep = slot_edits(max(n // 2, 1), seed=1) + background_edits(max(n_background * 3 // 4, 1),
                                                                   seed=1)
-    strength, settings = scene_edit_sweep(c, judge, sweep, out=out)
+    strength, settings = scene_edit_sweep(c, judge, sweep, report=report)
     edits = slot_edits(n) + background_edits(n_background)
-    out(f"measured on {len(edits)} other edits: SDEdit at strength {strength}; DiffEdit at "
-        f"strength {settings.strength}, threshold {settings.threshold}")
+    report(f"measured on {len(edits)} other edits: SDEdit at strength {strength}; DiffEdit at "
+           f"strength {settings.strength}, threshold {settings.threshold}")
     table = scene_edit_table(scene_editor_measures(c, judge, edits, strength, settings), edits)
-    show_scene_edit_table(table, out)
+    show_scene_edit_table(table, report)
     return dict(sdedit_strength=strength, diffedit=settings, table=table)

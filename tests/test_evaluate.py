@@ -75,7 +75,7 @@ def test_measures_on_tiny_components(c, clf):
 
 def test_evaluate_quality_prints_accuracy_and_fid(c, clf):
     lines = []
-    res = evaluate_quality(c, clf, per_digit=2, steps=2, pairs=(), out=lines.append)
+    res = evaluate_quality(c, clf, per_digit=2, steps=2, pairs=(), report=lines.append)
     text = '\n'.join(lines)
     assert 'classifier: accuracy' in text and 'FID against the 1000 validation digits' in text and 'images/s' in text
     assert res['fid'] > res['fid_floor'] > 0
@@ -211,6 +211,6 @@ def test_bench_scenes_in_bfloat16_says_so_and_measures_every_kind():
     from miniai.evaluate import bench_scenes, scene_model
     assert scene_model(dtype=torch.bfloat16).unet.dtype == torch.bfloat16
     lines = []
-    res = bench_scenes(n=2, steps=2, dtype=torch.bfloat16, out=lines.append)
+    res = bench_scenes(n=2, steps=2, dtype=torch.bfloat16, report=lines.append)
     assert 'bfloat16' in lines[0] and 'compiled' not in lines[0], lines[0]
     assert all(np.isfinite(res[k]['slot_fid']) for k in ('handwritten', 'one digit', 'two digits', 'held out'))

@@ -30,7 +30,7 @@ def test_measure_and_sweep(c, clf):
     m = measure_variant(c, clf, xv[:100], 1.0, per_digit=1, steps=2, guidance_scale=3.0)
     assert set(m) == {'accuracy', 'fid', 'overshoot', 'latent_std'} and 0 <= m['accuracy'] <= 1 and m['fid'] > 0
     lines = []
-    rows = guidance_sweep(c, clf, scales=(1, 30), variants=('cfg', 'rescale both'), per_digit=1, steps=2, out=lines.append)
+    rows = guidance_sweep(c, clf, scales=(1, 30), variants=('cfg', 'rescale both'), per_digit=1, steps=2, report=lines.append)
     assert [(r['variant'], r['g']) for r in rows] == [('cfg', 1), ('cfg', 30), ('rescale both', 1), ('rescale both', 30)]
     assert 'r = mean |t-u|/|u|' in lines[0] and 'FID floor' in lines[0] and 'accuracy' in lines[1] and len(lines) == 6
     same = [r for r in rows if r['g'] == 1]          # at g = 1 there is no guidance, whichever variant
@@ -53,7 +53,7 @@ def test_colour_sweep_on_the_colour_model_and_refused_on_grey(c):
     from miniai.guidance import colour_guidance_sweep
     lines = []
     rows = colour_guidance_sweep(load_components(), load_judge(), scales=(1, 60), variants=('cfg',), n=2, steps=2,
-                                 out=lines.append)
+                                 report=lines.append)
     assert [(r['variant'], r['g']) for r in rows] == [('cfg', 1), ('cfg', 60)] and len(lines) == 4
     assert all(0 <= r['binding'] <= 1 and r['chroma'] > 0 and r['overshoot'] >= 0 for r in rows)
     with pytest.raises(ValueError, match='colour scenes'): colour_guidance_sweep(c, load_judge(), n=1, steps=1)

@@ -80,7 +80,7 @@ def test_editor_measures_table_and_sweep_api(c, judge):
     assert len(lines) == 7 and 'success' in lines[0] and lines[1].split()[:3] == ['one', 'slot', 'SDEdit']
     lines = []
     strength, settings = scene_edit_sweep(c, judge, edits[:1], sweeps={'SDEdit': (0.5, 0.6), 'DiffEdit': ((0.5, 0.5),)},
-                                          out=lines.append)
+                                          report=lines.append)
     assert strength in (0.5, 0.6) and (settings.strength, settings.threshold) == (0.5, 0.5) and settings.composite
     assert len(lines) == 1 and 'SDEdit 0.5:' in lines[0]
 

@@ -178,7 +178,7 @@ def test_scene_model_learns_on_the_frozen_clip_text_tower(tmp_path):
     assert native_size(c) == (32, 64) and generate(c, ['a red seven'], steps=2, progress=False)[0].size == (64, 32)
     from miniai.evaluate import bench_scenes
     lines = []
-    q = bench_scenes(tmp_path/'m', n=2, steps=2, out=lines.append)   # the colour measures run end to end on it
+    q = bench_scenes(tmp_path/'m', n=2, steps=2, report=lines.append)   # the colour measures run end to end on it
     kinds = {'handwritten', 'one digit', 'two digits', 'held out'}
     assert set(q) == kinds | {'slot_fid_floor', 'spread_ratio', 'vae_reconstruction'}
     assert all(0 <= q[k]['binding'] <= 1 and q[k]['n'] == 2 for k in kinds)
