@@ -143,16 +143,16 @@ def check_checkpoint(path):
             return f"{name} does not match its recorded hash (truncated or corrupt)"
     return None
 
-def latest_checkpoint(folder, log=print):
+def latest_checkpoint(folder, report=print):
     """The newest intact checkpoint under `folder` (None if there is none); every one skipped is
-    announced with `log`"""
+    announced with `report`"""
     for p in Path(folder).glob('.tmp-checkpoint-*') if Path(folder).is_dir() else []:
-        log(f"ignoring {p.name}: a checkpoint that was never finished (the run stopped while "
+        report(f"ignoring {p.name}: a checkpoint that was never finished (the run stopped while "
             "writing it)")
     for p in reversed(list_checkpoints(folder)):
         problem = check_checkpoint(p)
         if problem is None: return p
-        log(f"skipping checkpoint {p.name}: {problem}")
+        report(f"skipping checkpoint {p.name}: {problem}")
     return None
 
 # %% ../nbs/06_training.ipynb #0d0c37d8
@@ -264,16 +264,16 @@ def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc)
     """`(step, losses, clock)` of the newest intact checkpoint in `folder`, loaded into the training
     state; or a fresh start's (also without a `folder`)"""
     if folder is None: return 0, [], _clock()
-    log = print if acc.is_main_process else (lambda *a: None)
+    report = print if acc.is_main_process else (lambda *a: None)
     if fresh and acc.is_main_process and folder.exists():
-        log(f"{desc}: fresh start, removing {len(list_checkpoints(folder))} checkpoint(s) in "
+        report(f"{desc}: fresh start, removing {len(list_checkpoints(folder))} checkpoint(s) in "
             f"{folder}")
         clear_checkpoints(folder)
     acc.wait_for_everyone()
-    ck = latest_checkpoint(folder, log)
+    ck = latest_checkpoint(folder, report)
     if ck is None: return 0, [], _clock()
     start, losses, clock = _load(ck, model, opt, sched, ema, generator, config, acc.process_index)
-    if start: log(f"{desc}: resumed from step {start}")
+    if start: report(f"{desc}: resumed from step {start}")
     return start, losses, clock
 
 def _train_step(acc, ddp_model, opt, sched, ema, params, draw, generator, grad_accum, grad_clip):
@@ -336,7 +336,7 @@ def training_time(folder):
     """The clock of the newest intact checkpoint in `folder`: `dict(seconds, timed_from, step)`, the
     wall seconds of `fit`'s loop from step `timed_from` to `step`, summed over every run that
     resumed (None without a checkpoint)"""
-    ck = latest_checkpoint(folder, log=lambda *a: None)
+    ck = latest_checkpoint(folder, report=lambda *a: None)
     if ck is None: return None
     state = torch.load(ck/'state.pt', weights_only=True, map_location='cpu')
     return dict(_clock(state), step=int(state['step']))

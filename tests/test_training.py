@@ -61,7 +61,7 @@ def test_checkpoint_without_manifest_is_not_loaded(tmp_path):
     assert check_checkpoint(p) is None
     (p/'checkpoint.json').unlink()
     assert 'manifest' in check_checkpoint(p)
-    assert latest_checkpoint(tmp_path, log=lambda *a: None) is None
+    assert latest_checkpoint(tmp_path, report=lambda *a: None) is None
 
 def test_other_settings_are_refused_fresh_starts_over(tmp_path, capsys):
     toy(checkpoint_dir=tmp_path, checkpoint_every=30)
