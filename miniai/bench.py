@@ -66,11 +66,9 @@ def _sd_options(sub):
 def _method_options(sub):
     "`bench guidance`, `bench distill`, `bench edit`: the methods of 10 to 12"
     gd = sub.add_parser('guidance', help='every guidance variant across guidance scales')
-    gd.add_argument(
-        '--full',
-        action='store_true',
-        help='the full sweep (7 scales, 20 images per digit) instead of the reduced one',
-    )
+    gd.add_argument('--full', action='store_true',
+                    help='the full sweep (7 scales, 20 images per digit) instead of the reduced '
+                         'one')
     d = sub.add_parser('distill',
                        help='the teacher at 30/8/4 guided steps against the distilled students; '
                             'speed against diffusers; bfloat16')
@@ -80,11 +78,9 @@ def _method_options(sub):
     d.add_argument('--per-digit', type=int,
                    help=_counted('distill', 'per_digit', 'images per digit for accuracy and FID'))
     d.add_argument('--repeats', type=int, help=_counted('distill', 'repeats', 'timed repeats'))
-    d.add_argument(
-        '--compile',
-        action='store_true',
-        help='also the teacher and the 4-step student in bfloat16 with the compiled UNet',
-    )
+    d.add_argument('--compile', action='store_true',
+                   help='also the teacher and the 4-step student in bfloat16 with the compiled '
+                        'UNet')
     e = sub.add_parser('edit',
                        help='SDEdit, DiffEdit and Imagic on validation digits, then on colour '
                             'scenes, each at its best setting')
