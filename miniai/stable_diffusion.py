@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/stable_diffusion.html.md"""
 
 # %% auto #0
 __all__ = ['Components', 'as_prompts', 'check_strength', 'check_prompt', 'vae_scale_factor', 'embed_text', 'encode_prompts',
-           'cfg', 'rescale_cfg', 'guidance_embedding', 'predict_noise', 'latent_shape', 'make_generator',
+           'cfg', 'phi_rescale', 'guidance_embedding', 'predict_noise', 'latent_shape', 'make_generator',
            'random_latents', 'start_step', 'image_to_tensor', 'encode_image', 'img2img_start', 'is_guidance_distilled',
            'generate_latents', 'decode', 'generate', 'image_grid', 'diffusers_pipeline', 'slerp', 'interpolate',
            'save_gif', 'byte_tokenizer', 'tiny_configs', 'tiny_models', 'tiny_parts', 'SD_SCHEDULER_CONFIG',
@@ -16,7 +16,7 @@ __all__ = ['Components', 'as_prompts', 'check_strength', 'check_prompt', 'vae_sc
 
 # %% ../nbs/04d_stable_diffusion.ipynb #45dabc1b
 from .sampling import (Components, as_prompts, check_strength, check_prompt, vae_scale_factor,
-                             embed_text, encode_prompts, cfg, rescale_cfg, guidance_embedding,
+                             embed_text, encode_prompts, cfg, phi_rescale, guidance_embedding,
                              predict_noise, latent_shape, make_generator, random_latents,
                              start_step, image_to_tensor, encode_image, img2img_start,
                              is_guidance_distilled, generate_latents, decode, generate,
@@ -32,7 +32,7 @@ from .cli import (MAX_LATENT_POSITIONS, check_image, check_output_path, save_ima
 # nbdev builds `__all__` from what a module defines; this one only re-exports, so it names them
 # once more
 _all_ = ['Components', 'as_prompts', 'check_strength', 'check_prompt', 'vae_scale_factor',
-         'embed_text', 'encode_prompts', 'cfg', 'rescale_cfg', 'guidance_embedding',
+         'embed_text', 'encode_prompts', 'cfg', 'phi_rescale', 'guidance_embedding',
          'predict_noise', 'latent_shape', 'make_generator', 'random_latents', 'start_step',
          'image_to_tensor', 'encode_image', 'img2img_start', 'is_guidance_distilled',
          'generate_latents', 'decode', 'generate', 'image_grid', 'diffusers_pipeline', 'slerp',
