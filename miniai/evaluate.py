@@ -250,9 +250,8 @@ def slot_fid_reference(judge, n=100):
     """The judge's slot features of 1,000 validation scenes, and the floor of slot FID: `n` real
     training scenes' FID"""
     features = slot_features(judge, [s.image for s in scenes(1000, seed=5, split='valid')])
-    return dict(features=features, floor=fid(slot_features(judge,
-                                                           [s.image for s in scenes(n, seed=6)]),
-                                             features))
+    training = slot_features(judge, [s.image for s in scenes(n, seed=6)])
+    return dict(features=features, floor=fid(training, features))
 
 def scene_quality(c, judge, clip=None, n=100, steps=SAMPLING.steps,
                   guidance_scale=SAMPLING.guidance_scale, seed=0, n_spread=4, reference=None,

@@ -35,9 +35,8 @@ def sd15_components(device='cuda', dtype=torch.float16, scheduler=SAMPLING.sched
                             down_block_types=('DownEncoderBlock2D',) * 4,
                             up_block_types=('UpDecoderBlock2D',) * 4, layers_per_block=2,
                             latent_channels=4, sample_size=512)
-    return components_from_parts(dict(tokenizer=byte_tokenizer(), text_encoder=te, vae=vae,
-                                      unet=unet),
-                                 device=device, dtype=dtype, scheduler=scheduler)
+    parts = dict(tokenizer=byte_tokenizer(), text_encoder=te, vae=vae, unet=unet)
+    return components_from_parts(parts, device=device, dtype=dtype, scheduler=scheduler)
 
 def components_for(size, device=None, dtype=None, scheduler=SAMPLING.scheduler):
     """Components by size name: 'tiny' (untrained, 16px), 'embedded' (the default model, 32x64px) or

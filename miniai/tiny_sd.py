@@ -6,7 +6,8 @@ Docs: https://miniai.github.io/miniai/tiny_sd.html.md"""
 
 # %% auto #0
 __all__ = ['VAELoss', 'vae_latent_shape', 'train_vae', 'encode_dataset', 'draw_latents', 'NoiseLoss', 'DigitCaptions',
-           'train_unet', 'stored_parts', 'save_model', 'plot_losses', 'train_tiny']
+           'train_unet', 'stored_parts', 'save_model', 'plot_losses', 'open_training_run', 'finish_training_run',
+           'train_tiny']
 
 # %% ../nbs/07_tiny_sd.ipynb #5f857a1e
 import time
@@ -162,7 +163,7 @@ def plot_losses(vae_losses, unet_losses, path=None, decoder_losses=()):
 
 
 # %% ../nbs/07_tiny_sd.ipynb #fc9f7e99
-def _start(name, out, fresh, **ints):
+def open_training_run(name, out, fresh, **ints):
     """Check the settings (whole numbers, `None` for a default) and the folder before any work:
     `(door, checkpoints)`, the door out (`OutputFolder`) and the checkpoints' folder in it"""
     for k, v in ints.items():
@@ -175,7 +176,8 @@ def _start(name, out, fresh, **ints):
         door.clear()
     return door, ckpt
 
-def _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses=()):
+def finish_training_run(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log,
+                        decoder_losses=()):
     """Write the model, its loss figure and `log` (with the final losses), and remove the
     checkpoints fit wrote"""
     save_model(door, parts['tokenizer'], parts['text_encoder'], parts['vae'], parts['unet'],
@@ -205,8 +207,9 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
     """Train the miniature SD on the MNIST train split (its first `n_images` digits, if given) and
     save it to `out`, checkpointing to `out/checkpoints`"""
     # 1. check the inputs and the folder before any work
-    door, ckpt = _start('train_tiny', out, fresh, vae_steps=vae_steps, unet_steps=unet_steps, bs=bs,
-                       checkpoint_every=checkpoint_every, n_images=n_images)
+    door, ckpt = open_training_run('train_tiny', out, fresh, vae_steps=vae_steps,
+                                   unet_steps=unet_steps, bs=bs, checkpoint_every=checkpoint_every,
+                                   n_images=n_images)
     # 2. train
     t0 = time.time()
     x_train, y_train, _, _ = get_mnist()
@@ -228,6 +231,6 @@ def train_tiny(out, vae_steps=1500, unet_steps=8000, bs=64, seed=0, progress=Tru
     log = dict(vae_steps=vae_steps, unet_steps=unet_steps, batch_size=bs, seed=seed,
                vae_minutes=round((t1 - t0) / 60, 1),
                total_minutes=round((time.time() - t0) / 60, 1), train_images=len(images))
-    log = _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log)
+    log = finish_training_run(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log)
     door.finish()
     return log

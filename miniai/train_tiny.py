@@ -28,7 +28,6 @@ from .judge import load_judge, read_scenes, scene_scores, vae_reconstruction
 from .training import fit, is_main_process, frozen_copy, measure_every
 # every name of 07's, so that `miniai.train_tiny` is the one import for training the miniature
 from .tiny_sd import *
-from .tiny_sd import _finish, _start
 
 # %% ../nbs/07a_scene_sd.ipynb #066f60f8
 # the VAE's three blocks halve twice: a 32x64 scene is 8x16 latents
@@ -185,7 +184,8 @@ def _write_scene_model(door, ckpt, parts, scaling_factor, vae_losses, unet_losse
                        log):
     """Step 4 of `train_scene_sd`: the model, its log and its curve of quality against steps; the
     checkpoints and the curve's file removed"""
-    log = _finish(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log, decoder_losses)
+    log = finish_training_run(door, ckpt, parts, scaling_factor, vae_losses, unet_losses, log,
+                              decoder_losses)
     door.remove('training_curve.json')
     import matplotlib.pyplot as plt
     with door.entry('training_curve.png') as tmp: plt.close(plot_curve(log, tmp))
@@ -203,8 +203,9 @@ def train_scene_sd(out, vae_steps=4000, unet_steps=9000, vae_bs=32, bs=64, n_sce
     decoder alone trained on (`finetune_decoder`)"""
     # 1. check the inputs and the folder before any work
     earlier = _check_scene_run(out, unet_steps, decoder_steps, init_from)
-    door, ckpt = _start('train_scene_sd', out, fresh, vae_steps=vae_steps, vae_bs=vae_bs, bs=bs,
-                        n_scenes=n_scenes, checkpoint_every=checkpoint_every, n_measure=n_measure)
+    door, ckpt = open_training_run('train_scene_sd', out, fresh, vae_steps=vae_steps, vae_bs=vae_bs,
+                                   bs=bs, n_scenes=n_scenes, checkpoint_every=checkpoint_every,
+                                   n_measure=n_measure)
     # 2. the data and the parts; the VAE trained first (or kept)
     t0 = time.time()
     sc, images = scene_training_set(n_scenes, seed)

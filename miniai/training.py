@@ -148,7 +148,7 @@ def latest_checkpoint(folder, report=print):
     announced with `report`"""
     for p in Path(folder).glob('.tmp-checkpoint-*') if Path(folder).is_dir() else []:
         report(f"ignoring {p.name}: a checkpoint that was never finished (the run stopped while "
-            "writing it)")
+               "writing it)")
     for p in reversed(list_checkpoints(folder)):
         problem = check_checkpoint(p)
         if problem is None: return p
@@ -267,7 +267,7 @@ def _resume(acc, folder, fresh, model, opt, sched, ema, generator, config, desc)
     report = print if acc.is_main_process else (lambda *a: None)
     if fresh and acc.is_main_process and folder.exists():
         report(f"{desc}: fresh start, removing {len(list_checkpoints(folder))} checkpoint(s) in "
-            f"{folder}")
+               f"{folder}")
         clear_checkpoints(folder)
     acc.wait_for_everyone()
     ck = latest_checkpoint(folder, report)

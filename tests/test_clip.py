@@ -2,9 +2,10 @@
 import json, subprocess, sys
 import numpy as np, pytest, torch
 from miniai.clip import (train_bpe, make_tokenizer, clip_tokenizer, clip_image_processor, scene_pixels, clip_config,
-                         tokenize, clip_batch, caption_meaning, perturb, _twin, ContrastiveLoss, embed_scenes, embed_captions, binding,
+                         tokenize, clip_batch, caption_meaning, perturb, ContrastiveLoss, embed_scenes, embed_captions, binding,
                          swapped_captions, complete_caption, partial_captions, zero_shot_digits, clip_score, train_clip, clip_dir,
                          embedded_clips, load_clip, CLIP_NAME)
+from miniai.clip_parts import _twin
 from miniai.miniature import captions, WORDS
 from miniai.scenes import scenes, scenes_tensor, HELD_OUT, INKS, BACKGROUNDS
 
