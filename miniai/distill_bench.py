@@ -21,7 +21,8 @@ from .loading import load_components, with_scheduler
 # %% ../nbs/11a_distill_bench.ipynb #c875f991
 WIDTHS = (-34, 6, 9, 9, 8, 10, 10)   # the table's columns: model, steps, guidance, ..., images/s
 
-def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, report, compile=False):
+def _measure(name, c, judge, x_valid, per_digit, steps, scale, batch, repeats, report,
+             compile=False):
     "One row: accuracy and FID of `per_digit` images per digit, and seconds per image at `batch`"
     from miniai.evaluate import sample_digits, accuracy, fid_against
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=scale, compile=compile)
@@ -29,8 +30,8 @@ def _measure(name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, rep
                            progress=False, compile=compile)
     run()   # warm-up
     sec = min(timed(run, c.device)[1] for _ in range(repeats)) / batch
-    r = dict(model=name, steps=steps, guidance=scale, accuracy=accuracy(clf, xg, yg),
-             fid=fid_against(clf, xg, x_valid), s_per_image=sec, images_per_s=1 / sec)
+    r = dict(model=name, steps=steps, guidance=scale, accuracy=accuracy(judge, xg, yg),
+             fid=fid_against(judge, xg, x_valid), s_per_image=sec, images_per_s=1 / sec)
     report(table_line([name, steps, scale, f"{r['accuracy']:.1%}", f"{r['fid']:.2f}",
                     f"{sec * 1000:.1f}", f"{1 / sec:.1f}"], WIDTHS))
     return r
@@ -43,19 +44,19 @@ def _run_students(run):
             for n, s in kept if (Path(run) / n).is_dir()]
 
 def bench_distill(run=None, per_digit=20, batch=10, repeats=3,
-                  guidance_scale=SAMPLING.guidance_scale, clf=None, compile=False, report=print):
+                  guidance_scale=SAMPLING.guidance_scale, judge=None, compile=False, report=print):
     """The default model (the teacher) at 30, 8 and 4 guided steps against the students at their own
     steps (the shipped `digits-4step`, and those of a full run's folder `run`): accuracy, FID,
     speed; the 4-step student against diffusers' pipeline, its guidance, bfloat16; with `compile`,
-    the teacher and the student in bfloat16 with the compiled UNet too. `clf`: the judge (trained
-    here unless given)"""
+    the teacher and the student in bfloat16 with the compiled UNet too. `judge`: the digit
+    classifier that judges them (trained here unless given)"""
     from miniai.evaluate import train_classifier
     # 1. the judge, the reference digits, the models
     x_train, y_train, x_valid, _ = get_mnist()
-    clf = clf or train_classifier(x_train, y_train)
+    judge = judge or train_classifier(x_train, y_train)
     teacher, s4, students = load_components(), load_components('digits-4step'), _run_students(run)
     measure = lambda name, c, steps, scale=guidance_scale: _measure(
-        name, c, clf, x_valid, per_digit, steps, scale, batch, repeats, report)
+        name, c, judge, x_valid, per_digit, steps, scale, batch, repeats, report)
     headers = ['model', 'steps', 'guidance', 'accuracy', 'FID', 'ms/image', 'images/s']
     report(table_line(headers, WIDTHS) + f"   (batch {batch}, {torch.get_num_threads()} threads)")
     # 2. quality and speed of each, at guidance `guidance_scale`
@@ -77,16 +78,16 @@ def bench_distill(run=None, per_digit=20, batch=10, repeats=3,
     rows.append(measure('digits-4step in bfloat16', bf, 4))
     res = dict(rows=rows, speedup_vs_diffusers=speedup)
     if compile:
-        res.update(_compiled_rows(teacher, bf, clf, x_valid, per_digit, guidance_scale, batch,
+        res.update(_compiled_rows(teacher, bf, judge, x_valid, per_digit, guidance_scale, batch,
                                   repeats, report))
     return res
 
-def _compiled_rows(teacher, student_bf16, clf, x_valid, per_digit, guidance_scale, batch, repeats,
+def _compiled_rows(teacher, student_bf16, judge, x_valid, per_digit, guidance_scale, batch, repeats,
                    report):
     """The teacher (30 steps) and the student in bfloat16, compiled: quality and speed, and the
     student against diffusers"""
     teacher_bf16 = load_components(dtype=torch.bfloat16)
-    rows = [_measure(name, c, clf, x_valid, per_digit, steps, guidance_scale, batch, repeats,
+    rows = [_measure(name, c, judge, x_valid, per_digit, steps, guidance_scale, batch, repeats,
                      report, compile=True)
             for name, c, steps in (('teacher in bfloat16, compiled', teacher_bf16, 30),
                                    ('digits-4step in bfloat16, compiled', student_bf16, 4))]

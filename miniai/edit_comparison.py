@@ -36,12 +36,12 @@ def ink_and_slant(x):
     dy = ys - ((im * ys).sum((1, 2)) / m)[:, None, None]
     return im.mean((1, 2)), -(im * dx * dy).sum((1, 2)) / (im * dy ** 2).sum((1, 2)).clamp_min(1e-6)
 
-def edit_measures(clf, inputs, edits, targets):
-    """Per edit of the PIL `inputs` into `edits`: classified as `targets` (by the judge `clf`), mean
+def edit_measures(judge, inputs, edits, targets):
+    """Per edit of the PIL `inputs` into `edits`: classified as `targets` (by the `judge`), mean
     |pixel change|, relative change of ink, absolute change of slant"""
     a, b = digits_of(inputs), digits_of(edits)
     (ink_a, sl_a), (ink_b, sl_b) = ink_and_slant(a), ink_and_slant(b)
-    return dict(target=(classify(clf, b) == torch.as_tensor(targets)).float(),
+    return dict(target=(classify(judge, b) == torch.as_tensor(targets)).float(),
                 pixel=(b - a).abs().mean(1), ink=(ink_b - ink_a).abs() / ink_a.clamp_min(1e-6),
                 slant=(sl_b - sl_a).abs())
 
@@ -71,9 +71,9 @@ def _mean(d):
     "The mean of every measure of `edit_measures`"
     return {k: float(v.mean()) for k, v in d.items()}
 
-def _measured(clf, examples, edits):
+def _measured(judge, examples, edits):
     "The mean measures of `edits` of `examples` (a list of `(image, source digit, target digit)`)"
-    return _mean(edit_measures(clf, [im for im, _, _ in examples], edits,
+    return _mean(edit_measures(judge, [im for im, _, _ in examples], edits,
                                [b for _, _, b in examples]))
 
 def _best(rows, tol=0.1):
@@ -82,13 +82,13 @@ def _best(rows, tol=0.1):
     top = max(r['target'] for r in rows)
     return min((r for r in rows if r['target'] >= top - tol), key=lambda r: r['pixel'])
 
-def _editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, report):
+def _editor_row(name, settings, c, judge, sweep_set, measured, seed, kw, report):
     """One editor: every setting on the sweep digits (printed), the best kept, then the measured run
     at the best setting, timed; returns its table row"""
     from tqdm.auto import tqdm
     # an example is (image, its digit, the target digit)
     edit = lambda i, ex, ss: EDITORS[name](c, *ex, ss, seed=seed + i, **kw)
-    sweep = sweep_settings(edit, settings, sweep_set, lambda exs, eds: _measured(clf, exs, eds),
+    sweep = sweep_settings(edit, settings, sweep_set, lambda exs, eds: _measured(judge, exs, eds),
                            f'{name} sweep')
     shown = ', '.join(f"{r['setting']}: {r['target']:.0%} target, pixel {r['pixel']:.3f}"
                       for r in sweep)
@@ -98,9 +98,9 @@ def _editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, report):
     edits = [edit(i, ex, [best])[0] for i, ex in enumerate(tqdm(measured, desc=name, leave=False))]
 
     secs = (time.perf_counter() - t0) / len(measured)
-    return dict(editor=name, setting=best, seconds=secs, **_measured(clf, measured, edits))
+    return dict(editor=name, setting=best, seconds=secs, **_measured(judge, measured, edits))
 
-def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_per_pair=2,
+def compare_editors(c=None, judge=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_per_pair=2,
                     sweeps=EDIT_SWEEPS, seed=0, imagic_kw=None, report=print):
     """SDEdit, DiffEdit and Imagic on validation digits: each at its best setting from a sweep on
     other validation digits, then measured (`edit_measures`, seconds per edit). Prints the sweeps
@@ -108,21 +108,21 @@ def compare_editors(c=None, clf=None, pairs=DIFFEDIT_PAIRS, per_pair=10, sweep_p
     # 1. the model, the judge, the digits: `per_pair` measured and `sweep_per_pair` more for the
     # sweep, per (from, to) pair
     c = c or load_components()
-    if clf is None:
+    if judge is None:
         x_train, y_train, *_ = get_mnist()
-        clf = train_classifier(x_train, y_train)
+        judge = train_classifier(x_train, y_train)
     measured = [(digit_image(c, a, k), a, b) for a, b in pairs for k in range(per_pair)]
     sweep_set = [(digit_image(c, a, k), a, b)
                  for a, b in pairs for k in range(per_pair, per_pair + sweep_per_pair)]
     # 2. each editor: its sweep, then the measured run at its best setting
     kw = dict(imagic_kw or {})
-    rows = [_editor_row(name, settings, c, clf, sweep_set, measured, seed, kw, report)
+    rows = [_editor_row(name, settings, c, judge, sweep_set, measured, seed, kw, report)
             for name, settings in sweeps.items()]
     # 3. the scale: another writer's digit of the target class
     others = [digit_image(c, b, per_pair + sweep_per_pair + i % 10)
               for i, (_, _, b) in enumerate(measured)]
     rows.append(dict(editor="another writer's digit", setting='-', seconds=0.,
-                     **_measured(clf, measured, others)))
+                     **_measured(judge, measured, others)))
     report(f"\n{len(pairs)} pairs x {per_pair} validation digits; {torch.get_num_threads()} "
            f"threads on {c.device}")
     widths = (-24, 13, 8, 8, 8, 8, 8)

@@ -99,22 +99,22 @@ def sample_digits(c, per_digit=20, steps=SAMPLING.steps, guidance_scale=SAMPLING
                              **kwargs)) for d in range(10)]
     return torch.cat(xs), torch.arange(10).repeat_interleave(per_digit)
 
-def accuracy(clf, x, y):
+def accuracy(judge, x, y):
     "Share of the (N,784) images `x` that the classifier labels as `y`"
-    return float((classify(clf, x) == y).float().mean())
+    return float((classify(judge, x) == y).float().mean())
 
-def per_digit_accuracy(clf, x, y):
+def per_digit_accuracy(judge, x, y):
     "`accuracy` for each digit 0-9"
-    return [accuracy(clf, x[y == d], y[y == d]) for d in range(10)]
+    return [accuracy(judge, x[y == d], y[y == d]) for d in range(10)]
 
-def fid_against(clf, x, reference):
+def fid_against(judge, x, reference):
     "FID between the classifier's features of the images `x` and of the `reference` images"
-    return fid(features(clf, x), features(clf, reference))
+    return fid(features(judge, x), features(judge, reference))
 
 # %% ../nbs/08_evaluate.ipynb #fef0d593
 DIFFEDIT_PAIRS = ((1, 7), (7, 1), (3, 8), (4, 9), (6, 5), (0, 8))
 
-def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, threshold=0.3,
+def diffedit_quality(c, judge, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, threshold=0.3,
                      seed=0):
     """DiffEdit on validation digits: share classified as the target, mean |pixel change| outside
     and inside the mask"""
@@ -125,7 +125,7 @@ def diffedit_quality(c, clf, pairs=DIFFEDIT_PAIRS, per_pair=10, strength=0.7, th
             edited, m = diffedit(c, im, digit_prompt(a), digit_prompt(b), strength=strength,
                                  threshold=threshold, composite=DIFFEDIT.composite, seed=seed + k,
                                  return_mask=True, progress=False)
-            hits.append(int(classify(clf, digits_of([edited]))[0]) == b)
+            hits.append(int(classify(judge, digits_of([edited]))[0]) == b)
             grey = lambda p: np.asarray(p.convert('L'), np.float32)
             diff = np.abs(grey(edited) - grey(im)) / 255
             mm = upsample_mask(m.cpu(), im.size).numpy().astype(bool)
@@ -143,30 +143,30 @@ def sampling_speed(c, batch=10, steps=SAMPLING.steps):
     return batch / timed(run, c.device)[1]
 
 # %% ../nbs/08_evaluate.ipynb #0eb946be
-def evaluate_quality(c=None, clf=None, per_digit=20, steps=SAMPLING.steps,
+def evaluate_quality(c=None, judge=None, per_digit=20, steps=SAMPLING.steps,
                      guidance_scale=SAMPLING.guidance_scale, pairs=DIFFEDIT_PAIRS, per_pair=10,
                      strength=0.7, threshold=0.3, seed=0, report=print):
     """Measure a model's digits (default: the embedded model's): the judge (trained here unless
     given), generation accuracy and FID, DiffEdit, speed"""
     c = c or load_components()
     x_train, y_train, x_valid, y_valid = get_mnist()
-    clf = clf or train_classifier(x_train, y_train)
-    res = dict(classifier_valid_acc=accuracy(clf, x_valid, y_valid))
+    judge = judge or train_classifier(x_train, y_train)
+    res = dict(classifier_valid_acc=accuracy(judge, x_valid, y_valid))
     report(f"classifier: accuracy {res['classifier_valid_acc']:.1%} on the {len(x_valid)} "
            "validation digits")
     xg, yg = sample_digits(c, per_digit, steps=steps, guidance_scale=guidance_scale, seed=seed)
-    res['per_digit_acc'] = per_digit_accuracy(clf, xg, yg)
-    res['generation_acc'] = accuracy(clf, xg, yg)
+    res['per_digit_acc'] = per_digit_accuracy(judge, xg, yg)
+    res['generation_acc'] = accuracy(judge, xg, yg)
     per_digit_text = ' '.join(f"{d}:{a:.0%}" for d, a in enumerate(res['per_digit_acc']))
     report(f"generation ({per_digit} per digit, {steps} steps, guidance {guidance_scale}): "
            f"{per_digit_text} | overall {res['generation_acc']:.1%}")
-    res['fid'] = fid_against(clf, xg, x_valid)
-    res['fid_floor'] = fid_against(clf, balanced(x_train, y_train, per_digit)[0], x_valid)
+    res['fid'] = fid_against(judge, xg, x_valid)
+    res['fid_floor'] = fid_against(judge, balanced(x_train, y_train, per_digit)[0], x_valid)
     report(f"FID against the {len(x_valid)} validation digits ({len(xg)} images, the judge's "
         f"features): generated {res['fid']:.2f}, real training digits {res['fid_floor']:.2f} (the "
         "floor at this sample size)")
     if pairs:
-        r = diffedit_quality(c, clf, pairs, per_pair, strength, threshold, seed)
+        r = diffedit_quality(c, judge, pairs, per_pair, strength, threshold, seed)
         res.update({f'diffedit_{k}': v for k, v in r.items()})
         report(f"DiffEdit ({len(pairs)} pairs x {per_pair} validation digits, strength {strength}, "
                f"threshold {threshold}): {r['accuracy']:.1%} classified as the target; mean |pixel "
@@ -200,16 +200,16 @@ def train_judge(out=None, steps=JUDGE_STEPS, seed=0):
 
 # %% ../nbs/08_evaluate.ipynb #049663fd
 @torch.no_grad()
-def slot_features(clf, images, min_ink=12):
+def slot_features(judge, images, min_ink=12):
     """The classifier's features (m, 128) of the ink amounts of every filled slot in the scenes
     `images`"""
     _, per_slot = read_slots(images, min_ink)
-    return torch.cat([features(clf, ink_to_digits(alpha[present])) for _, alpha,
+    return torch.cat([features(judge, ink_to_digits(alpha[present])) for _, alpha,
                       present in per_slot])
 
-def slot_fid(clf, images, reference):
+def slot_fid(judge, images, reference):
     "FID between the filled slots of the scenes `images` and those of the `reference` scenes"
-    return fid(slot_features(clf, images), slot_features(clf, reference))
+    return fid(slot_features(judge, images), slot_features(judge, reference))
 
 # %% ../nbs/08_evaluate.ipynb #cd1d2cc1
 def _is_held_out(s): return any(d in HELD_OUT for d in s.slots if d)

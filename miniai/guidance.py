@@ -92,33 +92,34 @@ def overshoot(c, latents):
     x = c.vae.decode(latents.to(c.device, c.dtype) / c.vae.config.scaling_factor).sample
     return (x.float().abs() - 1).clamp_min(0).mean().item()
 
-def measure_variant(c, clf, reference, ref_std, per_digit=20, steps=SAMPLING.steps, seed=0,
+def measure_variant(c, judge, reference, ref_std, per_digit=20, steps=SAMPLING.steps, seed=0,
                     **kwargs):
     """Accuracy, FID against `reference`, overshoot and latent std ratio of `per_digit` images of
     each digit"""
     lats = torch.cat([generate_latents(c, [digit_prompt(d)] * per_digit, steps=steps, seed=seed + d,
                                        progress=False, **kwargs) for d in range(10)])
     x, y = digits_of(decode(c, lats)), torch.arange(10).repeat_interleave(per_digit)
-    return dict(accuracy=accuracy(clf, x, y), fid=fid(features(clf, x), features(clf, reference)),
-                overshoot=overshoot(c, lats), latent_std=lats.float().std().item() / ref_std)
+    distance = fid(features(judge, x), features(judge, reference))
+    return dict(accuracy=accuracy(judge, x, y), fid=distance, overshoot=overshoot(c, lats),
+                latent_std=lats.float().std().item() / ref_std)
 
 # %% ../nbs/10_guidance.ipynb #e5ab259e
 SCALES = (1, 2, 4, 7.5, 15, 30, 60)
 
 
-def guidance_sweep(c=None, clf=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS), per_digit=10,
-                   steps=SAMPLING.steps, seed=0, report=print):
+def guidance_sweep(c=None, judge=None, scales=(1, 4, 15, 60), variants=tuple(VARIANTS),
+                   per_digit=10, steps=SAMPLING.steps, seed=0, report=print):
     "Every variant at every guidance scale, measured; prints a table and returns its rows (dicts)"
     c = c or load_components()
     x_train, y_train, x_valid, _ = get_mnist()
-    clf = clf or train_classifier(x_train, y_train)
+    judge = judge or train_classifier(x_train, y_train)
     r, ref_std = update_ratio(c, steps, seed), latent_std(c)
-    floor = fid(features(clf, balanced(x_train, y_train, per_digit)[0]), features(clf, x_valid))
+    floor = fid(features(judge, balanced(x_train, y_train, per_digit)[0]), features(judge, x_valid))
     report(f"{per_digit} images per digit, {steps} steps; update variants get g x r, r = mean "
            f"|t-u|/|u| = {r:.4f}; FID floor (real training digits, same count) {floor:.1f}")
     widths = (-22, 6, 10, 8, 11, 12)
     report(table_line(['variant', 'g', 'accuracy', 'FID', 'overshoot', 'latent std'], widths))
-    measure = lambda kw: measure_variant(c, clf, x_valid, ref_std, per_digit, steps, seed, **kw)
+    measure = lambda kw: measure_variant(c, judge, x_valid, ref_std, per_digit, steps, seed, **kw)
     cells = lambda m: [f"{m['accuracy']:.1%}", f"{m['fid']:.1f}", f"{m['overshoot']:.4f}",
                        f"{m['latent_std']:.2f}"]
     return _sweep(variants, scales, r, measure, cells, widths, report)

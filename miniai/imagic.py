@@ -152,7 +152,7 @@ def _check_imagic_args(c, image, target, eta, **counts):
     check_prompt(target, 'target')
     etas = list(eta) if isinstance(eta, (list, tuple)) else [eta]
     if not etas: raise ValueError("eta is empty: give a number in [0, 1] or a list of them")
-    for e in etas: check_number(e, 'eta', 0, 1)
+    for value in etas: check_number(value, 'eta', 0, 1)
     for name, v in counts.items(): check_int(v, name)
     return etas
 
@@ -202,7 +202,7 @@ def _imagic_command(image, target, eta, seed, embedding_steps, unet_steps, steps
     "`miniai-imagic`'s work, as a numbered recipe"
     # 1. the checks that need no model, before it loads
     check_prompt(target, '--target')
-    for e in eta: check_number(e, '--eta', 0, 1)
+    for value in eta: check_number(value, '--eta', 0, 1)
     check_int(embedding_steps, '--embedding-steps')
     check_int(unet_steps, '--unet-steps')
     check_int(steps, '--steps')
@@ -217,10 +217,10 @@ def _imagic_command(image, target, eta, seed, embedding_steps, unet_steps, steps
     # 3. the work, and the files
     edits = imagic(c, im, target, eta=list(eta), seed=seed, embedding_steps=embedding_steps,
                    unet_steps=unet_steps, steps=steps, guidance_scale=guidance)
-    save_image(image_grid([e.convert('RGB') for e in edits]), out, '--out')
+    save_image(image_grid([edit.convert('RGB') for edit in edits]), out, '--out')
     print(f"wrote {out}")
     if figure:
-        save_image(image_grid([im] + [e.convert('RGB') for e in edits]), figure, '--figure')
+        save_image(image_grid([im] + [edit.convert('RGB') for edit in edits]), figure, '--figure')
         print(f"wrote {figure}")
 
 @call_parse

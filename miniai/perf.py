@@ -6,8 +6,8 @@ Docs: https://miniai.github.io/miniai/performance.html.md"""
 
 # %% auto #0
 __all__ = ['GPU_FP16_DENSE_TFLOPS', 'sd15_components', 'components_for', 'unet_flops_per_step', 'gpu_peak_tflops', 'cpu_name',
-           'matmul_gflops', 'bench_sd', 'bench_diffedit', 'ReadsAsInner', 'FrozenCompiled', 'TextKeysPadded',
-           'frozen_compiled', 'compiled_unet', 'compiled_decoder', 'remember_lms_coefficients']
+           'matmul_gflops', 'bench_sd', 'bench_diffedit', 'ReadsAsInner', 'FreezingCompiled', 'TextKeysPadded',
+           'freezing_compiled', 'compiled_unet', 'compiled_decoder', 'remember_lms_coefficients']
 
 # %% ../nbs/09_performance.ipynb #dade2b3b
 import copy, dataclasses, os, platform, statistics, threading, time
@@ -278,7 +278,7 @@ class ReadsAsInner(torch.nn.Module):
             if name == self.holder: raise   # not built yet (a copy being made): nothing to look in
             return getattr(self.inner(), name)
 
-class FrozenCompiled(ReadsAsInner):
+class FreezingCompiled(ReadsAsInner):
     """`module` compiled by inductor with freezing, which is a setting read when a graph compiles:
     each call runs with it on, since torch compiles at the first call and again for each new shape.
     Otherwise it reads as `module`"""
@@ -328,8 +328,8 @@ def _weights_state(slots):
     change, under `no_grad` too) and its storage (`p.data = ...`)"""
     return [(id(p), p._version, p.data_ptr()) for p in (m._parameters[n] for m, n in slots)]
 
-def frozen_compiled(model, wrapper=None):
-    """`model` (or `wrapper(model)`) compiled with freezing, `FrozenCompiled`: once per model in a
+def freezing_compiled(model, wrapper=None):
+    """`model` (or `wrapper(model)`) compiled with freezing, `FreezingCompiled`: once per model in a
     process, and again when its weights changed, in place or by assignment (a change through `.data`
     leaves no trace: compile a copy)"""
     key = (id(model), wrapper)
@@ -340,20 +340,20 @@ def frozen_compiled(model, wrapper=None):
         torch._dynamo.reset()
     slots = _weight_slots(model)
     held = _COMPILED[key] = (model, slots, _weights_state(slots),
-                             FrozenCompiled(wrapper(model) if wrapper else model))
+                             FreezingCompiled(wrapper(model) if wrapper else model))
     return held[3]
 
 def compiled_unet(unet):
     """`unet` compiled with freezing (its weights folded into the graph as constants), its text
-    padded to 16s (`TextKeysPadded`): `frozen_compiled`"""
+    padded to 16s (`TextKeysPadded`): `freezing_compiled`"""
     from diffusers.utils import is_torch_version
     # else each bfloat16 upsampling breaks the graph
     torch.compiler.assume_constant_result(is_torch_version)
-    return frozen_compiled(unet, TextKeysPadded)
+    return freezing_compiled(unet, TextKeysPadded)
 
 def compiled_decoder(vae):
-    "The decoding of `vae` (`VAEDecoder`) compiled with freezing, once per VAE: `frozen_compiled`"
-    return frozen_compiled(vae, VAEDecoder)
+    "The decoding of `vae` (`VAEDecoder`) compiled with freezing, once per VAE: `freezing_compiled`"
+    return freezing_compiled(vae, VAEDecoder)
 
 # %% ../nbs/09_performance.ipynb #db413fbb
 _LMS_COEFFICIENTS = {}   # (the schedule's sigmas, order, step, k) -> diffusers' LMS coefficient

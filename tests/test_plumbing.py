@@ -130,16 +130,16 @@ def test_commands_refuse_an_empty_out(tmp_path, module):
 def test_a_compiled_model_follows_its_weights():
     "In place (under no_grad) and by assignment: rebuilt, so it agrees with eager again"
     import torch
-    from miniai.perf import frozen_compiled
+    from miniai.perf import freezing_compiled
     torch.manual_seed(0)
     m = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8)).eval()
     x = torch.randn(2, 8)
     with torch.no_grad():
-        torch.testing.assert_close(frozen_compiled(m)(x), m(x))
+        torch.testing.assert_close(freezing_compiled(m)(x), m(x))
         for p in m.parameters(): p.mul_(2)
-        torch.testing.assert_close(frozen_compiled(m)(x), m(x))
+        torch.testing.assert_close(freezing_compiled(m)(x), m(x))
         m[0].weight = torch.nn.Parameter(torch.randn(8, 8))
-        torch.testing.assert_close(frozen_compiled(m)(x), m(x))
+        torch.testing.assert_close(freezing_compiled(m)(x), m(x))
 
 def test_bfloat16_warns_on_a_cpu_without_it(monkeypatch):
     import warnings, torch
