@@ -9,7 +9,6 @@ __all__ = ['rnd_state', 'seed', 'rand', 'rands', 'in_parent_and_child', 'fork_sa
 
 # %% ../nbs/02_rng.ipynb #af85c569
 import ast, os, random
-import numpy as np, torch
 
 # %% ../nbs/02_rng.ipynb #4f7c20d4
 rnd_state = None
@@ -70,6 +69,7 @@ def fork_safe(on=True):
 # %% ../nbs/02_rng.ipynb #893a7978
 def rng_states(generator):
     "The state of the data `generator`, and torch's, numpy's and Python's global random states"
+    import numpy as np, torch   # here, not at the top: the generator above needs neither
     name, key, pos, has_gauss, gauss = np.random.get_state()
     return dict(generator=generator.get_state(), torch=torch.get_rng_state(),
                 python=random.getstate(), numpy=(name, torch.from_numpy(key.astype(np.int64)), pos,
@@ -77,6 +77,7 @@ def rng_states(generator):
 
 def set_rng_states(s, generator):
     "Restore what `rng_states` saved"
+    import numpy as np, torch
     generator.set_state(s['generator'])
     torch.set_rng_state(s['torch'])
     random.setstate(s['python'])
