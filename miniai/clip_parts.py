@@ -172,6 +172,7 @@ def caption_meaning(text):
     parts = body.split(' and ')
     return background, tuple(parts if ' on the ' in body else sorted(parts))
 
+# %% ../nbs/06b_clip.ipynb #3e83b815
 def clip_batch(generator, tok, bs=128, split='train', p_drop=0.3, hard_negatives=False):
     """A batch of `bs` fresh scenes drawn with the torch `generator` (with `hard_negatives`, half of
     them twins of the other half): pixels, caption ids and mask, and `same` (n, n): the pairs whose

@@ -122,6 +122,7 @@ def _load_pickle(fn):
     return (torch.tensor(xt, dtype=torch.float32), torch.tensor(yt, dtype=torch.int64),
             torch.tensor(xv, dtype=torch.float32), torch.tensor(yv, dtype=torch.int64))
 
+# %% ../nbs/01_foundations.ipynb #12990c4c
 def get_mnist(path=None):
     """MNIST as `x_train, y_train, x_valid, y_valid` tensors: flat 784-float images in [0,1], int64
     labels"""

@@ -258,6 +258,7 @@ def _write_edit(im, edited, mask, out, mask_out, figure):
         save_image(diffedit_figure(im, mask, edited), figure, '--figure')
         print(f"wrote {figure}")
 
+# %% ../nbs/05_diffedit.ipynb #9ca16c35
 def _diffedit_command(image, reference, query, strength, n, threshold, steps, guidance, seed, model,
                       out, mask_out, figure, composite, no_composite, force):
     "`miniai-diffedit`'s work, as a numbered recipe"

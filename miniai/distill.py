@@ -117,6 +117,7 @@ def draw_latents_and_text(data, generator, bs):
     caps = [row[random_caption(int(l), generator, data['p_empty'])] for l in data['labels'][idx]]
     return x0, data['emb'][caps]
 
+# %% ../nbs/11_distill.ipynb #cb20321b
 def guidance_draw(generator, bs, lo=1., hi=8.):
     "Guidance scales drawn uniformly in [lo, hi] with `generator`"
     return lo + (hi - lo) * torch.rand(bs, generator=generator)
@@ -192,6 +193,7 @@ class ProgressiveDistillLoss(nn.Module):
         x_hat = (z - s * self.student(z, t, encoder_hidden_states=emb, timestep_cond=w).sample) / a
         return ((a / s) ** 2).clamp(min=1).mul((x_hat - x_target) ** 2).mean()
 
+# %% ../nbs/11_distill.ipynb #a4d29876
 def distill_halve(teacher, c, data, student_steps, steps=800, bs=64, lr=1e-4, g_range=(1., 8.),
                   seed=0, **fit_kwargs):
     """Stage 2, one round: a student initialised from the guidance-conditioned `teacher` learns to
@@ -248,6 +250,7 @@ def _teacher(model):
                          "give its teacher")
     return c
 
+# %% ../nbs/11_distill.ipynb #3c40c67f
 def _distill_folder(out, fresh):
     """The output folder's door, the stages' checkpoint folder (`fresh`: both cleared first by the
     main process) and whether this is the main process"""
@@ -265,14 +268,14 @@ def _stage_done(log, stage, t, losses):
     log['minutes'][stage] = round((time.time() - t) / 60, 1)
     log['final_loss'][stage] = float(np.mean(losses[-100:]))
 
+# %% ../nbs/11_distill.ipynb #bb8babed
 def distill(out, model=None, guided_steps=1500, round_steps=800, start_steps=16, final_steps=1,
             bs=64, seed=0, checkpoint_every=200, fresh=False, progress=True, world=None,
             command=None):
     """Guided distillation of `model` (default: the default model), then progressive distillation
     from `start_steps` down to `final_steps`; saves `out/student-guided` and `out/student-N` for
-    every N, and `out/distill_log.json`. `world`: what the teacher was trained on, 'digits' or
-    'scenes' (None: 'scenes' if it draws them); `command`: the command line that ran it, kept in the
-    log"""
+    every N, and `out/distill_log.json`. `world`: the teacher's, 'digits' or 'scenes' (None: what it
+    draws); `command`: the command line that ran it, kept in the log"""
     # 1. check the inputs
     _check_distill_args(start_steps, final_steps, world, guided_steps=guided_steps,
                         round_steps=round_steps, bs=bs, checkpoint_every=checkpoint_every)

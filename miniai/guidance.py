@@ -136,7 +136,7 @@ def _sweep(variants, scales, r, measure, cells, widths, report):
             report(table_line([name, f"{g:g}", *cells(m)], widths))
     return rows
 
-
+# %% ../nbs/10_guidance.ipynb #3dd1e1b6
 def plot_sweep(rows):
     "One plot per measure, guidance scale on the x axis (log), one line per variant"
     import matplotlib.pyplot as plt

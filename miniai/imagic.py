@@ -70,6 +70,7 @@ def noise_draw(shape, bs=8, n_timesteps=1000):
 
     return draw
 
+# %% ../nbs/12_imagic.ipynb #16e2c06e
 @torch.no_grad()
 def denoising_loss(c, image, emb, *, unet=None, n=64, seed=0):
     """The loss of `DenoisingLoss` on `n` fixed (noise, timestep) draws: how well `unet` (default:
@@ -156,6 +157,7 @@ def _check_imagic_args(c, image, target, eta, **counts):
     for name, v in counts.items(): check_int(v, name)
     return etas
 
+# %% ../nbs/12_imagic.ipynb #b3af6014
 def imagic(c, image, target, *, eta=IMAGIC.eta, seed=0, embedding_steps=IMAGIC.embedding_steps,
            embedding_lr=IMAGIC.embedding_lr, unet_steps=IMAGIC.unet_steps, unet_lr=IMAGIC.unet_lr,
            bs=IMAGIC.bs, steps=IMAGIC.steps, guidance_scale=IMAGIC.guidance_scale, progress=True,
@@ -223,6 +225,7 @@ def _imagic_command(image, target, eta, seed, embedding_steps, unet_steps, steps
         save_image(image_grid([im] + [edit.convert('RGB') for edit in edits]), figure, '--figure')
         print(f"wrote {figure}")
 
+# %% ../nbs/12_imagic.ipynb #ee7672a4
 @call_parse
 def imagic_cli(image:str,               # the image to edit
                target:Annotated[str, "text describing the image as it should become",

@@ -172,6 +172,7 @@ def _blocked_kernel(a, bp, c):
         for r in range(rows):
             for jj in range(min(NR, m-p*NR)): c[i0+r, p*NR+jj] = acc[r, jj]
 
+# %% ../nbs/03_matmul.ipynb #7d02f91b
 def matmul_blocked(a, b):
     "Cache-blocked, register-tiled, parallel numba kernel (float32/float64)"
     a, b = _check(a, b)
@@ -219,6 +220,7 @@ IMPLS = dict(naive=matmul_naive, numba=matmul_numba, elementwise=matmul_elementw
              broadcast=matmul_broadcast, einsum=matmul_einsum, torch=matmul_torch,
              blocked=matmul_blocked, cuda=matmul_cuda)
 
+# %% ../nbs/03_matmul.ipynb #0f5fe5fb
 def bench_matmul(shapes=((5,784,10), (512,512,512), (1024,1024,1024)), impls=tuple(IMPLS),
                  limit=2.0, report=print):
     """Print a table of time per call, speed-up over naive, ratio to torch and GFLOP/s; return the

@@ -42,3 +42,18 @@ def test_functions_fit_a_screen(py):
 def test_modules_stay_small(py):
     n = len(py.read_text().splitlines())
     assert n <= MODULE_LINES, f"{py.name} has {n} lines, more than {MODULE_LINES}: split it by job"
+
+NBS = Path(__file__).parent.parent/'nbs'
+# the lessons, which a student reads top to bottom (the course issue): 01-05, the CLIP's parts, guidance, distillation
+# and Imagic; machinery notebooks may hold longer cells
+LESSONS = sorted(p for p in NBS.glob('*.ipynb') if p.name[:3] in ('01_', '02_', '03_', '04_', '05_', '10_', '11_', '12_')
+                 or p.name.startswith('06b_'))
+CELL_LINES = 40
+
+@pytest.mark.parametrize('nb', LESSONS, ids=lambda p: p.stem)
+def test_lesson_cells_fit_a_screen(nb):
+    import json
+    cells = [''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code']
+    long = [(i, len(s.splitlines())) for i, s in enumerate(cells)
+            if s.startswith('#| export') and len(s.splitlines()) > CELL_LINES]
+    assert len(LESSONS) == 9 and not long, f"{nb.name}: exported cells over {CELL_LINES} lines: {long}"
