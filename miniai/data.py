@@ -6,7 +6,8 @@ Docs: https://miniai.github.io/miniai/foundations.html.md"""
 
 # %% auto #0
 __all__ = ['MNIST_URL', 'MNIST_MD5', 'file_hash', 'atomic_path', 'download_verified', 'check_int', 'check_number', 'chunks',
-           'Matrix', 'get_mnist', 'digits_to_images', 'valid_digit_image', 'image_grid']
+           'Matrix', 'get_mnist', 'digits_to_images', 'valid_digit_image', 'image_grid', 'save_gif', 'frame_change',
+           'answer_problem', 'check_answer', 'check_function']
 
 # %% ../nbs/01_foundations.ipynb #245b41c5
 import functools, gzip, hashlib, math, os, pickle, shutil
@@ -185,3 +186,60 @@ def image_grid(imgs, rows=None, cols=None):
     grid = Image.new('RGB', (cols * w, rows * h))
     for i, im in enumerate(imgs): grid.paste(im, ((i % cols) * w, (i // cols) * h))
     return grid
+
+# %% ../nbs/01_foundations.ipynb #22fbf048
+def save_gif(frames, path, duration=150, loop=0):
+    "Save PIL frames as an animated GIF (there and back again)"
+    frames = list(frames) + list(frames[-2:0:-1])
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=loop)
+    return Path(path)
+
+def frame_change(frames):
+    "Mean |pixel change| (pixels in [0, 1]) from each frame to the next"
+    x = torch.stack([torch.frombuffer(bytearray(f.convert('RGB').tobytes()), dtype=torch.uint8)
+                     for f in frames]).float() / 255
+    return (x[1:] - x[:-1]).abs().mean(1)
+
+# %% ../nbs/01_foundations.ipynb #148fcf90
+def _index(where):
+    "The index of the first True (or largest) entry of a tensor, as a tuple"
+    return tuple(int(i) for i in torch.unravel_index(where.float().argmax(), where.shape))
+
+def answer_problem(yours, expected, atol=1e-4):
+    """What is wrong with an exercise's answer `yours` (its type or shape, a value that is not
+    finite, or the largest difference and where), or None when it is right"""
+    try: yours = torch.as_tensor(yours).detach().float().cpu()
+    except (TypeError, ValueError, RuntimeError): return f"a {type(yours).__name__}, not a tensor"
+    expected = torch.as_tensor(expected).detach().float().cpu()
+    if yours.shape != expected.shape:
+        return f"shape {tuple(yours.shape)}, expected {tuple(expected.shape)}"
+    if not torch.isfinite(yours).all(): return f"not finite at {_index(~torch.isfinite(yours))}"
+    diff = (yours - expected).abs()
+    if diff.numel() and diff.max() > atol:
+        i = _index(diff)
+        return f"at {i} it is {yours[i]:.4g}, expected {expected[i]:.4g}"
+    return None
+
+def check_answer(yours, expected, name='your answer', atol=1e-4):
+    "An exercise's verdict in one printed line: passed, or what differs and where; True if passed"
+    problem = answer_problem(yours, expected, atol)
+    print(f"{name}: {problem or 'passed'}")
+    return problem is None
+
+# %% ../nbs/01_foundations.ipynb #c0ffee02
+def _shapes(args):
+    "The shapes of a case's tensor arguments, for a checker's message"
+    return ', '.join(str(tuple(a.shape)) for a in args if hasattr(a, 'shape')) or 'no tensors'
+
+def check_function(fn, cases, name='your function', atol=1e-4):
+    """Call an exercise's `fn(*args)` for each `(args, expected)` in `cases`; print one line:
+    passed, or the first case where it raised or differs. True when it passed"""
+    if not callable(fn): raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
+    for k, (args, expected) in enumerate(cases, 1):
+        try: problem = answer_problem(fn(*args), expected, atol)
+        except Exception as e: problem = f"raised {type(e).__name__}: {e}"
+        if problem:
+            print(f"{name}, case {k} of {len(cases)} ({_shapes(args)}): {problem}")
+            return False
+    print(f"{name}: passed ({len(cases)} cases)")
+    return True

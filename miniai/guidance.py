@@ -7,11 +7,12 @@ Docs: https://miniai.github.io/miniai/guidance.html.md"""
 # %% auto #0
 __all__ = ['VARIANTS', 'SCALES', 'cfg_rescale_pred', 'cfg_rescale_update', 'cfg_rescale_both', 'guidance_decay', 'update_ratio',
            'latent_std', 'overshoot', 'measure_variant', 'guidance_sweep', 'plot_sweep', 'bench_guidance', 'chroma',
-           'measure_colour_variant', 'colour_guidance_sweep', 'guidance_figure']
+           'measure_colour_variant', 'colour_guidance_sweep', 'guidance_figure', 'check_guidance']
 
 # %% ../nbs/10_guidance.ipynb #8743b3c4
+import math
 import numpy as np, torch
-from .data import get_mnist, digits_to_images
+from .data import get_mnist, digits_to_images, answer_problem
 from .plumbing import to_signed, table_line
 from .miniature import digit_prompt
 from .sampling import SAMPLING, generate_latents, decode, cfg
@@ -223,3 +224,30 @@ def guidance_figure(c, prompt, scales=(1, 4, 15, 60), variants=tuple(VARIANTS),
         axs[i, 0].set_ylabel(name, fontsize=7, rotation=0, ha='right', va='center')
     fig.tight_layout(pad=0.2)
     return fig
+
+# %% ../nbs/10_guidance.ipynb #cc85c32a
+def _measures(m):
+    "A variant's measures, in one short line"
+    return (f"accuracy {m['accuracy']:.0%}, FID {m['fid']:.1f}, overshoot {m['overshoot']:.4f}, "
+            f"latent std x{m['latent_std']:.2f}")
+
+def check_guidance(your_guidance, c, judge, reference, ref_std, scale=7.5, per_digit=2, steps=10):
+    """Exercise: `your_guidance(uncond, text, scale)` on random predictions (it must keep their
+    shape and stay finite), then measured as the sweep measures a variant, beside plain CFG at
+    `scale`; one line, True when it ran"""
+    if not callable(your_guidance):
+        raise TypeError(f"your_guidance must be a function, got {type(your_guidance).__name__}")
+    u, t = torch.randn(2, 3, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    try:
+        out = your_guidance(u, t, scale)
+        problem = answer_problem(out, torch.zeros_like(u), atol=math.inf)
+        if problem is None:
+            kw = dict(per_digit=per_digit, steps=steps, guidance_scale=scale)
+            mine = measure_variant(c, judge, reference, ref_std, guidance=your_guidance, **kw)
+    except Exception as e: problem = f"raised {type(e).__name__}: {e}"
+    if problem is not None:
+        print(f"your guidance: {problem}")
+        return False
+    plain = measure_variant(c, judge, reference, ref_std, per_digit, steps, guidance_scale=scale)
+    print(f"your guidance at {scale:g}: {_measures(mine)}; CFG: {_measures(plain)}")
+    return True

@@ -6,13 +6,25 @@ Docs: https://miniai.github.io/miniai/matmul.html.md"""
 
 # %% auto #0
 __all__ = ['cuda', 'MR', 'NR', 'IMPLS', 'matmul_naive', 'dot', 'matmul_numba', 'matmul_elementwise', 'matmul_dot',
-           'matmul_broadcast', 'matmul_einsum', 'matmul_torch', 'matmul_cuda', 'matmul_blocked', 'cpu_peak_gflops',
-           'time_call', 'bench_matmul']
+           'matmul_broadcast', 'check_matmul', 'check_normalise', 'matmul_einsum', 'matmul_torch', 'matmul_cuda',
+           'matmul_blocked', 'cpu_peak_gflops', 'time_call', 'bench_matmul']
 
 # %% ../nbs/03_matmul.ipynb #d4f44ec3
 import math, os
 import numpy as np, torch
 from numba import njit, prange
+from .data import check_function
+
+# %% ../nbs/03_matmul.ipynb #69b18173
+def matmul_naive(a, b):
+    "Matrix product with three Python loops"
+    a, b = _check(a, b)
+    (ar, ac), (br, bc) = a.shape, b.shape
+    c = torch.zeros(ar, bc, dtype=a.dtype)
+    for i in range(ar):
+        for j in range(bc):
+            for k in range(ac): c[i,j] += a[i,k] * b[k,j]
+    return c
 
 # %% ../nbs/03_matmul.ipynb #fa6b4a2a
 def _check(a, b):
@@ -28,17 +40,6 @@ def _check(a, b):
     dt = torch.promote_types(a.dtype, b.dtype)
     if not dt.is_floating_point: dt = torch.float32
     return a.to(dt), b.to(dt)
-
-# %% ../nbs/03_matmul.ipynb #69b18173
-def matmul_naive(a, b):
-    "Matrix product with three Python loops"
-    a, b = _check(a, b)
-    (ar, ac), (br, bc) = a.shape, b.shape
-    c = torch.zeros(ar, bc, dtype=a.dtype)
-    for i in range(ar):
-        for j in range(bc):
-            for k in range(ac): c[i,j] += a[i,k] * b[k,j]
-    return c
 
 # %% ../nbs/03_matmul.ipynb #e3015527
 @njit(cache=True)
@@ -83,6 +84,26 @@ def matmul_broadcast(a, b):
     c = torch.zeros(a.shape[0], b.shape[1], dtype=a.dtype)
     for i in range(a.shape[0]): c[i] = (a[i,:,None] * b).sum(dim=0)
     return c
+
+# %% ../nbs/03_matmul.ipynb #e6a6b1d3
+def _random(shapes, seed=0):
+    "Seeded Gaussian tensors of the given shapes, for the checkers' cases"
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(s, generator=g) for s in shapes]
+
+def check_matmul(your_matmul):
+    """Exercise: `your_matmul(a, b)` against `a @ b` on a 1×1, a square and a small digits-by-
+    weights pair; one line, True when it passed"""
+    shapes = [((1, 1), (1, 1)), ((4, 4), (4, 4)), ((5, 30), (30, 10))]
+    pairs = [_random(s, seed) for seed, s in enumerate(shapes)]
+    return check_function(your_matmul, [((a, b), a @ b) for a, b in pairs], 'your matmul')
+
+def check_normalise(your_normalise):
+    """Exercise: `your_normalise(x)` scales each row of a batch `x` (n, features) to mean 0 and
+    std 1; a square batch shows a mean broadcast along the wrong axis"""
+    xs = [x * 3 + 1 for x in _random([(3, 10), (6, 6), (1, 784)])]
+    cases = [((x,), (x - x.mean(1, keepdim=True)) / x.std(1, keepdim=True)) for x in xs]
+    return check_function(your_normalise, cases, 'your normalise')
 
 # %% ../nbs/03_matmul.ipynb #6523920a
 def matmul_einsum(a, b):

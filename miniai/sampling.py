@@ -6,24 +6,24 @@ Docs: https://miniai.github.io/miniai/stable_diffusion.html.md"""
 
 # %% auto #0
 __all__ = ['SAMPLING', 'Components', 'embed_text', 'encode_prompts', 'cfg', 'phi_rescale', 'guidance_embedding',
-           'SamplingSettings', 'predict_noise', 'make_generator', 'random_latents', 'start_step', 'encode_image',
-           'img2img_start', 'VAEDecoder', 'generate_latents', 'decode', 'generate', 'diffusers_pipeline', 'slerp',
-           'interpolate', 'save_gif', 'chained_interpolate', 'frame_change']
+           'SamplingSettings', 'predict_noise', 'denoise', 'VAEDecoder', 'decode', 'generate', 'diffusers_pipeline',
+           'random_latents', 'start_step', 'encode_image', 'img2img_start', 'generate_latents', 'exercise_noise',
+           'check_negative_prompt', 'check_img2img', 'check_callback', 'slerp', 'interpolate', 'chained_interpolate']
 
 # %% ../nbs/04_stable_diffusion.ipynb #2bef41ee
-import copy, dataclasses, inspect, math, threading, warnings
+import copy, dataclasses, inspect, threading, warnings
 from dataclasses import dataclass
 from pathlib import Path
-import numpy as np, torch
+import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .data import check_int, check_number
+from .data import check_int, check_function
 from .plumbing import to_uint8
+from .rng import make_generator
 from .sampler_inputs import (check_strength, as_prompts, check_prompt, vae_scale_factor,
-                                   latent_shape, check_image_size, native_size, check_sample_size,
-                                   default_size, image_to_tensor, is_guidance_distilled,
-                                   check_student_call, check_sampling_numbers,
-                                   check_sampling_inputs, check_finite_steps, callback_result)
+    latent_shape, check_image_size, native_size, check_sample_size, default_size, image_to_tensor,
+    is_guidance_distilled, check_student_call, check_sampling_numbers, check_sampling_inputs,
+    check_finite_steps, callback_result)
 
 # %% ../nbs/04_stable_diffusion.ipynb #6751bbef
 def _size(m):
@@ -126,65 +126,42 @@ SAMPLING = SamplingSettings()
 
 def predict_noise(c, latents, ts, emb, *, do_classifier_free_guidance=False,
                   guidance_scale=SAMPLING.guidance_scale, guidance=cfg, guidance_rescale=0.0,
-                  timestep_cond=None):
+                  student=False):
     """The UNet's noise prediction for `latents` at timestep `ts`. `emb`: a row per latent, or with
-    guidance the unconditional and text rows stacked. `timestep_cond`: a guidance-distilled UNet's
-    guidance embedding"""
+    guidance the unconditional and text rows stacked. `student=True`: the UNet is guidance-distilled
+    (`11_distill`) and takes `guidance_scale` as an input"""
     rows = len(latents) * (2 if do_classifier_free_guidance else 1)
     if len(emb) != rows:
         raise ValueError(f"emb has {len(emb)} rows for {len(latents)} latents: with "
                          f"do_classifier_free_guidance={do_classifier_free_guidance} it needs "
                          f"{rows}")
     if not do_classifier_free_guidance:
-        return c.unet(latents, ts, encoder_hidden_states=emb, timestep_cond=timestep_cond).sample
+        w = guidance_embedding([guidance_scale] * len(latents), c.unet.config.time_cond_proj_dim
+                               ).to(c.device, c.dtype) if student else None
+        return c.unet(latents, ts, encoder_hidden_states=emb, timestep_cond=w).sample
     uncond, text = c.unet(torch.cat([latents] * 2), ts, encoder_hidden_states=emb).sample.chunk(2)
     pred = guidance(uncond, text, guidance_scale)
     return phi_rescale(pred, text, guidance_rescale) if guidance_rescale > 0 else pred
 
-# %% ../nbs/04_stable_diffusion.ipynb #1f6dbc04
-def make_generator(generator=None, seed=None):
-    """The generator to draw noise with: `generator`, or a new one seeded with `seed`, or None
-    (torch's global one)"""
-    if generator is not None:
-        if not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__} "
-                            "(for a number, pass seed=)")
-        return generator
-    if seed is None: return None
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
-        raise ValueError(f"seed must be an int in 0..2**64-1, got {seed!r}")
-    return torch.Generator().manual_seed(seed)
+# %% ../nbs/04_stable_diffusion.ipynb #94eeeb9d
+def _step_kwargs(sch, generator):
+    "The scheduler step's `generator`, for the samplers that draw noise as they step (DDPM, ...)"
+    return {'generator': generator} if 'generator' in inspect.signature(sch.step).parameters else {}
 
-def random_latents(c, shape, generator=None):
-    """Gaussian noise of `shape`, drawn on the CPU (the same numbers on every device), moved to
-    `c`'s device and dtype"""
-    return torch.randn(shape, generator=generator, dtype=torch.float32).to(c.device, c.dtype)
-
-# %% ../nbs/04_stable_diffusion.ipynb #98519d30
-def start_step(steps, strength):
-    """The index of the first of `steps` timesteps when image-to-image starts at `strength` (1: the
-    first, 0: none left)"""
-    return steps - min(int(steps * strength), steps)
-
-@torch.no_grad()
-def encode_image(c, image):
-    """VAE latents (1,4,h,w) of an image, scaled by the VAE's scaling factor (the mean of the latent
-    distribution)"""
-    x = image_to_tensor(image)
-    check_image_size(c, x.shape[-2], x.shape[-1])
-    return c.vae.encode(x.to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
-
-def img2img_start(c, noise, steps, strength, init_image=None, start_latents=None):
-    """Image-to-image's start (after `set_timesteps(steps)`): the timesteps left at `strength`, and
-    the latents: `start_latents` as given (e.g. from DDIM inversion), or `init_image` encoded and
-    noised with `noise`"""
-    sch, first = c.scheduler, start_step(steps, strength) * c.scheduler.order
-    timesteps = sch.timesteps[first:]
-    if hasattr(sch, 'set_begin_index'): sch.set_begin_index(first)
-    if start_latents is not None:
-        return timesteps, start_latents.to(c.device, c.dtype).expand(len(noise), -1, -1, -1)
-    x = encode_image(c, init_image).expand(len(noise), -1, -1, -1)
-    return timesteps, (sch.add_noise(x, noise, timesteps[:1]) if len(timesteps) else x)
+@torch.inference_mode()
+def denoise(c, latents, timesteps, emb, guidance_scale=SAMPLING.guidance_scale, *,
+            callback=None, generator=None, progress=True, **guide):
+    """The sampling loop: at each timestep the UNet's noise prediction (`predict_noise`, with the
+    guidance arguments `guide`), then the scheduler's step. `guidance_scale` may be a function
+    `(i, n) -> scale`; `callback(i, t, latents)` runs after each step and may return new latents"""
+    sch, x, step_kw = c.scheduler, latents, _step_kwargs(c.scheduler, generator)
+    for i, ts in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
+        scale = guidance_scale(i, len(timesteps)) if callable(guidance_scale) else guidance_scale
+        pred = predict_noise(c, sch.scale_model_input(x, ts), ts, emb, guidance_scale=scale,
+                             **guide)
+        x = sch.step(pred, ts, x, **step_kw).prev_sample
+        if callback is not None: x = callback_result(callback(i, ts, x), x)
+    return x
 
 # %% ../nbs/04_stable_diffusion.ipynb #79a47a67
 class VAEDecoder(torch.nn.Module):
@@ -203,87 +180,6 @@ def _performance():
     from miniai import perf
     return perf
 
-
-# %% ../nbs/04_stable_diffusion.ipynb #5d0c3b7e
-def _start(c, steps, strength, latents, init_image, start_latents, generator, shape):
-    """Step 3 of `generate_latents`: a copy of the scheduler for this call (it changes as it steps,
-    and threads may share `c`), its timesteps, and the starting latents: pure noise, or (image-to-
-    image) an image noised part-way"""
-    c = dataclasses.replace(c, scheduler=copy.deepcopy(c.scheduler))
-    sch = c.scheduler
-    sch.set_timesteps(steps, device=c.device)
-    # the LMS coefficients, integrated once
-    if hasattr(sch, 'get_lms_coefficient'): _performance().remember_lms_coefficients(sch)
-    if latents is None: noise = random_latents(c, shape, generator)
-    else: noise = latents.to(c.device, c.dtype)
-    if init_image is None and start_latents is None:
-        return c, sch.timesteps, noise * sch.init_noise_sigma
-    return c, *img2img_start(c, noise, steps, strength, init_image, start_latents)
-
-def _student_input(c, scale, n):
-    "A guidance-distilled student's `timestep_cond`: the embedding of `scale`, once per latent"
-    w = guidance_embedding([scale] * n, c.unet.config.time_cond_proj_dim)
-    return w.to(c.device, c.dtype)
-
-def _denoise(c, x, timesteps, emb, guidance_scale, guide, student, generator, callback,
-             callback_every, progress):
-    """Step 4 of `generate_latents`, the denoising loop (`guide`: `predict_noise`'s guidance
-    arguments). Whether the latents are finite is kept per step and read once, at the end"""
-    sch = c.scheduler
-    takes_generator = 'generator' in inspect.signature(sch.step).parameters
-    step_kw = {'generator': generator} if takes_generator else {}
-    finite = []
-    for i, ts in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
-        scale = guidance_scale(i, len(timesteps)) if callable(guidance_scale) else guidance_scale
-        w = _student_input(c, scale, len(x)) if student else None
-        pred = predict_noise(c, sch.scale_model_input(x, ts), ts, emb, guidance_scale=scale,
-                             timestep_cond=w, **guide)
-        x = sch.step(pred, ts, x, **step_kw).prev_sample
-        if callback is not None and (i + 1) % callback_every == 0:
-            x = callback_result(callback(i, ts, x), x)
-        finite.append(torch.isfinite(x).all())
-    check_finite_steps(finite)
-    return x
-
-# %% ../nbs/04_stable_diffusion.ipynb #c12c075b
-@torch.inference_mode()
-def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=None,
-                     steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale,
-                     guidance=None, guidance_rescale=0.0, generator=None, seed=None, latents=None,
-                     init_image=None, strength=0.8, callback=None, callback_every=1, progress=True,
-                     embeddings=None, start_latents=None, compile=False):
-    """Denoised latents for `prompts` (or text `embeddings`), with classifier-free guidance.
-    `callback(i, t, latents)` runs every `callback_every` steps; a tensor it returns replaces the
-    latents. `start_latents`: latents already at the noise level where `strength` starts (e.g. from
-    DDIM inversion), used instead of noising `init_image`. `compile=True`: the UNet compiled with
-    freezing (`09_performance`), once per model in a process."""
-    # 1. check the inputs, all of them, before any work
-    check_sampling_numbers(c, steps, strength, guidance_scale, guidance_rescale, callback_every,
-                           compile)
-    height, width = check_sampling_inputs(c, prompts, embeddings, height, width, latents,
-                                          start_latents, init_image)
-
-    # a student takes the guidance scale as an input: one call per step, no unconditional half
-    student = is_guidance_distilled(c)
-    if student:
-        check_student_call(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
-    generator = make_generator(generator, seed)
-    if compile: c = dataclasses.replace(c, unet=_performance().compiled_unet(c.unet))
-    do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None
-                                                   or guidance_scale > 1)
-    # 2. encode the prompts; for guidance, the unconditional embeddings go in front, stacked once
-    # for every step
-    uncond, cond = encode_prompts(c, prompts, negative_prompt, embeddings,
-                                  uncond=do_classifier_free_guidance)
-    emb = torch.cat([uncond, cond]) if do_classifier_free_guidance else cond
-    # 3. the timesteps and the starting latents
-    c, timesteps, x = _start(c, steps, strength, latents, init_image, start_latents, generator,
-                             latent_shape(c, len(cond), height, width))
-    # 4. the denoising loop
-    guide = dict(do_classifier_free_guidance=do_classifier_free_guidance, guidance=guidance or cfg,
-                 guidance_rescale=guidance_rescale)
-    return _denoise(c, x, timesteps, emb, guidance_scale, guide, student, generator, callback,
-                    callback_every, progress)
 
 # %% ../nbs/04_stable_diffusion.ipynb #56849e69
 @torch.no_grad()
@@ -318,6 +214,143 @@ def diffusers_pipeline(c, scheduler=None, pipeline_class=None, **kwargs):
                unet=parts['unet'], scheduler=scheduler or parts['scheduler'], safety_checker=None,
                feature_extractor=None, requires_safety_checker=False, **kwargs)
 
+# %% ../nbs/04_stable_diffusion.ipynb #1f6dbc04
+def random_latents(c, shape, generator=None):
+    """Gaussian noise of `shape`, drawn on the CPU (the same numbers on every device), moved to
+    `c`'s device and dtype"""
+    return torch.randn(shape, generator=generator, dtype=torch.float32).to(c.device, c.dtype)
+
+# %% ../nbs/04_stable_diffusion.ipynb #98519d30
+def start_step(steps, strength):
+    """The index of the first of `steps` timesteps when image-to-image starts at `strength` (1: the
+    first, 0: none left)"""
+    return steps - min(int(steps * strength), steps)
+
+@torch.no_grad()
+def encode_image(c, image):
+    """VAE latents (1,4,h,w) of an image, scaled by the VAE's scaling factor (the mean of the latent
+    distribution)"""
+    x = image_to_tensor(image)
+    check_image_size(c, x.shape[-2], x.shape[-1])
+    return c.vae.encode(x.to(c.device, c.dtype)).latent_dist.mean * c.vae.config.scaling_factor
+
+def img2img_start(c, noise, steps, strength, init_image=None, start_latents=None):
+    """Image-to-image's start (after `set_timesteps(steps)`): the timesteps left at `strength`, and
+    the latents: `start_latents` as given (e.g. from DDIM inversion), or `init_image` encoded and
+    noised with `noise`"""
+    sch, first = c.scheduler, start_step(steps, strength) * c.scheduler.order
+    timesteps = sch.timesteps[first:]
+    if hasattr(sch, 'set_begin_index'): sch.set_begin_index(first)
+    if start_latents is not None:
+        return timesteps, start_latents.to(c.device, c.dtype).expand(len(noise), -1, -1, -1)
+    x = encode_image(c, init_image).expand(len(noise), -1, -1, -1)
+    return timesteps, (sch.add_noise(x, noise, timesteps[:1]) if len(timesteps) else x)
+
+# %% ../nbs/04_stable_diffusion.ipynb #5d0c3b7e
+def _start(c, steps, strength, latents, init_image, start_latents, generator, shape):
+    """Step 3 of `generate_latents`: a copy of the scheduler for this call (it changes as it steps,
+    and threads may share `c`), its timesteps, and the starting latents: pure noise, or (image-to-
+    image) an image noised part-way"""
+    c = dataclasses.replace(c, scheduler=copy.deepcopy(c.scheduler))
+    sch = c.scheduler
+    sch.set_timesteps(steps, device=c.device)
+    # the LMS coefficients, integrated once
+    if hasattr(sch, 'get_lms_coefficient'): _performance().remember_lms_coefficients(sch)
+    if latents is None: noise = random_latents(c, shape, generator)
+    else: noise = latents.to(c.device, c.dtype)
+    if init_image is None and start_latents is None:
+        return c, sch.timesteps, noise * sch.init_noise_sigma
+    return c, *img2img_start(c, noise, steps, strength, init_image, start_latents)
+
+def _watched(callback, every, finite):
+    """`generate_latents`' callback for `denoise`: the caller's `callback` every `every` steps, then
+    whether the latents are finite, kept per step and read once at the end (no wait on a GPU)"""
+    def watch(i, ts, x):
+        if callback is not None and (i + 1) % every == 0: x = callback_result(callback(i, ts, x), x)
+        finite.append(torch.isfinite(x).all())
+        return x
+    return watch
+
+# %% ../nbs/04_stable_diffusion.ipynb #c12c075b
+@torch.inference_mode()
+def generate_latents(c, prompts, *, negative_prompt=None, height=None, width=None,
+                     steps=SAMPLING.steps, guidance_scale=SAMPLING.guidance_scale,
+                     guidance=None, guidance_rescale=0.0, generator=None, seed=None, latents=None,
+                     init_image=None, strength=0.8, callback=None, callback_every=1, progress=True,
+                     embeddings=None, start_latents=None, compile=False):
+    """Denoised latents for `prompts` (or text `embeddings`), with classifier-free guidance.
+    `callback(i, t, latents)` runs every `callback_every` steps; a tensor it returns replaces the
+    latents. `start_latents`: latents already at the noise level where `strength` starts (e.g. from
+    DDIM inversion), used instead of noising `init_image`. `compile=True`: the UNet compiled with
+    freezing (`09_performance`), once per model in a process."""
+    # 1. check the inputs, all of them, before any work
+    check_sampling_numbers(c, steps, strength, guidance_scale, guidance_rescale, callback_every,
+                           compile)
+    height, width = check_sampling_inputs(c, prompts, embeddings, height, width, latents,
+                                          start_latents, init_image)
+    # a student takes the guidance scale as an input: one call per step, no unconditional half
+    student = is_guidance_distilled(c)
+    if student:
+        check_student_call(c, steps, guidance_scale, negative_prompt, guidance, guidance_rescale)
+    generator = make_generator(generator, seed)
+    if compile: c = dataclasses.replace(c, unet=_performance().compiled_unet(c.unet))
+    do_classifier_free_guidance = not student and (callable(guidance_scale) or guidance is not None
+                                                   or guidance_scale > 1)
+    # 2. encode the prompts (`encode_prompts`); for guidance, the unconditional ones in front
+    uncond, cond = encode_prompts(c, prompts, negative_prompt, embeddings,
+                                  uncond=do_classifier_free_guidance)
+    emb = torch.cat([uncond, cond]) if do_classifier_free_guidance else cond
+    # 3. the timesteps and the starting latents
+    c, timesteps, x = _start(c, steps, strength, latents, init_image, start_latents, generator,
+                             latent_shape(c, len(cond), height, width))
+    # 4. the denoising loop, `denoise`
+    finite = []
+    x = denoise(c, x, timesteps, emb, guidance_scale, callback=_watched(callback, callback_every,
+                finite), generator=generator, progress=progress, guidance=guidance or cfg,
+                do_classifier_free_guidance=do_classifier_free_guidance, student=student,
+                guidance_rescale=guidance_rescale)
+    check_finite_steps(finite)
+    return x
+
+# %% ../nbs/04_stable_diffusion.ipynb #c1ad9390
+def exercise_noise(c, seed=0):
+    "Fixed starting noise for one picture at `c`'s own size, for the exercises' cases"
+    return random_latents(c, latent_shape(c, 1, *default_size(c)), make_generator(seed=seed))
+
+def _sampled(c, prompt, steps, seed=0, **kwargs):
+    "The library's answer to an exercise's case: `generate_latents` from `exercise_noise(c, seed)`"
+    return generate_latents(c, [prompt], latents=exercise_noise(c, seed), steps=steps,
+                            progress=False, **kwargs)
+
+def check_negative_prompt(your_function, c, steps=6):
+    """Exercise: `your_function(c, prompt, negative_prompt, noise, steps)` samples latents from
+    `noise`, guided (7.5) towards `prompt` and away from `negative_prompt`, as `generate_latents`"""
+    pairs = [('a red seven', 'red'), ('a green three on a yellow background', 'yellow')]
+    cases = [((c, p, neg, exercise_noise(c, k), steps),
+              _sampled(c, p, steps, k, negative_prompt=neg)) for k, (p, neg) in enumerate(pairs)]
+    return check_function(your_function, cases, 'your negative prompt')
+
+def check_img2img(your_function, c, steps=6):
+    """Exercise: `your_function(c, prompt, image, strength, noise, steps)` samples latents from
+    `image` noised with `noise` to where `strength` of the steps remain, as `generate_latents`"""
+    image = generate(c, ['a blue two on a white background'], steps=steps, progress=False)[0]
+    cases = [((c, 'a red two', image, s, exercise_noise(c), steps),
+              _sampled(c, 'a red two', steps, init_image=image, strength=s)) for s in (0.5, 0.8)]
+    return check_function(your_function, cases, 'your image-to-image')
+
+def check_callback(your_function, c, steps=6):
+    """Exercise: `your_function(c, prompt, noise, steps, every)` returns the list of latents after
+    every `every`-th step of the loop from `noise`, as `generate_latents`' `callback_every`"""
+    def seen(every, out):
+        def keep(i, t, x): out.append(x.clone())
+        _sampled(c, 'a cyan five', steps, callback_every=every, callback=keep)
+        return torch.stack(out)
+    def stacked(*args):
+        seen = your_function(*args)
+        return seen if seen is None else torch.stack(list(seen))
+    cases = [((c, 'a cyan five', exercise_noise(c), steps, k), seen(k, [])) for k in (1, 2, 3)]
+    return check_function(stacked, cases, 'your callback')
+
 # %% ../nbs/04_stable_diffusion.ipynb #2c286f7f
 def slerp(v0, v1, t, dot_threshold=0.9995):
     """Spherical interpolation from `v0` (t=0) to `v1` (t=1); nearly parallel inputs fall back to a
@@ -348,12 +381,6 @@ def interpolate(c, prompt_a, prompt_b, *, seed_a=0, seed_b=None, n=8, height=Non
     noise = torch.cat([slerp(na, nb, float(t)) for t in ts])
     return generate(c, None, embeddings=emb, latents=noise, height=height, width=width, **kwargs)
 
-def save_gif(frames, path, duration=150, loop=0):
-    "Save PIL frames as an animated GIF (there and back again)"
-    frames = list(frames) + list(frames[-2:0:-1])
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=loop)
-    return Path(path)
-
 # %% ../nbs/04_stable_diffusion.ipynb #e760863f
 def chained_interpolate(c, prompt_a, prompt_b, *, seed=0, n=8, strength=0.5, **kwargs):
     """`n` images from `prompt_a` to `prompt_b`, each frame image-to-image (at `strength`) from the
@@ -367,8 +394,3 @@ def chained_interpolate(c, prompt_a, prompt_b, *, seed=0, n=8, strength=0.5, **k
         frames += generate(c, None, embeddings=emb, init_image=frames[-1], strength=strength,
                            seed=seed, **kwargs)
     return frames
-
-def frame_change(frames):
-    "Mean |pixel change| (pixels in [0, 1]) from each frame to the next"
-    x = torch.cat([image_to_tensor(f) for f in frames]) / 2
-    return (x[1:] - x[:-1]).abs().mean((1, 2, 3))

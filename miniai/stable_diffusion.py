@@ -20,8 +20,8 @@ from .sampling import (Components, as_prompts, check_strength, check_prompt, vae
                              predict_noise, latent_shape, make_generator, random_latents,
                              start_step, image_to_tensor, encode_image, img2img_start,
                              is_guidance_distilled, generate_latents, decode, generate,
-                             diffusers_pipeline, slerp, interpolate, save_gif)
-from .data import image_grid
+                             diffusers_pipeline, slerp, interpolate)
+from .data import image_grid, save_gif
 from .miniature import byte_tokenizer, tiny_configs, tiny_models, tiny_parts
 from .loading import (SD_SCHEDULER_CONFIG, SCHEDULERS, make_scheduler, components_from_parts,
                             with_scheduler, assets_dir, embedded_models, default_model_dir,
