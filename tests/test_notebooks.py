@@ -17,13 +17,15 @@ def test_notebook_04_runs_in_a_real_kernel(tmp_path, monkeypatch):
     monkeypatch.delenv('MPLBACKEND', raising=False)   # the kernel draws its plots inline, as in Jupyter
     from nbclient import NotebookClient
     nb = nbformat.read(NBS/'04_stable_diffusion.ipynb', as_version=4)
+    # up to the homework: the loop by hand, its figures and the three functions (nbdev-test runs the rest)
+    nb.cells = nb.cells[:next(i for i, c in enumerate(nb.cells) if c.source.startswith('## Homework'))]
     for c in nb.cells:
         if c.cell_type == 'code': c.outputs = []
     NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': str(tmp_path)}}).execute()   # raises on any error
     outputs = [o for c in nb.cells if c.cell_type == 'code' for o in c.outputs]
     assert not [o for o in outputs if o.output_type == 'error']
     figures = [o for o in outputs if 'image/png' in o.get('data', {})]
-    assert len(figures) >= 7, f"04 should draw its figures (σ plots, the seven, digit grids, homework), got {len(figures)}"
+    assert len(figures) >= 5, f"04 should draw its figures (σ plots, the seven, digit grids), got {len(figures)}"
 
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=lambda p: p.name)
 def test_every_notebook_starts_with_the_install_cell(path):

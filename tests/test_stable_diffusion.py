@@ -3,8 +3,8 @@ import importlib, subprocess, sys
 import miniai.stable_diffusion as sd
 
 def test_reexports_are_the_home_modules_objects():
-    homes = [importlib.import_module(f'miniai.{m}') for m in ('data', 'plumbing', 'sampler_inputs', 'sampling', 'miniature',
-                                                                     'loading', 'cli')]
+    homes = [importlib.import_module(f'miniai.{m}') for m in ('data', 'rng', 'plumbing', 'sampler_inputs', 'sampling',
+                                                                     'miniature', 'loading', 'cli')]
     for name in sd.__all__:
         home = [m for m in homes if name in m.__all__]
         assert len(home) == 1, (name, [m.__name__ for m in home])
