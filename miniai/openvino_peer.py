@@ -10,7 +10,7 @@ __all__ = ['openvino_available', 'OpenVINOUNet', 'openvino_components', 'bench_o
 # %% ../nbs/09b_openvino.ipynb #6fa55fa4
 import dataclasses, importlib.util, statistics, types, warnings
 import numpy as np, torch
-from .plumbing import timed, table_line
+from .plumbing import rounds, table_line
 from .sampling import SAMPLING, generate_latents, latent_shape, diffusers_pipeline
 from .sampler_inputs import native_size
 from .loading import cpu_bf16
@@ -74,14 +74,6 @@ def openvino_components(c, n, precision='f32', height=None, width=None, threads=
     return dataclasses.replace(c, unet=unet)
 
 # %% ../nbs/09b_openvino.ipynb #a13cccca
-def _rounds(runs, repeats):
-    "Time each of `runs` (name -> function) once per round, the order turning each round"
-    names, times = list(runs), {k: [] for k in runs}
-    for i in range(repeats):
-        for k in names[i % len(names):] + names[:i % len(names)]:
-            times[k].append(timed(runs[k], 'cpu')[1])
-    return times
-
 def _precision_runs(c, size, prompts, lat, kw, precision):
     """Our compiled loop and OpenVINO's UNet in it, at `precision`, on the same prompts and noise
     (`kw`: the steps and the guidance scale)"""
@@ -117,7 +109,7 @@ def bench_openvino(size='embedded', steps=None, batch=None, guidance_scale=SAMPL
     for p in precisions: runs.update(_precision_runs(c, size, prompts, lat, kw, p))
     ref = generate_latents(c, prompts, latents=lat.clone(), **kw)
     diffs = {k: (f().float() - ref).abs().max().item() for k, f in runs.items()}   # the warm-up
-    times = _rounds(runs, repeats)
+    times = {k: t for k, (t, _) in rounds(runs, repeats, 'cpu').items()}
     return _report_peers(times, diffs, size, steps, batch, report)
 
 # %% ../nbs/09b_openvino.ipynb #b7758442

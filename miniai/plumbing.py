@@ -7,7 +7,7 @@ Docs: https://miniai.github.io/miniai/plumbing.html.md"""
 # %% auto #0
 __all__ = ['BAD_ARGUMENT', 'MANIFEST', 'CHECKPOINT_NAME', 'CHECKPOINT_MARK', 'cli_errors', 'check_out', 'OutputFolder', 'as_door',
            'assets_dir', 'check_checkpoint_dir', 'clear_checkpoints', 'stage_checkpoint_dir', 'finish_checkpoints',
-           'frozen_copy', 'weights_hash', 'timed', 'alternate', 'table_line', 'to_signed', 'to_uint8']
+           'frozen_copy', 'weights_hash', 'timed', 'rounds', 'alternate', 'table_line', 'to_signed', 'to_uint8']
 
 # %% ../nbs/03a_plumbing.ipynb #a469ed31
 import copy, hashlib, json, os, re, shutil, sys, threading, time
@@ -310,7 +310,6 @@ def finish_checkpoints(folder):
     clear_checkpoints(folder, strict=False)
     if folder.is_dir() and not any(folder.iterdir()): folder.rmdir()
 
-
 # %% ../nbs/03a_plumbing.ipynb #2de79a05
 def frozen_copy(m):
     """A float32 copy of `m` in eval mode without gradients: a teacher, or a model to fine-tune,
@@ -351,7 +350,6 @@ class _PeakRSS:
         self.stop = True
         self.t.join()
 
-
 def timed(f, device):
     "Run `f()`; return (result, seconds, peak memory bytes)"
     dev = torch.device(device)
@@ -368,16 +366,21 @@ def timed(f, device):
         dt = time.perf_counter() - t
     return r, dt, m.peak
 
-def alternate(f_a, f_b, repeats, device):
-    """Time `f_a` and `f_b` in pairs, A B then B A, ...: neither always runs first. Returns (times,
-    memory) for each"""
-    res = {f_a: ([], []), f_b: ([], [])}
+def rounds(runs, repeats, device):
+    """Time each of `runs` (name -> function) once a round for `repeats` rounds, the order turning
+    each round (A B C, B C A, ...: none always runs first). Returns name -> (times, memory)"""
+    names, res = list(runs), {k: ([], []) for k in runs}
     for i in range(repeats):
-        for f in ((f_a, f_b) if i % 2 == 0 else (f_b, f_a)):
-            _, t, m = timed(f, device)
-            res[f][0].append(t)
-            res[f][1].append(m)
-    return res[f_a], res[f_b]
+        for k in names[i % len(names):] + names[:i % len(names)]:
+            _, t, m = timed(runs[k], device)
+            res[k][0].append(t)
+            res[k][1].append(m)
+    return res
+
+def alternate(f_a, f_b, repeats, device):
+    "Time `f_a` and `f_b` in pairs, A B then B A, ...: `rounds` of two. (times, memory) for each"
+    res = rounds({'a': f_a, 'b': f_b}, repeats, device)
+    return res['a'], res['b']
 
 # %% ../nbs/03a_plumbing.ipynb #66945c0e
 def table_line(cells, widths):

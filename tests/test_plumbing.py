@@ -306,3 +306,13 @@ def test_the_sketch_pad_refuses_a_huge_drawing_before_decoding_it(tmp_path, monk
     with pytest.raises(gr.Error, match='sketch is 6000x6000, larger than the 2048x2048 allowed'):
         pad.preprocess(EditorData(background=None, layers=[], composite=FileData(path=str(p))))
     assert not list(Path(miniai.__file__).parent.glob('*.pyi'))   # Gradio wrote no stub into the package
+
+def test_rounds_turn_the_order_and_alternate_is_rounds_of_two():
+    from miniai.plumbing import rounds, alternate
+    calls = []
+    runs = {k: (lambda k=k: calls.append(k)) for k in 'abc'}
+    res = rounds(runs, 3, 'cpu')
+    assert ''.join(calls) == 'abcbcacab' and all(len(t) == len(m) == 3 for t, m in res.values())
+    calls.clear()
+    (ta, _), (tb, _) = alternate(runs['a'], runs['b'], 4, 'cpu')
+    assert ''.join(calls) == 'abbaabba' and len(ta) == len(tb) == 4
