@@ -7,7 +7,7 @@ Docs: https://miniai.github.io/miniai/foundations.html.md"""
 # %% auto #0
 __all__ = ['MNIST_URL', 'MNIST_MD5', 'check_int', 'check_number', 'chunks', 'Matrix', 'file_hash', 'atomic_path',
            'download_verified', 'get_mnist', 'digits_to_images', 'valid_digit_image', 'image_grid', 'save_gif',
-           'frame_change', 'answer_problem', 'check_answer', 'check_function']
+           'answer_problem', 'check_answer', 'check_function']
 
 # %% ../nbs/01_foundations.ipynb #245b41c5
 import functools, gzip, hashlib, math, os, pickle, shutil
@@ -193,12 +193,6 @@ def save_gif(frames, path, duration=150, loop=0):
     frames = list(frames) + list(frames[-2:0:-1])
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=loop)
     return Path(path)
-
-def frame_change(frames):
-    "Mean |pixel change| (pixels in [0, 1]) from each frame to the next"
-    x = torch.stack([torch.frombuffer(bytearray(f.convert('RGB').tobytes()), dtype=torch.uint8)
-                     for f in frames]).float() / 255
-    return (x[1:] - x[:-1]).abs().mean(1)
 
 # %% ../nbs/01_foundations.ipynb #148fcf90
 def _index(where):

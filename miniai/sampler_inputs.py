@@ -6,8 +6,9 @@ Docs: https://miniai.github.io/miniai/sampler_inputs.html.md"""
 
 # %% auto #0
 __all__ = ['check_strength', 'as_prompts', 'check_prompt', 'vae_scale_factor', 'latent_shape', 'check_image_size', 'native_size',
-           'check_sample_size', 'default_size', 'image_to_tensor', 'is_guidance_distilled', 'check_student_call',
-           'check_sampling_numbers', 'check_sampling_inputs', 'check_finite_steps', 'callback_result']
+           'check_sample_size', 'default_size', 'image_to_tensor', 'frame_change', 'is_guidance_distilled',
+           'check_student_call', 'check_sampling_numbers', 'check_sampling_inputs', 'check_finite_steps',
+           'callback_result']
 
 # %% ../nbs/03d_sampler_inputs.ipynb #7e21377e
 import math, warnings
@@ -113,6 +114,12 @@ def image_to_tensor(image):
     else:
         raise TypeError(f"image must be a PIL image or a tensor, got {type(image).__name__}")
     return x * 2 - 1
+
+# %% ../nbs/03d_sampler_inputs.ipynb #54e204f9
+def frame_change(frames):
+    "Mean |pixel change| (pixels in [0, 1]) from each frame to the next"
+    x = torch.cat([image_to_tensor(f) for f in frames]) / 2
+    return (x[1:] - x[:-1]).abs().mean((1, 2, 3))
 
 # %% ../nbs/03d_sampler_inputs.ipynb #eb3674ce
 def is_guidance_distilled(c):

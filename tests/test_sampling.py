@@ -4,7 +4,8 @@ import numpy as np, pytest, torch
 from PIL import Image
 from miniai.sampling import (diffusers_pipeline, generate_latents, decode, generate, encode_image, encode_prompts,
                              slerp, interpolate, vae_scale_factor, chained_interpolate)
-from miniai.data import save_gif, frame_change
+from miniai.data import save_gif
+from miniai.sampler_inputs import frame_change
 from miniai.loading import load_components, make_scheduler
 from miniai.guidance import guidance_decay, cfg_rescale_pred, cfg_rescale_update
 
