@@ -20,7 +20,8 @@ BENCHMARKS = {'matmul': ('miniai.matmul', 'bench_matmul'),
               'scenes': ('miniai.evaluate', 'bench_scenes'),
               'scene-distill': ('miniai.distill_bench', 'bench_scene_distill'),
               'scene-edit': ('miniai.scene_edits', 'bench_scene_edit'),
-              'gpu': ('miniai.gpu_check', 'gpu_check')}
+              'gpu': ('miniai.gpu_check', 'gpu_check'),
+              'startup': ('miniai.startup', 'bench_startup')}
 
 # a peer runs after its benchmark, on the arguments they share: OpenVINO after `sd`, on the CPU
 PEERS = {'sd': ('miniai.openvino_peer', 'bench_openvino')}
@@ -165,6 +166,10 @@ def _parser():
     sub.add_parser('matmul', help='every matmul version against torch.matmul and the CPU peak')
     sub.add_parser('quality',
                    help="the default model's digits: the judge's accuracy, FID, DiffEdit, speed")
+    startup = sub.add_parser('startup', help='miniai-sample from the shell to the PNG, beside a '
+                             'plain diffusers script')
+    startup.add_argument('--repeats', type=int, help=_counted('startup', 'repeats', 'rounds'))
+    startup.add_argument('--steps', type=int, help=_counted('startup', 'steps', 'denoising steps'))
     for options in (_sd_options, _method_options, _scene_options, _gpu_options): options(sub)
     return p
 

@@ -8,7 +8,7 @@ Docs: https://miniai.github.io/miniai/loading.html.md"""
 __all__ = ['SD_SCHEDULER_CONFIG', 'MODEL_SCHEDULE_KEYS', 'SCHEDULERS', 'DEFAULT_MODEL', 'ModelError', 'ModelNotFoundError',
            'make_scheduler', 'model_schedule', 'quiet_libraries', 'cpu_bf16', 'check_parts_fit',
            'components_from_parts', 'with_scheduler', 'notebook_setup', 'embedded_models', 'default_model_dir',
-           'load_components', 'draws_scenes', 'digit_image']
+           'check_folder', 'model_notes', 'load_components', 'draws_scenes', 'digit_image']
 
 # %% ../nbs/04b_loading.ipynb #e62ce1cd
 import dataclasses, functools, json, os, socket, warnings
@@ -225,7 +225,7 @@ def _hub_reachable(host='huggingface.co', timeout=3.0):
         with socket.create_connection((host, 443), timeout=timeout): return True
     except OSError: return False
 
-def _check_folder(folder):
+def check_folder(folder):
     """A local model folder must be in diffusers layout with safetensors weights: say what is wrong,
     in one line"""
     folder = Path(folder)
@@ -271,12 +271,12 @@ def _load_parts(model, local_only):
                  text_encoder=load(CLIPTextModel, 'text_encoder', **weights),
                  vae=load(AutoencoderKL, 'vae', **weights),
                  unet=load(UNet2DConditionModel, 'unet', **weights))
-    parts['info'] = _model_notes(model)
+    parts['info'] = model_notes(model)
     student = parts['unet'].config.get('time_cond_proj_dim')
     parts['scheduler_config'] = _scheduler_config(model, kw, student=student)
     return parts
 
-def _model_notes(model):
+def model_notes(model):
     """A local model's notes on itself, `training_log.json` (e.g. the steps a student was distilled
     for), or {}"""
     log = Path(str(model))/'training_log.json'
@@ -334,7 +334,7 @@ def _load_model_parts(model):
         parts = tiny_parts()
         parts['scheduler_config'] = {}
     elif isinstance(model, (str, os.PathLike)) and Path(model).expanduser().is_dir():
-        _check_folder(Path(model).expanduser())
+        check_folder(Path(model).expanduser())
         parts = _load_parts(str(Path(model).expanduser()), local_only=True)
     elif isinstance(model, os.PathLike) or (isinstance(model, str) and _looks_like_path(model)):
         raise ModelNotFoundError(f"model: no such folder {str(model)!r}")

@@ -64,3 +64,8 @@ def test_command_line_is_the_module_and_its_arguments(monkeypatch):
     from miniai.cli import command_line
     monkeypatch.setattr(sys, 'argv', ['/somewhere/distill.py', '--out', 'runs/x', '--final-steps', '4'])
     assert command_line('miniai.distill') == 'python -m miniai.distill --out runs/x --final-steps 4'
+
+def test_the_command_imports_none_of_the_heavy_libraries():
+    "miniai-sample on the default model starts without diffusers, transformers, scipy or torch's compiler"
+    from miniai.startup import command_imports
+    assert command_imports() == []

@@ -70,13 +70,39 @@ BROKEN = {
     'a corrupt training_log.json': (lambda d: (d/'training_log.json').write_text('{"steps": 4'), 'is not valid JSON'),
 }
 
+def _command_components(d, device=None):
+    from miniai.cli import command_components
+    return command_components(d)
+
+# the command's loading (the lean classes where they build the model) keeps every check
+@pytest.mark.parametrize('load', [load_components, _command_components], ids=['load_components', 'command'])
 @pytest.mark.parametrize('what', BROKEN)
-def test_a_broken_folder_is_one_clear_error(tmp_path, what):
+def test_a_broken_folder_is_one_clear_error(tmp_path, what, load):
     d = _tiny_folder(tmp_path/'m')
     damage, message = BROKEN[what]
     damage(d)
-    with pytest.raises(OSError, match=message) as e: load_components(d, device='cpu')
+    with pytest.raises(OSError, match=message) as e: load(d, device='cpu')
     assert str(d) in str(e.value) and '\n' not in str(e.value).strip()
 
 def test_the_meta_device_is_refused_before_loading():
     with pytest.raises(ValueError, match="device='meta' holds no weights, so loading would lose them"): load_components(device='meta')
+
+def test_the_command_builds_the_tiny_folder_lean_and_samples_the_same(tmp_path):
+    "A folder the lean classes can build goes the lean way, and samples what `load_components` samples"
+    from miniai.cli import lean_components
+    from miniai.sampling import generate_latents
+    d = _tiny_folder(tmp_path/'m')
+    lean = lean_components(d)
+    assert type(lean.unet).__module__ == 'miniai.lean' and type(lean.scheduler).__name__ == 'LMS'
+    a, b = (generate_latents(c, ['a cat', 'a dog'], steps=5, seed=1, progress=False, negative_prompt='red')
+            for c in (lean, load_components(d, device='cpu')))
+    assert (a - b).abs().max() < 1e-4
+    with pytest.raises(NotImplementedError, match='only the decoder'): lean.vae.encode(a)
+
+def test_what_the_lean_classes_cannot_build_goes_to_load_components(tmp_path):
+    from miniai.cli import lean_components
+    d = _tiny_folder(tmp_path/'m')
+    assert lean_components(d, scheduler='euler') is None and lean_components('digits-4step') is None
+    assert lean_components('someone/some-model') is None
+    _other_unet(use_linear_projection=True).save_pretrained(d/'unet')
+    assert lean_components(d) is None and load_components(d, device='cpu').unet.config.use_linear_projection
