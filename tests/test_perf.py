@@ -46,3 +46,12 @@ def test_cpu_name_reads_the_model_and_its_bfloat16_instructions(tmp_path):
     info.write_text("model name\t: Older CPU\nflags\t\t: fpu avx2\n")
     assert cpu_name(info) == 'Older CPU'
     assert isinstance(cpu_name(tmp_path / 'missing'), str) and cpu_name(tmp_path / 'missing')
+
+def test_bfloat16_on_the_cpu_also_times_inductors_own_matrix_products():
+    "Autotuning is asked for where it paid (bfloat16 on the CPU, 09b), silently, and nowhere else"
+    import torch
+    from miniai.perf import FreezingCompiled
+    conv = lambda dtype: torch.nn.Conv2d(4, 4, 3).to(dtype)
+    bf16, f32 = FreezingCompiled(conv(torch.bfloat16)).settings, FreezingCompiled(conv(torch.float32)).settings
+    assert bf16['max_autotune'] and bf16['autotune_num_choices_displayed'] == 0 and bf16['freezing']
+    assert 'max_autotune' not in f32 and f32['freezing'] and f32['cpp_wrapper']
