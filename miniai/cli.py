@@ -18,12 +18,13 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.script import call_parse
 from .data import atomic_path, check_int, check_number, image_grid
-from .plumbing import BAD_ARGUMENT, cli_errors, assets_dir
+from .plumbing import BAD_ARGUMENT, cli_errors
 from .sampling import (SAMPLING, Components, image_to_tensor, vae_scale_factor,
                              default_size, make_generator, generate)
-from .loading import (make_scheduler, load_components, SCHEDULERS, SD_SCHEDULER_CONFIG,
+from .loading import (load_components, SCHEDULERS, SD_SCHEDULER_CONFIG,
                             DEFAULT_MODEL, ModelError, model_schedule, check_parts_fit,
-                            embedded_models, default_model_dir, check_folder, model_notes)
+                            check_scheduler_name, check_folder, check_weight_names, model_notes,
+                            local_model_folder, local_scheduler_config)
 from .lean import UNet, VAEDecoderOnly, CLIPText, LMS
 
 # %% ../nbs/04c_cli.ipynb #26efcc7c
@@ -201,12 +202,8 @@ def _load_weights(module, folder, sub, unread=(), prefix=''):
     state = {(k if k.startswith(prefix) else prefix + k): v for k, v in state.items()
              if not (unread and k.startswith(unread))}
     need = module.state_dict()
-    wrong = {'missing keys': need.keys() - state.keys(),
-             'unexpected keys': state.keys() - need.keys()}
-    if any(wrong.values()):
-        found = '; '.join(f"{len(v)} {k}, e.g. {sorted(v)[0]}" for k, v in wrong.items() if v)
-        raise ModelError(f"model {folder}: the weights in {sub}/ do not fit its config "
-                         f"(another architecture?): {found}")
+    check_weight_names(folder, sub, {'missing keys': need.keys() - state.keys(),
+                                     'unexpected keys': state.keys() - need.keys()})
     if bad := [k for k in need if need[k].shape != state[k].shape]:
         raise ModelError(f"model {folder}: cannot load {sub}/ (weights that do not fit its "
                          f"config?): {len(bad)} tensors of another shape, e.g. {bad[0]} "
@@ -215,23 +212,6 @@ def _load_weights(module, folder, sub, unread=(), prefix=''):
     return module.eval().requires_grad_(False)
 
 # %% ../nbs/04c_cli.ipynb #5e938542
-def _lean_folder(model):
-    "The local folder `model` names (None: the default model; an embedded name; a path), else None"
-    if model is None: return default_model_dir()
-    if isinstance(model, str) and model in embedded_models(): return assets_dir()/model
-    if isinstance(model, (str, os.PathLike)) and Path(model).expanduser().is_dir():
-        return Path(model).expanduser()
-    return None
-
-def _own_schedule(folder):
-    "The model's own scheduler config ({} if it has none, as `load_components` reads it)"
-    f = folder/'scheduler'/'scheduler_config.json'
-    if not f.is_file(): return {}
-    try: return json.loads(f.read_text())
-    except (OSError, ValueError) as e:
-        raise ModelError(f"model {folder}: scheduler/scheduler_config.json is missing or "
-                         f"unreadable, and it cannot be guessed: {_first_line(e)}") from None
-
 def _lean_tokenizer(folder, where):
     "The folder's tokenizer; one that cannot be read is the `ModelError` `check_parts_fit` gives"
     try: return Tokenizer(folder/'tokenizer')
@@ -244,11 +224,11 @@ def lean_components(model=None, scheduler=None):
     """`Components` of a local model built by the lean classes (`04b_loading_lean`) on the CPU in
     float32, with every check `load_components` makes; None where they cannot build it exactly (a
     hub id, another architecture or sampler, a GPU present): then `load_components` can"""
-    folder = _lean_folder(model)
+    folder = local_model_folder(model)
     if folder is None or torch.cuda.is_available(): return None
     check_folder(folder)
     configs = {sub: _read_json(folder, f'{sub}/config.json') for sub in WEIGHTS}
-    schedule = lean_schedule(_own_schedule(folder), scheduler)
+    schedule = lean_schedule(local_scheduler_config(folder), scheduler)
     files = [folder/s/w for s, w in WEIGHTS.items()] + [folder/'tokenizer'/'tokenizer.json']
     if schedule is None or not lean_builds(configs, schedule) or not all(map(Path.is_file, files)):
         return None
@@ -311,8 +291,7 @@ def _sample_command(prompt, negative, n, steps, guidance, seed, height, width, m
     check_int(n, '--n')
     check_int(steps, '--steps')
     check_number(guidance, '--guidance')
-    # its error names the choices (a name it knows needs no diffusers yet)
-    if scheduler is not None and scheduler not in SCHEDULERS: make_scheduler(scheduler)
+    if scheduler is not None: check_scheduler_name(scheduler)
     make_generator(seed=seed)
     out = check_output_path(out, '--out')
     # 2. the model, and the checks that need it

@@ -179,9 +179,9 @@ class UNet(nn.Module):
         self.down_blocks = nn.ModuleList([
             Block([cin] + [cout] * (n - 1), cout, heads=attends(kind), down=i < last, **kw)
             for i, (kind, cin, cout) in enumerate(zip(cfg.down_block_types, [ch[0], *ch], ch))])
-        self.mid_block = MidBlock([ResnetBlock(ch[-1], ch[-1], groups, eps, temb) for _ in 'ab'],
-                                  SpatialTransformer(ch[-1], heads, cfg.cross_attention_dim,
-                                                     groups, eps))
+        mid_resnets = [ResnetBlock(ch[-1], ch[-1], groups, eps, temb) for _ in range(2)]
+        mid_attention = SpatialTransformer(ch[-1], heads, cfg.cross_attention_dim, groups, eps)
+        self.mid_block = MidBlock(mid_resnets, mid_attention)
         r = ch[::-1]
         self.up_blocks = nn.ModuleList([
             Block(_up_inputs(r[max(i - 1, 0)], cout, r[min(i + 1, last)], n), cout,
@@ -227,7 +227,7 @@ class Decoder(nn.Module):
         super().__init__()
         ch, groups, n = cfg.block_out_channels[::-1], cfg.norm_num_groups, cfg.layers_per_block
         self.conv_in = nn.Conv2d(cfg.latent_channels, ch[0], 3, padding=1)
-        self.mid_block = MidBlock([ResnetBlock(ch[0], ch[0], groups, 1e-6) for _ in 'ab'],
+        self.mid_block = MidBlock([ResnetBlock(ch[0], ch[0], groups, 1e-6) for _ in range(2)],
                                   PixelAttention(ch[0], groups))
         self.up_blocks = nn.ModuleList([
             Block([cin] + [cout] * n, cout, None, groups, 1e-6, up=i < len(ch) - 1)

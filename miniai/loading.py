@@ -6,9 +6,10 @@ Docs: https://miniai.github.io/miniai/loading.html.md"""
 
 # %% auto #0
 __all__ = ['SD_SCHEDULER_CONFIG', 'MODEL_SCHEDULE_KEYS', 'SCHEDULERS', 'DEFAULT_MODEL', 'ModelError', 'ModelNotFoundError',
-           'make_scheduler', 'model_schedule', 'quiet_libraries', 'cpu_bf16', 'check_parts_fit',
+           'check_scheduler_name', 'make_scheduler', 'model_schedule', 'quiet_libraries', 'cpu_bf16', 'check_parts_fit',
            'components_from_parts', 'with_scheduler', 'notebook_setup', 'embedded_models', 'default_model_dir',
-           'check_folder', 'model_notes', 'load_components', 'draws_scenes', 'digit_image']
+           'check_folder', 'check_weight_names', 'model_notes', 'local_scheduler_config', 'load_components',
+           'local_model_folder', 'draws_scenes', 'digit_image']
 
 # %% ../nbs/04b_loading.ipynb #e62ce1cd
 import dataclasses, functools, json, os, socket, warnings
@@ -45,6 +46,11 @@ MODEL_SCHEDULE_KEYS = ('beta_start', 'beta_end', 'beta_schedule', 'num_train_tim
 SCHEDULERS = dict(lms='LMSDiscreteScheduler', ddim='DDIMScheduler', euler='EulerDiscreteScheduler',
                   dpm='DPMSolverMultistepScheduler')
 
+def check_scheduler_name(scheduler):
+    "A scheduler's name must be one of `SCHEDULERS` (checked without importing diffusers)"
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"scheduler must be one of {list(SCHEDULERS)}, got {scheduler!r}")
+
 def make_scheduler(scheduler=SAMPLING.scheduler, config=None):
     """A scheduler by name ('lms', 'ddim', 'euler', 'dpm') or instance, with SD's noise schedule
     unless `config` is given"""
@@ -52,8 +58,7 @@ def make_scheduler(scheduler=SAMPLING.scheduler, config=None):
         if hasattr(scheduler, 'set_timesteps') and hasattr(scheduler, 'step'): return scheduler
         raise TypeError(f"scheduler must be one of {list(SCHEDULERS)} or a diffusers scheduler, "
                         f"got {type(scheduler).__name__}")
-    if scheduler not in SCHEDULERS:
-        raise ValueError(f"scheduler must be one of {list(SCHEDULERS)}, got {scheduler!r}")
+    check_scheduler_name(scheduler)
     import diffusers
     return getattr(diffusers, SCHEDULERS[scheduler]).from_config({**SD_SCHEDULER_CONFIG,
                                                                   **dict(config or {})})
@@ -241,6 +246,15 @@ def check_folder(folder):
                    if files else "")
             raise ModelError(f"model folder {folder}: {part}/ has no .safetensors weights{why}")
 
+def check_weight_names(model, sub, wrong):
+    """`wrong` (what is wrong → the tensor names, e.g. 'missing keys') must all be empty, else a
+    `ModelError` that counts them and names one of each"""
+    wrong = {k: v for k, v in wrong.items() if v}
+    if wrong:
+        found = '; '.join(f"{len(v)} {k}, e.g. {sorted(v)[0]}" for k, v in wrong.items())
+        raise ModelError(f"model {model}: the weights in {sub}/ do not fit its config "
+                         f"(another architecture?): {found}")
+
 def _load_parts(model, local_only):
     from transformers import CLIPTextModel, CLIPTokenizer
     from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -260,11 +274,8 @@ def _load_parts(model, local_only):
                              f"{first}") from None
         if 'output_loading_info' not in extra: return out
         m, notes = out
-        wrong = {k.replace('_', ' '): v for k, v in notes.items() if k.endswith('_keys') and v}
-        if wrong:
-            found = '; '.join(f"{len(v)} {k}, e.g. {sorted(v)[0]}" for k, v in wrong.items())
-            raise ModelError(f"model {model}: the weights in {sub}/ do not fit its config "
-                             f"(another architecture?): {found}")
+        check_weight_names(model, sub, {k.replace('_', ' '): v for k, v in notes.items()
+                                         if k.endswith('_keys')})
         return m
     weights = dict(use_safetensors=True, output_loading_info=True)
     parts = dict(tokenizer=load(CLIPTokenizer, 'tokenizer'),
@@ -285,20 +296,29 @@ def model_notes(model):
     except (ValueError, UnicodeDecodeError) as e:
         raise ModelError(f"model folder {model}: {log} is not valid JSON ({e})") from None
 
+def _scheduler_error(model, student, e):
+    "The `ModelError` for a scheduler config that is missing where it must not be, or unreadable"
+    why = 'this student is distilled for its own sampler' if student else 'it cannot be guessed'
+    return ModelError(f"model {model}: scheduler/scheduler_config.json is missing or "
+                      f"unreadable, and {why}: {str(e).splitlines()[0]}")
+
+def local_scheduler_config(folder, student=None):
+    """A local model folder's `scheduler/` config, or {} (then LMS) where it has none; an unreadable
+    one is an error, and so is a missing one for a guidance-distilled student, whose sampler (DDIM,
+    trailing spacing) is part of the model"""
+    f = Path(folder)/'scheduler'/'scheduler_config.json'
+    if not f.is_file() and not student: return {}
+    try: return json.loads(f.read_text())
+    except (OSError, ValueError) as e: raise _scheduler_error(folder, student, e) from None
+
 def _scheduler_config(model, kw, student=None):
-    """The model's `scheduler/` config, or {} (then LMS) where it has none; an unreadable one is an
-    error, and so is a missing one for a guidance-distilled student, whose sampler (DDIM, trailing
-    spacing) is part of the model"""
+    "The model's scheduler config: a local folder's (`local_scheduler_config`), or the hub's or {}"
+    if Path(str(model)).is_dir(): return local_scheduler_config(model, student)
     from diffusers import DDIMScheduler
-    local = Path(str(model)).is_dir()
-    if local and not (Path(model)/'scheduler'/'scheduler_config.json').is_file() and not student:
-        return {}
     try: return dict(DDIMScheduler.load_config(model, subfolder='scheduler', **kw))
     except (OSError, ValueError) as e:
-        if not (local or student): return {}
-        why = 'this student is distilled for its own sampler' if student else 'it cannot be guessed'
-        raise ModelError(f"model {model}: scheduler/scheduler_config.json is missing or "
-                         f"unreadable, and {why}: {str(e).splitlines()[0]}") from None
+        if not student: return {}
+        raise _scheduler_error(model, student, e) from None
 
 def load_components(model=None, *, device=None, dtype=None, scheduler=None):
     """Tokenizer, text encoder, VAE, UNet and scheduler from a hub id, a local folder, an embedded
@@ -321,21 +341,29 @@ def _looks_like_path(s):
     (hub ids are 'owner/name')"""
     return os.path.isabs(s) or s.startswith(('.', '~')) or s.count('/') > 1
 
+def local_model_folder(model):
+    """The local folder `model` names: the default model's for None, an embedded model's for its
+    name, or an existing folder's path; None for anything else (a hub id, a missing path)"""
+    if model is None: return default_model_dir()
+    if isinstance(model, str) and model in embedded_models(): return assets_dir()/model
+    if isinstance(model, (str, os.PathLike)) and Path(model).expanduser().is_dir():
+        return Path(model).expanduser()
+    return None
+
 def _load_model_parts(model):
     """The parts (and the model's scheduler config) from a hub id, a local folder, or the default
     model"""
-    if model is None: model = default_model_dir()
-    elif isinstance(model, str) and model in embedded_models(): model = assets_dir()/model
-    if model is None:
+    folder = local_model_folder(model)
+    if model is None and folder is None:
         warnings.warn(f"this miniai installation has no embedded model "
                       f"(miniai/assets/{DEFAULT_MODEL}): using tiny randomly initialised "
                       "components (they make noise, not pictures). Pass a hub id or a local folder "
                       "for real images.")
         parts = tiny_parts()
         parts['scheduler_config'] = {}
-    elif isinstance(model, (str, os.PathLike)) and Path(model).expanduser().is_dir():
-        check_folder(Path(model).expanduser())
-        parts = _load_parts(str(Path(model).expanduser()), local_only=True)
+    elif folder is not None:
+        check_folder(folder)
+        parts = _load_parts(str(folder), local_only=True)
     elif isinstance(model, os.PathLike) or (isinstance(model, str) and _looks_like_path(model)):
         raise ModelNotFoundError(f"model: no such folder {str(model)!r}")
     elif isinstance(model, str):

@@ -8,7 +8,7 @@ Docs: https://miniai.github.io/miniai/startup.html.md"""
 __all__ = ['HEAVY', 'import_costs', 'command_imports', 'startup_runs', 'bench_startup']
 
 # %% ../nbs/09c_startup.ipynb #f4f52d10
-import os, shutil, statistics, subprocess, sys, tempfile
+import json, os, shutil, statistics, subprocess, sys, tempfile
 from pathlib import Path
 from .plumbing import rounds, table_line
 from .loading import default_model_dir
@@ -33,10 +33,10 @@ def command_imports(args=('a red seven', '--n', '1', '--steps', '2')):
             f'sys.argv = ["miniai-sample", *{list(args)!r}, "--out", {str(out)!r}]\n'
             'try: runpy.run_module("miniai.cli", run_name="__main__")\n'
             'except SystemExit: pass\n'
-            f'print([m for m in {HEAVY!r} if m in sys.modules])')
+            f'import json; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))')
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     shutil.rmtree(out.parent)
-    return eval(r.stdout.strip().splitlines()[-1])
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 # %% ../nbs/09c_startup.ipynb #577f3946
 _OURS_ON_LIBRARIES = """import sys
