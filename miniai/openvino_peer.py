@@ -11,7 +11,7 @@ __all__ = ['openvino_available', 'OpenVINOUNet', 'openvino_components', 'bench_o
 import dataclasses, importlib.util, statistics, types, warnings
 import numpy as np, torch
 from .plumbing import rounds, table_line
-from .sampling import SAMPLING, generate_latents, latent_shape, diffusers_pipeline
+from .sampling import SAMPLING, generate, generate_latents, latent_shape, diffusers_pipeline
 from .sampler_inputs import native_size
 from .loading import cpu_bf16
 from .perf import components_for
@@ -137,9 +137,8 @@ def engine_quality(engines, n=50, steps=SAMPLING.steps, chunk=10, seed=0, report
     """The judge's shares and slot FID of each engine's pictures: `engines` maps a name to
     (components, compile); each samples the same `n` prompts of each kind (`scene_prompts`), `chunk`
     at a time from the same seeds (an OpenVINO UNet is built for `chunk` images)"""
-    from .judge import load_judge, read_scenes, prompt_scores
-    from .evaluate import scene_prompts, slot_fid_reference, slot_features, fid
-    from .sampling import generate
+    from miniai.judge import load_judge, read_scenes, prompt_scores
+    from miniai.evaluate import scene_prompts, slot_fid_reference, slot_features, fid
     judge = load_judge()
     texts = [t for ts in scene_prompts(n, seed).values() for t in ts]
     texts = texts[:len(texts) // chunk * chunk]
